@@ -1,0 +1,45 @@
+/**
+ * The context every procedure receives. createContext never throws on a bad token: it returns
+ * no user and the reason, and the auth middleware answers UNAUTHORIZED, so a client with a bad
+ * token gets a clear error instead of a reconnect loop.
+ */
+import type { RealtimeServices } from '../core/service.js';
+import { isRealtimeError } from '../core/errors.js';
+import type { AuthUser, TokenService } from './auth.js';
+import type { RateLimits } from './rate-limit.js';
+
+export type TransportKind = 'ws' | 'http';
+
+export interface ApiContext {
+  services: RealtimeServices;
+  user: AuthUser | null;
+  /** Why `user` is null, for the UNAUTHORIZED message. */
+  authFailure?: string;
+  transport: TransportKind;
+  /** The WebSocket connection the call arrived on (registered with the core); absent over HTTP. */
+  connectionId?: string;
+  rateLimits: RateLimits;
+}
+
+export interface ContextDependencies {
+  services: RealtimeServices;
+  tokens: TokenService;
+  rateLimits: RateLimits;
+}
+
+export async function createApiContext(
+  dependencies: ContextDependencies,
+  request: { token: string | undefined; transport: TransportKind; connectionId?: string },
+): Promise<ApiContext> {
+  const base = {
+    services: dependencies.services,
+    transport: request.transport,
+    rateLimits: dependencies.rateLimits,
+    ...(request.connectionId !== undefined && { connectionId: request.connectionId }),
+  };
+  try {
+    return { ...base, user: await dependencies.tokens.verify(request.token) };
+  } catch (error) {
+    return { ...base, user: null, authFailure: isRealtimeError(error) ? error.message : 'Invalid token' };
+  }
+}

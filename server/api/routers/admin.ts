@@ -1,0 +1,49 @@
+/** Operator queries and mutations (role admin): statistics, rooms, presence, history, publishing. */
+import { z } from 'zod';
+import { eventTypeSchema, publishableEventTypeSchema } from '../../../shared/events.js';
+import { idSchema } from '../inputs.js';
+import { adminProcedure, router } from '../trpc.js';
+
+const publishInput = { type: publishableEventTypeSchema, data: z.unknown() };
+
+export const adminRouter = router({
+  stats: adminProcedure.query(({ ctx }) => ({
+    ...ctx.services.core.stats(),
+    rateLimited: ctx.rateLimits.rejected,
+    uptimeSeconds: Math.round(process.uptime()),
+  })),
+
+  rooms: adminProcedure.query(({ ctx }) => ctx.services.core.listRooms()),
+
+  presence: adminProcedure.query(({ ctx }) => ctx.services.core.allPresence()),
+
+  history: adminProcedure
+    .input(
+      z
+        .object({
+          limit: z.number().int().min(1).max(1000).optional(),
+          type: eventTypeSchema.optional(),
+          roomId: idSchema.optional(),
+          userId: idSchema.optional(),
+        })
+        .optional(),
+    )
+    .query(({ ctx, input }) => ctx.services.core.history(input ?? {})),
+
+  /** To one room, or (no roomId) to every connected user. */
+  broadcast: adminProcedure
+    .input(z.object({ roomId: idSchema.optional(), ...publishInput }))
+    .mutation(async ({ ctx, input }) => {
+      const { core } = ctx.services;
+      const event =
+        input.roomId === undefined
+          ? await core.broadcastToAll(input.type, input.data as never, ctx.user.userId)
+          : await core.broadcastToRoom(input.roomId, input.type, input.data as never, ctx.user.userId);
+      return { eventId: event.id, event };
+    }),
+
+  send: adminProcedure.input(z.object({ userId: idSchema, ...publishInput })).mutation(async ({ ctx, input }) => {
+    const event = await ctx.services.core.sendToUser(input.userId, input.type, input.data as never, ctx.user.userId);
+    return { eventId: event.id, event };
+  }),
+});

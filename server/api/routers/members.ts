@@ -1,0 +1,68 @@
+/** What every signed-in user may do: rooms, presence, typing and notifications. */
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { limits } from '../../../shared/limits.js';
+import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
+import { idSchema, roomInput } from '../inputs.js';
+import { authedProcedure, producerProcedure, router } from '../trpc.js';
+
+export const roomsRouter = router({
+  join: authedProcedure.input(roomInput).mutation(({ ctx, input }) => ctx.services.core.joinRoom(ctx.user.userId, input.roomId)),
+  leave: authedProcedure
+    .input(roomInput)
+    .mutation(({ ctx, input }) => ({ left: ctx.services.core.leaveRoom(ctx.user.userId, input.roomId) })),
+  get: authedProcedure.input(roomInput).query(({ ctx, input }) => {
+    const details = ctx.services.core.roomDetails(input.roomId);
+    if (!details) throw new TRPCError({ code: 'NOT_FOUND', message: `No room ${input.roomId}` });
+    return { ...details, typing: ctx.services.core.typingIn(input.roomId) };
+  }),
+  members: authedProcedure.input(roomInput).query(({ ctx, input }) => ctx.services.core.roomMembers(input.roomId)),
+  /** The rooms the caller is in. */
+  mine: authedProcedure.query(({ ctx }) => ctx.services.core.roomsOf(ctx.user.userId)),
+});
+
+const metadataSchema = z
+  .record(z.string().max(limits.maxIdLength), z.json())
+  .refine((value) => Object.keys(value).length <= limits.maxListLength, `At most ${limits.maxListLength} keys`);
+
+export const presenceRouter = router({
+  update: authedProcedure
+    .input(z.object({ status: selectablePresenceStatusSchema, metadata: metadataSchema.optional() }))
+    .mutation(({ ctx, input }) => ctx.services.core.updatePresence(ctx.user.userId, input.status, input.metadata)),
+  get: authedProcedure.input(z.object({ userId: idSchema })).query(({ ctx, input }) => ctx.services.core.presenceOf(input.userId)),
+  online: authedProcedure.query(({ ctx }) => ctx.services.core.onlineUsers()),
+});
+
+export const typingProcedure = authedProcedure
+  .input(z.object({ roomId: idSchema, isTyping: z.boolean() }))
+  .mutation(({ ctx, input }) => {
+    ctx.services.core.setTyping(ctx.user.userId, input.roomId, input.isTyping);
+    return { ok: true as const };
+  });
+
+export const notificationsRouter = router({
+  /**
+   * Marks one of the caller's notifications read on all the caller's devices. It publishes only
+   * to the caller's own channel, so an id that is not theirs affects no one else.
+   */
+  markRead: authedProcedure.input(z.object({ notificationId: idSchema })).mutation(async ({ ctx, input }) => {
+    const event = await ctx.services.core.sendToUser(ctx.user.userId, 'notification.read', { notificationId: input.notificationId }, ctx.user.userId);
+    return { eventId: event.id };
+  }),
+  /** Producers notify a user. */
+  notify: producerProcedure
+    .input(
+      z.object({
+        userId: idSchema,
+        title: z.string().min(1).max(limits.maxShortTextLength),
+        message: z.string().max(limits.maxTextLength),
+        level: z.enum(['info', 'success', 'warning', 'error']).optional(),
+        link: z.string().max(limits.maxShortTextLength).optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { userId, ...data } = input;
+      const event = await ctx.services.core.sendToUser(userId, 'notification.new', data, ctx.user.userId);
+      return { eventId: event.id, notificationId: event.id };
+    }),
+});

@@ -1,0 +1,101 @@
+/**
+ * The five live streams. Each decides what the caller may see (channels, types, filters) and
+ * returns an EventStream; delivery is the transport's business.
+ */
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import type { AgentEventType, EventType, GovernanceEventType } from '../../../shared/events.js';
+import { agentEventTypes, eventTypes, governanceEventTypes } from '../../../shared/events.js';
+import { channels } from '../../core/channels.js';
+import { firehoseChannel } from '../../core/channels.js';
+import type { ApiContext } from '../context.js';
+import type { AuthUser } from '../auth.js';
+import { EventStream, streamConnection, type StreamSpec } from '../event-stream.js';
+import { eventTypesSchema, idSchema, lastEventIdSchema } from '../inputs.js';
+import { authedProcedure } from '../trpc.js';
+
+type Ctx = ApiContext & { user: AuthUser };
+
+function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined): EventStream<T> {
+  return new EventStream<T>(ctx.services.core, streamConnection(ctx.connectionId, ctx.user.userId), spec, signal);
+}
+
+const resume = (lastEventId: string | undefined) => (lastEventId === undefined ? {} : { lastEventId });
+const notificationTypes = new Set<EventType>(eventTypes.filter((type) => type.startsWith('notification.') || type.startsWith('system.')));
+const watchesEverything = (ctx: Ctx) => ctx.user.role === 'admin' || ctx.user.role === 'service';
+
+export const subscriptionProcedures = {
+  /** Every event of a room; the caller is a member of the room while subscribed. */
+  onRoom: authedProcedure
+    .input(z.object({ roomId: idSchema, lastEventId: lastEventIdSchema }))
+    .subscription(({ ctx, input, signal }) =>
+      stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, ...resume(input.lastEventId) }, signal),
+    ),
+
+  /** Agent events: the caller's own agents (all agents for admins and services), optionally one agent. */
+  onAgent: authedProcedure
+    .input(z.object({ agentId: idSchema.optional(), lastEventId: lastEventIdSchema }).optional())
+    .subscription(({ ctx, input, signal }) => {
+      const agentId = input?.agentId;
+      return stream<AgentEventType>(
+        ctx,
+        {
+          channels: [watchesEverything(ctx) ? channels.agents : channels.user(ctx.user.userId)],
+          types: new Set(agentEventTypes),
+          ...(agentId !== undefined && { accept: (event) => (event.data as { agentId?: string }).agentId === agentId }),
+          ...resume(input?.lastEventId),
+        },
+        signal,
+      );
+    }),
+
+  /** Governance events the caller takes part in (all of them for admins and services). */
+  onGovernance: authedProcedure
+    .input(z.object({ lastEventId: lastEventIdSchema }).optional())
+    .subscription(({ ctx, input, signal }) =>
+      stream<GovernanceEventType>(
+        ctx,
+        {
+          channels: [watchesEverything(ctx) ? channels.governance : channels.user(ctx.user.userId)],
+          types: new Set(governanceEventTypes),
+          ...resume(input?.lastEventId),
+        },
+        signal,
+      ),
+    ),
+
+  /** The caller's notification.* events and system.* broadcasts. */
+  onNotification: authedProcedure
+    .input(z.object({ lastEventId: lastEventIdSchema }).optional())
+    .subscription(({ ctx, input, signal }) =>
+      stream<Extract<EventType, `notification.${string}` | `system.${string}`>>(
+        ctx,
+        { channels: [channels.user(ctx.user.userId), channels.everyone], types: notificationTypes, ...resume(input?.lastEventId) },
+        signal,
+      ),
+    ),
+
+  /**
+   * Everything addressed to the caller: direct sends, broadcasts to everyone and the rooms the
+   * caller is in. `scope: 'all'` (admins) is the firehose of every event in the service.
+   */
+  onEvent: authedProcedure
+    .input(z.object({ types: eventTypesSchema, scope: z.enum(['mine', 'all']).default('mine'), lastEventId: lastEventIdSchema }).optional())
+    .subscription(({ ctx, input, signal }) => {
+      const types = input?.types ? new Set<EventType>(input.types) : undefined;
+      if (input?.scope === 'all') {
+        if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: "scope 'all' requires role admin" });
+        return stream<EventType>(ctx, { channels: [firehoseChannel], ...(types && { types }), ...resume(input.lastEventId) }, signal);
+      }
+      return stream<EventType>(
+        ctx,
+        {
+          channels: [channels.user(ctx.user.userId), channels.everyone],
+          followRoomsOfUser: true,
+          ...(types && { types }),
+          ...resume(input?.lastEventId),
+        },
+        signal,
+      );
+    }),
+};

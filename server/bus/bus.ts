@@ -1,0 +1,54 @@
+/**
+ * The one bus interface. A bus stamps each published event with its id and timestamp, keeps the
+ * bounded history that resumes read from, and hands every event to every process's listener
+ * exactly once, in publish order. Two implementations: in-memory (one process) and Redis (many).
+ */
+import type { EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
+
+export interface PublishRequest<T extends EventType = EventType> {
+  type: T;
+  data: EventDataMap[T];
+  roomId?: string;
+  userId?: string;
+  senderId?: string;
+  /** Where the event is routed and stored; see core/channels. */
+  channels: readonly string[];
+}
+
+export interface BusEvent {
+  readonly event: RealtimeEvent;
+  readonly channels: readonly string[];
+  readonly sequence: number;
+}
+
+export type GapReason = 'history_evicted' | 'service_restarted' | 'unknown_event_id';
+
+export interface HistoryRead {
+  /** Events after the requested id on any of the channels, oldest first, each once. */
+  events: BusEvent[];
+  /** Set when some events after the requested id can no longer be replayed. */
+  gap?: GapReason;
+}
+
+export interface BusHealth {
+  ready: boolean;
+  reason?: string;
+}
+
+export type BusListener = (published: BusEvent) => void;
+
+export interface EventBus {
+  /** Changes whenever the history behind event ids is lost; part of every event id. */
+  readonly epoch: string;
+  start(): Promise<void>;
+  /** Resolves with the stamped event once it is stored and on its way to every process. */
+  publish<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>>;
+  /** Every event published by any process, once, in order. Returns its own unsubscribe. */
+  subscribe(listener: BusListener): () => void;
+  /** What a subscription listening on `channels` missed after `afterEventId`. */
+  readHistory(channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead>;
+  /** Newest first, across all channels. */
+  recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]>;
+  health(): BusHealth;
+  close(): Promise<void>;
+}

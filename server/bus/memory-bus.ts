@@ -1,0 +1,160 @@
+/**
+ * The embedded bus: one process, history in bounded in-memory logs. Delivery is synchronous
+ * within `publish`, queued when a listener publishes from inside a delivery so that order holds.
+ */
+import { formatEventId, parseEventId } from '../../shared/event-id.js';
+import type { EventType, RealtimeEvent } from '../../shared/events.js';
+import { firehoseChannel } from '../core/channels.js';
+import { BoundedLog } from '../core/history.js';
+import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
+
+export interface MemoryBusOptions {
+  /** Events kept per channel for resume. @default 1000 */
+  historyPerChannel?: number;
+  /** Events kept across all channels (admin history, firehose resume). @default 10000 */
+  globalHistory?: number;
+  /** Channels whose history is kept; the least recently written is dropped past this. @default 10000 */
+  maxChannels?: number;
+  /** Fixed epoch, for tests; a fresh one per process otherwise. */
+  epoch?: string;
+  /** A listener that throws is reported here; delivery to the others goes on. @default console.error */
+  onListenerError?: (error: unknown) => void;
+}
+
+export class MemoryBus implements EventBus {
+  readonly epoch: string;
+  private sequence = 0;
+  private readonly listeners = new Set<BusListener>();
+  private readonly channelLogs = new Map<string, BoundedLog<BusEvent>>();
+  private readonly globalLog: BoundedLog<BusEvent>;
+  /** Newest sequence held by a channel log that was dropped whole. */
+  private droppedChannelsThrough = 0;
+  private readonly pending: BusEvent[] = [];
+  private delivering = false;
+  private readonly historyPerChannel: number;
+  private readonly maxChannels: number;
+  private readonly onListenerError: (error: unknown) => void;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.epoch = options.epoch ?? Date.now().toString(36);
+    this.historyPerChannel = options.historyPerChannel ?? 1000;
+    this.maxChannels = options.maxChannels ?? 10_000;
+    this.globalLog = new BoundedLog(options.globalHistory ?? 10_000);
+    this.onListenerError = options.onListenerError ?? ((error) => console.error('[realtime] bus listener failed', error));
+  }
+
+  async start(): Promise<void> {}
+
+  async publish<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>> {
+    return this.publishNow(request);
+  }
+
+  /** Synchronous publish: the embedded core uses it where it must not yield (disconnect paths). */
+  publishNow<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
+    const sequence = ++this.sequence;
+    const event = {
+      id: formatEventId(this.epoch, sequence),
+      type: request.type,
+      data: request.data,
+      timestamp: new Date(),
+      ...(request.roomId !== undefined && { roomId: request.roomId }),
+      ...(request.userId !== undefined && { userId: request.userId }),
+      ...(request.senderId !== undefined && { senderId: request.senderId }),
+    } as RealtimeEvent<T>;
+    const published: BusEvent = { event: event as RealtimeEvent, channels: request.channels, sequence };
+    this.store(published);
+    this.pending.push(published);
+    this.drain();
+    return event;
+  }
+
+  subscribe(listener: BusListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async readHistory(channelNames: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
+    const parsed = parseEventId(afterEventId);
+    let afterSequence = 0;
+    let gap: HistoryRead['gap'];
+    if (!parsed) gap = 'unknown_event_id';
+    else if (parsed.epoch !== this.epoch) gap = 'service_restarted';
+    else if (parsed.sequence > this.sequence) gap = 'unknown_event_id';
+    else afterSequence = parsed.sequence;
+
+    const merged = new Map<number, BusEvent>();
+    for (const channel of channelNames) {
+      const log = channel === firehoseChannel ? this.globalLog : this.channelLogs.get(channel);
+      if (!log) {
+        if (afterSequence < this.droppedChannelsThrough && gap === undefined) gap = 'history_evicted';
+        continue;
+      }
+      if (log.hasGapAfter(afterSequence) && gap === undefined) gap = 'history_evicted';
+      for (const item of log.after(afterSequence)) merged.set(item.sequence, item);
+    }
+    let events = [...merged.values()].sort((a, b) => a.sequence - b.sequence);
+    if (events.length > limit) {
+      events = events.slice(events.length - limit);
+      gap ??= 'history_evicted';
+    }
+    return gap === undefined ? { events } : { events, gap };
+  }
+
+  async recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]> {
+    return this.globalLog
+      .newest(limit, predicate && ((item) => predicate(item.event)))
+      .map((item) => item.event);
+  }
+
+  health(): BusHealth {
+    return { ready: true };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private store(published: BusEvent): void {
+    this.globalLog.append(published);
+    for (const channel of published.channels) {
+      let log = this.channelLogs.get(channel);
+      if (log) {
+        // Re-insert to keep the map ordered by last write, so the stalest channel is dropped first.
+        this.channelLogs.delete(channel);
+      } else {
+        log = new BoundedLog<BusEvent>(this.historyPerChannel);
+        if (this.channelLogs.size >= this.maxChannels) this.dropStalestChannel();
+      }
+      this.channelLogs.set(channel, log);
+      log.append(published);
+    }
+  }
+
+  private dropStalestChannel(): void {
+    const stalest = this.channelLogs.entries().next().value;
+    if (!stalest) return;
+    const [name, log] = stalest;
+    this.droppedChannelsThrough = Math.max(this.droppedChannelsThrough, log.newestSequence);
+    this.channelLogs.delete(name);
+  }
+
+  private drain(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let published = this.pending.shift(); published; published = this.pending.shift()) {
+        for (const listener of this.listeners) {
+          try {
+            listener(published);
+          } catch (error) {
+            this.onListenerError(error);
+          }
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+}

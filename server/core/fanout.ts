@@ -1,0 +1,169 @@
+/**
+ * The subscription index and the fan-out over it: channel → subscribers connected to this
+ * process. One published event is offered to each matching subscriber once; a subscriber that
+ * already saw a sequence (through another channel, or in its replay) skips it, which is what
+ * makes resume and overlapping channels exactly-once.
+ */
+import type { EventType, RealtimeEvent } from '../../shared/events.js';
+import type { BusEvent } from '../bus/bus.js';
+import { firehoseChannel, roomIdOfChannel } from './channels.js';
+
+export type EventSink = (event: RealtimeEvent) => void;
+
+export interface SubscriberOptions {
+  connectionId: string;
+  /** Static channels this subscriber listens on. */
+  channels: readonly string[];
+  /** Also receive events of every room this user is a member of, as memberships change. */
+  followRoomsOf?: string;
+  types?: ReadonlySet<EventType>;
+  accept?: (event: RealtimeEvent) => boolean;
+  sink: EventSink;
+  /** Live events held while a replay is being read; past it the subscriber is told of a gap. @default 10000 */
+  maxBufferedWhileReplaying?: number;
+}
+
+type SubscriberState = 'replaying' | 'live' | 'closed';
+
+/** Private to this module's followers: the channel a room-following subscriber is indexed under. */
+const followChannel = (userId: string) => `follow:${userId}`;
+
+export class Subscriber {
+  readonly connectionId: string;
+  readonly channels: readonly string[];
+  readonly followRoomsOf: string | undefined;
+  private state: SubscriberState = 'live';
+  private lastSequence = 0;
+  private held: BusEvent[] = [];
+  private heldOverflow = false;
+  private readonly options: SubscriberOptions;
+
+  constructor(options: SubscriberOptions) {
+    this.options = options;
+    this.connectionId = options.connectionId;
+    this.channels = options.channels;
+    this.followRoomsOf = options.followRoomsOf;
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  /** Hold live events until `finishReplay`, so a replay read asynchronously cannot interleave. */
+  beginReplay(): void {
+    if (this.state === 'live') this.state = 'replaying';
+  }
+
+  /**
+   * Deliver the replayed events, then whatever arrived live meanwhile, each once and in order.
+   * Returns false when more arrived during the replay than could be held (a gap the caller reports).
+   */
+  finishReplay(replayed: readonly BusEvent[]): boolean {
+    if (this.state !== 'replaying') return true;
+    this.state = 'live';
+    for (const item of replayed) this.deliver(item);
+    const held = this.held;
+    const overflowed = this.heldOverflow;
+    this.held = [];
+    this.heldOverflow = false;
+    for (const item of held) this.deliver(item);
+    return !overflowed;
+  }
+
+  offer(published: BusEvent): void {
+    if (this.state === 'live') this.deliver(published);
+    else if (this.state === 'replaying') {
+      if (this.held.length < (this.options.maxBufferedWhileReplaying ?? 10_000)) this.held.push(published);
+      else this.heldOverflow = true;
+    }
+  }
+
+  /** Deliver an event outside the bus (a gap notice); it does not move the sequence. */
+  deliverDirect(event: RealtimeEvent): void {
+    if (this.state !== 'closed') this.options.sink(event);
+  }
+
+  close(): void {
+    this.state = 'closed';
+    this.held = [];
+  }
+
+  private deliver(published: BusEvent): void {
+    if (published.sequence <= this.lastSequence) return;
+    this.lastSequence = published.sequence;
+    const { event } = published;
+    const { types, accept } = this.options;
+    if (types && !types.has(event.type)) return;
+    if (accept && !accept(event)) return;
+    this.options.sink(event);
+  }
+}
+
+export class SubscriptionIndex {
+  private readonly byChannel = new Map<string, Set<Subscriber>>();
+  private count = 0;
+
+  constructor(private readonly onSinkError: (error: unknown) => void) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** How many channel entries are indexed; returns to zero when every subscriber is removed. */
+  get indexedChannels(): number {
+    return this.byChannel.size;
+  }
+
+  add(subscriber: Subscriber): void {
+    for (const channel of this.keysOf(subscriber)) {
+      let set = this.byChannel.get(channel);
+      if (!set) this.byChannel.set(channel, (set = new Set()));
+      set.add(subscriber);
+    }
+    this.count++;
+  }
+
+  remove(subscriber: Subscriber): void {
+    let removed = false;
+    for (const channel of this.keysOf(subscriber)) {
+      const set = this.byChannel.get(channel);
+      if (set?.delete(subscriber)) removed = true;
+      if (set?.size === 0) this.byChannel.delete(channel);
+    }
+    if (removed) this.count--;
+  }
+
+  /**
+   * Offer one event to every local subscriber of its channels, the members' room followers of
+   * its room channels, and the firehose.
+   */
+  fanOut(published: BusEvent, roomMembers: (roomId: string) => Iterable<string>): void {
+    for (const channel of published.channels) {
+      this.offerTo(this.byChannel.get(channel), published);
+      const roomId = roomIdOfChannel(channel);
+      if (roomId !== undefined) {
+        for (const userId of roomMembers(roomId)) this.offerTo(this.byChannel.get(followChannel(userId)), published);
+      }
+    }
+    this.offerTo(this.byChannel.get(firehoseChannel), published);
+  }
+
+  private offerTo(subscribers: Set<Subscriber> | undefined, published: BusEvent): void {
+    if (!subscribers) return;
+    for (const subscriber of subscribers) {
+      try {
+        subscriber.offer(published);
+      } catch (error) {
+        // A broken sink must never stop delivery to the others.
+        this.onSinkError(error);
+      }
+    }
+  }
+
+  private keysOf(subscriber: Subscriber): string[] {
+    return subscriber.followRoomsOf === undefined
+      ? [...subscriber.channels]
+      : [...subscriber.channels, followChannel(subscriber.followRoomsOf)];
+  }
+}
+

@@ -1,0 +1,219 @@
+/**
+ * Governance before execution: an action that needs approval is created pending, is decided
+ * once (approved or rejected, by a named approver or an admin, with decider and reason kept), or
+ * expires on time by the server's own timer. `requireApproval` lets agent code wait for the
+ * decision, so it cannot execute before one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EventDataInput, GovernanceEventType, RealtimeEvent } from '../../shared/events.js';
+import { parseEventData } from '../../shared/events.js';
+import { channels } from './channels.js';
+import { RealtimeError } from './errors.js';
+import type { RealtimeCore } from './realtime-core.js';
+import { toValidationError } from './validation.js';
+
+export type GovernanceStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+
+export interface GovernanceAction {
+  actionId: string;
+  action: string;
+  description?: string;
+  agentId?: string;
+  details?: unknown;
+  requesterId: string;
+  approvers: string[];
+  createdAt: Date;
+  expiresAt: Date;
+  status: GovernanceStatus;
+  decidedBy?: string;
+  reason?: string;
+  decidedAt?: Date;
+}
+
+export interface ApprovalRequest {
+  actionId?: string;
+  action: string;
+  description?: string;
+  agentId?: string;
+  details?: EventDataInput<'governance.required'>['details'];
+  /** Users who may decide; admins always may. */
+  approvers: string[];
+  /** @default the service's default expiry (5 minutes) */
+  expiresInMs?: number;
+  requesterId: string;
+}
+
+export interface Decider {
+  userId: string;
+  isAdmin: boolean;
+}
+
+interface Entry {
+  state: GovernanceAction;
+  timer?: NodeJS.Timeout;
+  waiters: Set<(action: GovernanceAction) => void>;
+}
+
+export interface GovernanceOptions {
+  /** @default 300000 */
+  defaultExpiresInMs?: number;
+  /** Actions remembered; the oldest decided are forgotten past it. @default 10000 */
+  maxActions?: number;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export class GovernanceService {
+  private readonly actions = new Map<string, Entry>();
+
+  constructor(
+    private readonly core: RealtimeCore,
+    private readonly options: GovernanceOptions = {},
+  ) {}
+
+  /** Creates a pending action and emits `governance.required` to its approvers. */
+  async request(request: ApprovalRequest): Promise<GovernanceAction> {
+    const actionId = request.actionId ?? randomUUID();
+    if (this.actions.has(actionId)) throw new RealtimeError('CONFLICT', `Action ${actionId} already exists`);
+    const approvers = [...new Set(request.approvers)];
+    if (approvers.length === 0) throw new RealtimeError('BAD_REQUEST', 'An action needs at least one approver');
+    const now = Date.now();
+    const expiresAt = new Date(now + (request.expiresInMs ?? this.options.defaultExpiresInMs ?? 300_000));
+    const data = {
+      actionId,
+      action: request.action,
+      approvers,
+      expiresAt,
+      ...(request.description !== undefined && { description: request.description }),
+      ...(request.agentId !== undefined && { agentId: request.agentId }),
+      ...(request.details !== undefined && { details: request.details }),
+    };
+    try {
+      parseEventData('governance.required', data);
+    } catch (error) {
+      throw toValidationError('governance.required', error);
+    }
+    const state: GovernanceAction = {
+      ...data,
+      requesterId: request.requesterId,
+      createdAt: new Date(now),
+      status: 'pending',
+    };
+    const entry: Entry = { state, waiters: new Set() };
+    this.actions.set(actionId, entry);
+    this.forgetOldActions();
+    entry.timer = setTimeout(() => this.expire(actionId), Math.max(0, expiresAt.getTime() - now));
+    entry.timer.unref();
+    await this.publish('governance.required', state, data, request.requesterId);
+    return { ...state };
+  }
+
+  /**
+   * Requests approval and waits for the decision: resolves when approved, rejects with a
+   * RealtimeError when rejected, expired or aborted.
+   */
+  async requireApproval(request: ApprovalRequest, options: { signal?: AbortSignal } = {}): Promise<GovernanceAction> {
+    options.signal?.throwIfAborted();
+    const created = await this.request(request);
+    const decided = await this.waitForDecision(created.actionId, options.signal);
+    if (decided.status === 'approved') return decided;
+    const by = decided.decidedBy ? ` by ${decided.decidedBy}` : '';
+    const reason = decided.reason ? `: ${decided.reason}` : '';
+    throw new RealtimeError('PRECONDITION_FAILED', `Action ${decided.actionId} was ${decided.status}${by}${reason}`);
+  }
+
+  waitForDecision(actionId: string, signal?: AbortSignal): Promise<GovernanceAction> {
+    const entry = this.actions.get(actionId);
+    if (!entry) return Promise.reject(new RealtimeError('NOT_FOUND', `No action ${actionId}`));
+    if (entry.state.status !== 'pending') return Promise.resolve({ ...entry.state });
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        entry.waiters.delete(waiter);
+        reject(signal?.reason ?? new RealtimeError('PRECONDITION_FAILED', 'Aborted'));
+      };
+      const waiter = (action: GovernanceAction) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(action);
+      };
+      entry.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Decides a pending action once. Only its approvers or an admin may. */
+  async decide(actionId: string, decision: 'approved' | 'rejected', by: Decider, reason?: string): Promise<GovernanceAction> {
+    const entry = this.actions.get(actionId);
+    if (!entry) throw new RealtimeError('NOT_FOUND', `No action ${actionId}`);
+    const { state } = entry;
+    if (!by.isAdmin && !state.approvers.includes(by.userId)) {
+      throw new RealtimeError('FORBIDDEN', `${by.userId} is not an approver of ${actionId}`);
+    }
+    if (state.status !== 'pending') {
+      throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${state.status}`);
+    }
+    state.status = decision;
+    state.decidedBy = by.userId;
+    state.decidedAt = new Date();
+    if (reason !== undefined) state.reason = reason;
+    this.settle(entry);
+    const type = decision === 'approved' ? 'governance.approved' : 'governance.rejected';
+    await this.publish(type, state, { actionId, decidedBy: by.userId, ...(reason !== undefined && { reason }) }, by.userId);
+    return { ...state };
+  }
+
+  get(actionId: string): GovernanceAction | undefined {
+    const entry = this.actions.get(actionId);
+    return entry && { ...entry.state };
+  }
+
+  /** Pending actions the user may decide (all of them for an admin). */
+  pendingFor(by: Decider): GovernanceAction[] {
+    return [...this.actions.values()]
+      .filter(({ state }) => state.status === 'pending' && (by.isAdmin || state.approvers.includes(by.userId)))
+      .map(({ state }) => ({ ...state }));
+  }
+
+  stop(): void {
+    for (const entry of this.actions.values()) clearTimeout(entry.timer);
+  }
+
+  private expire(actionId: string): void {
+    const entry = this.actions.get(actionId);
+    if (!entry || entry.state.status !== 'pending') return;
+    entry.state.status = 'expired';
+    entry.state.decidedAt = new Date();
+    this.settle(entry);
+    this.publish('governance.expired', entry.state, { actionId, expiredAt: entry.state.decidedAt }, undefined).catch(
+      (error: unknown) => (this.options.onError ?? console.error)(error, `publishing governance.expired for ${actionId}`),
+    );
+  }
+
+  private settle(entry: Entry): void {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    const snapshot = { ...entry.state };
+    for (const waiter of entry.waiters) waiter(snapshot);
+    entry.waiters.clear();
+  }
+
+  private publish<T extends GovernanceEventType>(
+    type: T,
+    action: GovernanceAction,
+    data: EventDataInput<T>,
+    senderId: string | undefined,
+  ): Promise<RealtimeEvent<T>> {
+    const recipients = new Set([...action.approvers, action.requesterId]);
+    return this.core.publish(type, data, [...[...recipients].map(channels.user), channels.governance], {
+      userId: action.approvers[0]!,
+      ...(senderId !== undefined && { senderId }),
+    });
+  }
+
+  private forgetOldActions(): void {
+    const max = this.options.maxActions ?? 10_000;
+    if (this.actions.size <= max) return;
+    for (const [actionId, entry] of this.actions) {
+      if (this.actions.size <= max) break;
+      if (entry.state.status !== 'pending') this.actions.delete(actionId);
+    }
+  }
+}

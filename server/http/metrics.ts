@@ -1,0 +1,68 @@
+/**
+ * Prometheus metrics (prom-client). Hot-path counts are plain numbers read at scrape time, so a
+ * delivery costs an increment, not a label lookup.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RealtimeServices } from '../core/service.js';
+import type { RateLimits } from '../api/rate-limit.js';
+import type { TransportCounters, WsTransport } from '../transport/ws-transport.js';
+
+export interface MetricsSources {
+  services: RealtimeServices;
+  transport: WsTransport;
+  rateLimits: RateLimits;
+}
+
+export function createMetrics(sources: MetricsSources): { registry: Registry; stop: () => void } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  const { services, transport, rateLimits } = sources;
+
+  new Gauge({
+    name: 'realtime_connections',
+    help: 'Open WebSocket connections on this process',
+    registers: [registry],
+    collect() {
+      this.set(transport.connectionCount);
+    },
+  });
+  new Gauge({
+    name: 'realtime_subscriptions',
+    help: 'Live subscriptions on this process',
+    registers: [registry],
+    collect() {
+      this.set(services.core.stats().subscriptions);
+    },
+  });
+  new Gauge({
+    name: 'realtime_rooms',
+    help: 'Rooms with at least one member',
+    registers: [registry],
+    collect() {
+      this.set(services.core.stats().activeRooms);
+    },
+  });
+  const events = new Counter({ name: 'realtime_events_total', help: 'Events seen by this process, by type', labelNames: ['type'], registers: [registry] });
+  const stopCounting = services.core.onEventCounted((type) => events.inc({ type }));
+
+  const fromNumber = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  const counter = (key: keyof TransportCounters) => () => transport.counters[key];
+  fromNumber('realtime_deliveries_total', 'Events written to WebSocket subscribers', counter('deliveries'));
+  fromNumber('realtime_encoded_events_total', 'Events serialized for delivery (once per event, not per recipient)', () => transport.frames.encodedEvents);
+  fromNumber('realtime_rate_limited_total', 'Calls rejected with TOO_MANY_REQUESTS', () => rateLimits.rejected);
+  fromNumber('realtime_slow_consumer_closes_total', 'Connections closed because their outgoing buffer passed its bound (4008)', counter('slowConsumerCloses'));
+  fromNumber('realtime_dead_peer_terminations_total', 'Connections terminated after unanswered keep-alive pings', counter('deadPeerTerminations'));
+  fromNumber('realtime_flood_closes_total', 'Connections closed for sending frames far past the rate limit (4030)', counter('floodCloses'));
+  fromNumber('realtime_refused_connections_total', 'Upgrades refused (per-address limit, shutting down)', counter('refusedConnections'));
+
+  return { registry, stop: stopCounting };
+}

@@ -1,0 +1,154 @@
+/**
+ * One port for everything: tRPC over HTTP and WebSocket at `/trpc`, `GET /healthz`,
+ * `GET /readyz`, `GET /metrics`, and the built dashboard at `/` when it exists.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { TokenService, bearerToken } from '../api/auth.js';
+import { createApiContext } from '../api/context.js';
+import { RateLimits } from '../api/rate-limit.js';
+import { appRouter } from '../api/router.js';
+import type { EventBus } from '../bus/bus.js';
+import { MemoryBus } from '../bus/memory-bus.js';
+import type { ServerConfig } from '../config.js';
+import { createRealtimeServices, type RealtimeServices } from '../core/service.js';
+import { WsTransport } from '../transport/ws-transport.js';
+import { createMetrics } from './metrics.js';
+import { createStaticHandler } from './static-files.js';
+
+export interface RealtimeServerOptions {
+  config: ServerConfig;
+  /** The secret tokens are signed with (required; main.ts makes one in development). */
+  authSecret: string;
+  /** Defaults to the embedded in-memory bus. */
+  bus?: EventBus;
+  /** Directory of the built dashboard; served at `/` when it exists. */
+  staticDirectory?: string;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface RealtimeServer {
+  readonly services: RealtimeServices;
+  readonly tokens: TokenService;
+  readonly httpServer: Server;
+  readonly transport: WsTransport;
+  /** Starts listening; resolves with the bound port (use port 0 for a free one). */
+  listen(): Promise<{ port: number; url: string; wsUrl: string }>;
+  /** Graceful: stops accepting, asks clients to reconnect, closes connections and the bus. */
+  close(): Promise<void>;
+}
+
+export function createRealtimeServer(options: RealtimeServerOptions): RealtimeServer {
+  const { config } = options;
+  const onError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
+  const bus = options.bus ?? new MemoryBus({ historyPerChannel: config.historyPerChannel, globalHistory: config.historyGlobal });
+  const services = createRealtimeServices({
+    bus,
+    idleAfterMs: config.idleAfterMs,
+    typingExpireMs: config.typingExpireMs,
+    governanceExpiresInMs: config.governanceExpiresMs,
+    onError,
+  });
+  const tokens = new TokenService(options.authSecret);
+  const rateLimits = new RateLimits({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst });
+  const dependencies = { services, tokens, rateLimits };
+
+  const transport = new WsTransport(
+    appRouter,
+    services,
+    {
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
+      maxBufferedBytes: config.maxBufferedBytes,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      keepAlivePingMs: config.keepAlivePingMs,
+      floodFramesPerSecond: 4 * (config.rateLimitPerSecond + config.rateLimitBurst),
+    },
+    (token, connectionId) => createApiContext(dependencies, { token, transport: 'ws', connectionId }),
+    onError,
+  );
+  const metrics = createMetrics({ services, transport, rateLimits });
+
+  const trpcHandler = createHTTPHandler({
+    router: appRouter,
+    basePath: '/trpc/',
+    maxBodySize: config.maxPayloadBytes,
+    createContext: ({ req }) => createApiContext(dependencies, { token: bearerToken(req.headers.authorization), transport: 'http' }),
+    onError: ({ error, path }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') onError(error, `procedure ${path ?? '?'}`);
+    },
+  });
+  const serveStatic = options.staticDirectory ? createStaticHandler(options.staticDirectory) : undefined;
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    if (path === '/trpc' || path.startsWith('/trpc/')) return trpcHandler(request, response);
+    if (request.method === 'GET' && path === '/healthz') {
+      return sendJson(response, 200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()), connections: transport.connectionCount });
+    }
+    if (request.method === 'GET' && path === '/readyz') {
+      const health = bus.health();
+      return sendJson(response, health.ready ? 200 : 503, { ready: health.ready, ...(health.reason && { reason: health.reason }) });
+    }
+    if (request.method === 'GET' && path === '/metrics') {
+      const body = await metrics.registry.metrics();
+      response.writeHead(200, { 'content-type': metrics.registry.contentType });
+      return response.end(body);
+    }
+    if (serveStatic && (await serveStatic(request, response, path))) return;
+    sendJson(response, 404, { error: 'Not found' });
+  };
+
+  const httpServer = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      onError(error, 'http request');
+      if (!response.headersSent) sendJson(response, 500, { error: 'Internal error' });
+      else response.destroy();
+    });
+  });
+  httpServer.on('upgrade', (request, socket, head) => {
+    socket.on('error', (error) => onError(error, 'upgrade socket'));
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/trpc' || path === '/trpc/') transport.handleUpgrade(request, socket, head);
+    else socket.destroy();
+  });
+  httpServer.on('clientError', (_error, socket) => socket.destroy());
+
+  let started = false;
+  return {
+    services,
+    tokens,
+    httpServer,
+    transport,
+    async listen() {
+      if (!started) {
+        await services.start();
+        started = true;
+      }
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const { port } = httpServer.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return { port, url: `http://${host}:${port}`, wsUrl: `ws://${host}:${port}/trpc` };
+    },
+    async close() {
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await transport.close();
+      httpServer.closeAllConnections();
+      await closed;
+      metrics.stop();
+      await services.stop();
+    },
+  };
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}

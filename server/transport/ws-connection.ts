@@ -1,0 +1,326 @@
+/**
+ * One WebSocket connection speaking tRPC's WebSocket protocol exactly, so the unmodified
+ * `@trpc/client` wsLink works against it. Queries, mutations and subscription set-up go through
+ * `callTRPCProcedure` on the app router, so inputs, middleware and authorization are the router's.
+ *
+ * Where it differs from `@trpc/server/adapters/ws` is delivery: a subscription that returns an
+ * EventStream is attached to the core with a sink that writes a pre-encoded frame (shared by
+ * every recipient with the same subscription id), and every write checks the socket's
+ * `bufferedAmount`, closing a client that stopped reading instead of buffering without bound.
+ */
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import { callTRPCProcedure, getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
+import type { TRPCResponseMessage, TRPCClientOutgoingMessage } from '@trpc/server/rpc';
+import { parseTRPCMessage } from '@trpc/server/rpc';
+import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
+import { isAsyncIterable, isTrackedEnvelope } from '@trpc/server/unstable-core-do-not-import';
+import { CloseCode } from '../../shared/codes.js';
+import type { RealtimeEvent } from '../../shared/events.js';
+import type { Subscription } from '../core/realtime-core.js';
+import type { ApiContext } from '../api/context.js';
+import { isEventStream } from '../api/event-stream.js';
+import { toTRPCError } from '../api/trpc.js';
+import { bearerToken } from '../api/auth.js';
+import type { WsTransport } from './ws-transport.js';
+
+type RequestId = string | number;
+
+interface ActiveSubscription {
+  readonly abort: AbortController;
+  subscription?: Subscription;
+}
+
+const textFrame = { binary: false } as const;
+/** setTimeout's ceiling; longer token lifetimes are re-armed when it fires. */
+const maxTimerMs = 2_147_483_647;
+
+export class WsConnection {
+  readonly id = randomUUID();
+  /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
+  alive = true;
+  private contextPromise: Promise<ApiContext> | null = null;
+  private context: ApiContext | undefined;
+  private readonly subscriptions = new Map<RequestId, ActiveSubscription>();
+  private closed = false;
+  private registeredWithCore = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly request: IncomingMessage,
+    private readonly transport: WsTransport,
+  ) {
+    // The official client sends its token in a first `connectionParams` message when the URL
+    // says so; otherwise the context is made at once from the Authorization header.
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.searchParams.get('connectionParams') !== '1') {
+      this.contextPromise = this.createContext(bearerToken(request.headers.authorization));
+    }
+    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    socket.on('pong', () => (this.alive = true));
+    // An unhandled 'error' event would bring the process down (ws#1354: RSV bits, bad frames).
+    socket.on('error', (error) => transport.reportError(error, 'socket error'));
+    socket.once('close', () => this.cleanup());
+  }
+
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Every teardown goes through here, with a code from the closed set and a reason. */
+  close(code: CloseCode, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.terminate();
+    }
+    // A peer that does not read will not complete the closing handshake either.
+    setTimeout(() => this.socket.terminate(), 1_000).unref();
+    this.cleanup();
+  }
+
+  /** A protocol-level ping: every WebSocket client answers it, browsers included. */
+  ping(): void {
+    try {
+      this.socket.ping();
+    } catch (error) {
+      this.transport.reportError(error, 'ping');
+    }
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+    this.cleanup();
+  }
+
+  /** Sends tRPC's reconnect notification: the client reconnects (to another process, perhaps). */
+  requestReconnect(): void {
+    this.sendRaw(JSON.stringify({ id: null, method: 'reconnect' }));
+  }
+
+  // ── incoming ───────────────────────────────────────────────────────────────────────────────
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    this.alive = true;
+    if (this.closed) return;
+    if (!isBinary && data.length === 4) {
+      const text = data.toString();
+      if (text === 'PING') return this.sendRaw('PONG');
+      if (text === 'PONG') return;
+    }
+    this.transport.noteFrame(this);
+    if (!this.contextPromise) {
+      this.contextPromise = this.createContext(this.tokenFromConnectionParams(data));
+      return;
+    }
+    let messages: TRPCClientOutgoingMessage[];
+    try {
+      const parsed: unknown = JSON.parse(data.toString('utf8'));
+      const list = Array.isArray(parsed) ? parsed : [parsed];
+      if (list.length > this.transport.options.maxSubscriptionsPerConnection) throw new Error('Batch too large');
+      messages = list.map((raw) => parseTRPCMessage(raw, this.transport.router._def._config.transformer));
+    } catch (cause) {
+      this.respondError(null, new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed message', cause }), undefined, 'unknown');
+      return;
+    }
+    messages.forEach((message, index) => this.handle(message, index));
+  }
+
+  private tokenFromConnectionParams(data: Buffer): string | undefined {
+    try {
+      const message = JSON.parse(data.toString('utf8')) as { method?: unknown; data?: unknown };
+      if (message?.method !== 'connectionParams') return undefined;
+      const params = parseConnectionParamsFromUnknown(message.data);
+      return typeof params?.token === 'string' ? params.token : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private handle(message: TRPCClientOutgoingMessage, batchIndex: number): void {
+    const { id } = message;
+    if (id === null) {
+      this.respondError(null, new TRPCError({ code: 'PARSE_ERROR', message: '`id` is required' }), undefined, 'unknown');
+      return;
+    }
+    if (message.method === 'subscription.stop') {
+      this.stopSubscription(id);
+      return;
+    }
+    const { path, lastEventId } = message.params;
+    const type = message.method;
+    let input = message.params.input;
+    if (lastEventId !== undefined) {
+      input = input !== null && typeof input === 'object' && !Array.isArray(input) ? { ...input, lastEventId } : (input ?? { lastEventId });
+    }
+    if (type === 'subscription') {
+      if (this.subscriptions.has(id)) {
+        this.respondError(id, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }), path, type);
+        return;
+      }
+      if (this.subscriptions.size >= this.transport.options.maxSubscriptionsPerConnection) {
+        const limit = this.transport.options.maxSubscriptionsPerConnection;
+        this.respondError(id, new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${limit} subscriptions per connection` }), path, type);
+        return;
+      }
+    }
+    const active: ActiveSubscription | undefined = type === 'subscription' ? { abort: new AbortController() } : undefined;
+    if (active) this.subscriptions.set(id, active);
+
+    void this.call(id, type, path, input, batchIndex, active).catch((cause: unknown) => {
+      if (active) this.subscriptions.delete(id);
+      this.respondError(id, toTRPCError(cause), path, type, input);
+    });
+  }
+
+  private async call(
+    id: RequestId,
+    type: 'query' | 'mutation' | 'subscription',
+    path: string,
+    input: unknown,
+    batchIndex: number,
+    active: ActiveSubscription | undefined,
+  ): Promise<void> {
+    const context = await this.contextPromise!;
+    const result = await callTRPCProcedure({
+      router: this.transport.router,
+      path,
+      getRawInput: async () => input,
+      ctx: context,
+      type,
+      signal: active?.abort.signal ?? this.transport.shutdownSignal,
+      batchIndex,
+    });
+    if (!active) {
+      this.respond({ id, result: { type: 'data', data: result } });
+      return;
+    }
+    if (this.closed || active.abort.signal.aborted) return;
+    this.respond({ id, result: { type: 'started' } });
+    if (isEventStream(result)) {
+      const sink = (event: RealtimeEvent) => this.sendFrame(this.transport.frames.frame(id, event));
+      const subscription = await result.attach(sink);
+      if (this.closed || active.abort.signal.aborted) subscription.close();
+      else active.subscription = subscription;
+      return;
+    }
+    if (!isAsyncIterable(result)) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${path} did not return a stream` });
+    await this.iterate(id, result, active);
+  }
+
+  /** The generic path, for a subscription that returns any other async iterable. */
+  private async iterate(id: RequestId, iterable: AsyncIterable<unknown>, active: ActiveSubscription): Promise<void> {
+    const iterator = iterable[Symbol.asyncIterator]();
+    const aborted = new Promise<'aborted'>((resolve) => active.abort.signal.addEventListener('abort', () => resolve('aborted')));
+    try {
+      while (true) {
+        const next = await Promise.race([iterator.next(), aborted]);
+        if (next === 'aborted' || next.done) break;
+        const value: unknown = next.value;
+        if (isTrackedEnvelope(value)) {
+          const [eventId, data] = value;
+          this.respond({ id, result: { type: 'data', id: eventId, data: { id: eventId, data } } });
+        } else {
+          this.respond({ id, result: { type: 'data', data: value } });
+        }
+      }
+    } finally {
+      await iterator.return?.();
+    }
+    if (!active.abort.signal.aborted) {
+      this.subscriptions.delete(id);
+      this.respond({ id, result: { type: 'stopped' } });
+    }
+  }
+
+  private stopSubscription(id: RequestId): void {
+    const active = this.subscriptions.get(id);
+    if (!active) return;
+    this.subscriptions.delete(id);
+    active.abort.abort();
+    active.subscription?.close();
+    this.respond({ id, result: { type: 'stopped' } });
+  }
+
+  // ── context and lifecycle ──────────────────────────────────────────────────────────────────
+
+  private async createContext(token: string | undefined): Promise<ApiContext> {
+    const context = await this.transport.createContext(token, this.id);
+    this.context = context;
+    if (context.user && !this.closed) {
+      this.transport.services.core.connect({ id: this.id, userId: context.user.userId, close: (code, reason) => this.close(code, reason) });
+      this.registeredWithCore = true;
+      if (context.user.expiresAt !== undefined) this.armExpiry(context.user.expiresAt * 1000);
+    }
+    return context;
+  }
+
+  /** A token that expires while connected closes the connection (code 4001) at its expiry. */
+  private armExpiry(expiresAtMs: number): void {
+    const delay = expiresAtMs - Date.now();
+    this.expiryTimer = setTimeout(
+      () => (delay > maxTimerMs ? this.armExpiry(expiresAtMs) : this.close(CloseCode.TokenExpired, 'Token expired')),
+      Math.max(0, Math.min(delay, maxTimerMs)),
+    );
+    this.expiryTimer.unref();
+  }
+
+  private cleanup(): void {
+    this.closed = true;
+    clearTimeout(this.expiryTimer);
+    for (const active of this.subscriptions.values()) {
+      active.abort.abort();
+      active.subscription?.close();
+    }
+    this.subscriptions.clear();
+    if (this.registeredWithCore && this.context?.user) {
+      this.registeredWithCore = false;
+      this.transport.services.core.disconnect({ id: this.id, userId: this.context.user.userId });
+    }
+    this.transport.forget(this);
+  }
+
+  // ── outgoing ───────────────────────────────────────────────────────────────────────────────
+
+  private respond(message: TRPCResponseMessage): void {
+    const transformed = transformTRPCResponse(this.transport.router._def._config, message);
+    this.sendRaw(JSON.stringify(transformed));
+  }
+
+  private respondError(
+    id: RequestId | null,
+    error: TRPCError,
+    path: string | undefined,
+    type: 'query' | 'mutation' | 'subscription' | 'unknown',
+    input?: unknown,
+  ): void {
+    if (error.code === 'INTERNAL_SERVER_ERROR') this.transport.reportError(error, `procedure ${path ?? '?'}`);
+    const shape = getErrorShape({ config: this.transport.router._def._config, error, type, path, input, ctx: this.context });
+    this.respond({ id, error: shape });
+  }
+
+  private sendRaw(data: string): void {
+    if (this.closed) return;
+    this.socket.send(data);
+    this.checkBuffered();
+  }
+
+  private sendFrame(frame: Buffer): void {
+    if (this.closed) return;
+    this.socket.send(frame, textFrame);
+    this.transport.countDelivery();
+    this.checkBuffered();
+  }
+
+  private checkBuffered(): void {
+    if (this.socket.bufferedAmount > this.transport.options.maxBufferedBytes) {
+      this.transport.countSlowConsumer();
+      this.close(CloseCode.SlowConsumer, 'Slow consumer: outgoing buffer full; reconnect and resume with lastEventId');
+    }
+  }
+}
+

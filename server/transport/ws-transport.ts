@@ -1,0 +1,151 @@
+/**
+ * The WebSocket side of the service: accepts upgrades on `/trpc`, owns the live connections,
+ * the shared frame encoder, keep-alive sweeps, per-address limits and the flood guard.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { CloseCode } from '../../shared/codes.js';
+import type { ApiContext } from '../api/context.js';
+import type { AppRouter } from '../api/router.js';
+import type { RealtimeServices } from '../core/service.js';
+import { EventFrameEncoder } from './event-frames.js';
+import { WsConnection } from './ws-connection.js';
+
+export interface WsTransportOptions {
+  /** Largest incoming frame; bigger ones close the socket with 1009. @default 65536 */
+  maxPayloadBytes: number;
+  /** @default 100 */
+  maxSubscriptionsPerConnection: number;
+  /** Outgoing bytes a connection may have unsent before it is closed as a slow consumer (4008). @default 4 MiB */
+  maxBufferedBytes: number;
+  /** @default 10000 */
+  maxConnectionsPerAddress: number;
+  /** Protocol ping interval; a peer silent for two intervals is terminated. @default 30000 */
+  keepAlivePingMs: number;
+  /** Frames per second (any content) past which a connection is closed with 4030. @default 4 × the rate limit */
+  floodFramesPerSecond: number;
+}
+
+export interface TransportCounters {
+  deliveries: number;
+  slowConsumerCloses: number;
+  deadPeerTerminations: number;
+  floodCloses: number;
+  refusedConnections: number;
+}
+
+export class WsTransport {
+  readonly frames: EventFrameEncoder;
+  readonly counters: TransportCounters = {
+    deliveries: 0,
+    slowConsumerCloses: 0,
+    deadPeerTerminations: 0,
+    floodCloses: 0,
+    refusedConnections: 0,
+  };
+  private readonly server: WebSocketServer;
+  private readonly connections = new Set<WsConnection>();
+  private readonly connectionsByAddress = new Map<string, number>();
+  private readonly floodGuard: RateLimiterMemory;
+  private readonly shutdown = new AbortController();
+  private readonly pingTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly router: AppRouter,
+    readonly services: RealtimeServices,
+    readonly options: WsTransportOptions,
+    private readonly contextFactory: (token: string | undefined, connectionId: string) => Promise<ApiContext>,
+    private readonly onError: (error: unknown, context: string) => void,
+  ) {
+    this.frames = new EventFrameEncoder((value) => router._def._config.transformer.output.serialize(value));
+    this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+    this.floodGuard = new RateLimiterMemory({ keyPrefix: 'frames', points: options.floodFramesPerSecond * 5, duration: 5 });
+    this.pingTimer = setInterval(() => this.sweepDeadPeers(), options.keepAlivePingMs);
+    this.pingTimer.unref();
+  }
+
+  get shutdownSignal(): AbortSignal {
+    return this.shutdown.signal;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get subscriptionCount(): number {
+    let total = 0;
+    for (const connection of this.connections) total += connection.subscriptionCount;
+    return total;
+  }
+
+  /** Called by the HTTP server for an upgrade on the tRPC path. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const address = request.socket.remoteAddress ?? 'unknown';
+    const fromAddress = this.connectionsByAddress.get(address) ?? 0;
+    this.server.handleUpgrade(request, socket, head, (webSocket: WebSocket) => {
+      if (fromAddress >= this.options.maxConnectionsPerAddress || this.shutdown.signal.aborted) {
+        this.counters.refusedConnections++;
+        webSocket.close(CloseCode.TooManyConnections, this.shutdown.signal.aborted ? 'Shutting down' : 'Too many connections from this address');
+        return;
+      }
+      this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
+      webSocket.once('close', () => {
+        const remaining = (this.connectionsByAddress.get(address) ?? 1) - 1;
+        if (remaining <= 0) this.connectionsByAddress.delete(address);
+        else this.connectionsByAddress.set(address, remaining);
+      });
+      this.connections.add(new WsConnection(webSocket, request, this));
+    });
+  }
+
+  createContext(token: string | undefined, connectionId: string): Promise<ApiContext> {
+    return this.contextFactory(token, connectionId);
+  }
+
+  /** A client sending frames far past its rate limit, in any content, is closed (4030). */
+  noteFrame(connection: WsConnection): void {
+    this.floodGuard.consume(connection.id).catch(() => {
+      this.counters.floodCloses++;
+      connection.close(CloseCode.RateLimited, 'Too many messages');
+    });
+  }
+
+  countDelivery(): void {
+    this.counters.deliveries++;
+  }
+
+  countSlowConsumer(): void {
+    this.counters.slowConsumerCloses++;
+  }
+
+  forget(connection: WsConnection): void {
+    this.connections.delete(connection);
+  }
+
+  reportError(error: unknown, context: string): void {
+    this.onError(error, context);
+  }
+
+  /** Stops accepting, asks every client to reconnect elsewhere, then closes them. */
+  async close(): Promise<void> {
+    this.shutdown.abort();
+    clearInterval(this.pingTimer);
+    for (const connection of this.connections) connection.requestReconnect();
+    for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, 'Server shutting down');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private sweepDeadPeers(): void {
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        this.counters.deadPeerTerminations++;
+        connection.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ping();
+    }
+  }
+}

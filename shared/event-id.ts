@@ -1,0 +1,21 @@
+/**
+ * Event ids are `<epoch>-<sequence>`: the sequence is monotonic within one epoch, and the epoch
+ * changes when the history behind the ids is lost (an embedded server restarts, a Redis is
+ * flushed). Comparing ids across epochs is meaningless, so a resume from another epoch is a gap.
+ */
+export interface ParsedEventId {
+  epoch: string;
+  sequence: number;
+}
+
+export function formatEventId(epoch: string, sequence: number): string {
+  return `${epoch}-${sequence}`;
+}
+
+export function parseEventId(id: string): ParsedEventId | null {
+  const dash = id.lastIndexOf('-');
+  if (dash <= 0 || dash === id.length - 1) return null;
+  const sequence = Number(id.slice(dash + 1));
+  if (!Number.isSafeInteger(sequence) || sequence < 0) return null;
+  return { epoch: id.slice(0, dash), sequence };
+}

@@ -1,0 +1,197 @@
+/**
+ * The event catalog: every event type the service carries, the zod schema of its data, and the
+ * envelope every event travels in. Server and client import the same definitions, so a payload
+ * the server accepts is exactly the type a client handler receives.
+ *
+ * Schemas are strict: an unknown key is rejected rather than silently dropped, and every string
+ * and array is bounded, because these payloads arrive from the network.
+ */
+import { z } from 'zod';
+import { presenceStatusSchema } from './presence.js';
+import { limits } from './limits.js';
+
+const identifier = z.string().min(1).max(limits.maxIdLength);
+const shortText = z.string().max(limits.maxShortTextLength);
+const longText = z.string().max(limits.maxTextLength);
+/** Free-form JSON a producer attaches (metadata, results, details); its size is bounded by the frame size. */
+const jsonValue = z.json();
+const metadata = z.record(z.string().max(limits.maxIdLength), jsonValue);
+
+/** The data schema of every event type, keyed by the type's wire name. */
+export const eventSchemas = {
+  // connection
+  connected: z.strictObject({ userId: identifier, connectionId: identifier, connections: z.number().int().min(0) }),
+  disconnected: z.strictObject({
+    userId: identifier,
+    connectionId: identifier,
+    connections: z.number().int().min(0),
+    reason: shortText.optional(),
+  }),
+  ping: z.strictObject({ nonce: identifier.optional() }),
+  pong: z.strictObject({ nonce: identifier.optional() }),
+
+  // agent
+  'agent.started': z.strictObject({ agentId: identifier, task: longText.optional(), metadata: metadata.optional() }),
+  'agent.thinking': z.strictObject({ agentId: identifier, step: shortText.optional(), thought: longText.optional() }),
+  'agent.progress': z.strictObject({
+    agentId: identifier,
+    progress: z.number().min(0).max(100),
+    step: shortText.optional(),
+    message: longText.optional(),
+  }),
+  'agent.complete': z.strictObject({ agentId: identifier, result: jsonValue.optional() }),
+  'agent.error': z.strictObject({
+    agentId: identifier,
+    error: longText,
+    code: shortText.optional(),
+    retryable: z.boolean().optional(),
+  }),
+  'agent.cancelled': z.strictObject({
+    agentId: identifier,
+    reason: shortText.optional(),
+    cancelledBy: identifier.optional(),
+  }),
+
+  // governance
+  'governance.required': z.strictObject({
+    actionId: identifier,
+    action: shortText.min(1),
+    description: longText.optional(),
+    agentId: identifier.optional(),
+    approvers: z.array(identifier).max(limits.maxApprovers).optional(),
+    expiresAt: z.coerce.date().optional(),
+    details: jsonValue.optional(),
+  }),
+  'governance.pending': z.strictObject({
+    actionId: identifier,
+    action: shortText.min(1),
+    approvers: z.array(identifier).max(limits.maxApprovers).optional(),
+    expiresAt: z.coerce.date().optional(),
+  }),
+  'governance.approved': z.strictObject({
+    actionId: identifier,
+    decidedBy: identifier,
+    reason: shortText.optional(),
+  }),
+  'governance.rejected': z.strictObject({
+    actionId: identifier,
+    decidedBy: identifier,
+    reason: shortText.optional(),
+  }),
+  'governance.expired': z.strictObject({ actionId: identifier, expiredAt: z.coerce.date().optional() }),
+
+  // sphere
+  'sphere.updated': z.strictObject({
+    sphereId: identifier.optional(),
+    changed: z.array(shortText).max(limits.maxListLength),
+  }),
+  'sphere.member_joined': z.strictObject({ sphereId: identifier, userId: identifier }),
+  'sphere.member_left': z.strictObject({ sphereId: identifier, userId: identifier }),
+
+  // user
+  'user.presence': z.strictObject({
+    userId: identifier,
+    status: presenceStatusSchema,
+    metadata: metadata.optional(),
+    lastSeen: z.coerce.date(),
+  }),
+  'user.typing': z.strictObject({ userId: identifier, roomId: identifier, isTyping: z.boolean() }),
+  'user.idle': z.strictObject({ userId: identifier, idleSince: z.coerce.date() }),
+
+  // notification
+  'notification.new': z.strictObject({
+    title: shortText.min(1),
+    message: longText,
+    level: z.enum(['info', 'success', 'warning', 'error']).optional(),
+    link: shortText.optional(),
+  }),
+  /** `notificationId` is the event id of the `notification.new` that was read. */
+  'notification.read': z.strictObject({ notificationId: identifier }),
+
+  // system
+  'system.maintenance': z.strictObject({
+    message: longText.min(1),
+    startsAt: z.coerce.date().optional(),
+    durationMinutes: z.number().int().min(0).max(7 * 24 * 60).optional(),
+  }),
+
+  // room
+  'room.joined': z.strictObject({ roomId: identifier, userId: identifier }),
+  'room.left': z.strictObject({
+    roomId: identifier,
+    userId: identifier,
+    reason: z.enum(['left', 'disconnected', 'unsubscribed']).optional(),
+  }),
+
+  // stream
+  /**
+   * Sent first on a resumed subscription when events after `lastEventId` can no longer be
+   * replayed (history evicted, or the service restarted). The events that follow are the ones
+   * still held; a client should refetch its state instead of trusting the gap.
+   */
+  'stream.gap': z.strictObject({
+    lastEventId: z.string().max(limits.maxIdLength),
+    reason: z.enum(['history_evicted', 'service_restarted', 'unknown_event_id']),
+  }),
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export type EventDataMap = { [K in EventType]: z.infer<(typeof eventSchemas)[K]> };
+/** What a producer passes as data (dates may still be strings before validation). */
+export type EventDataInput<T extends EventType> = z.input<(typeof eventSchemas)[T]>;
+
+export const eventTypes = Object.keys(eventSchemas) as EventType[];
+export const eventTypeSchema = z.enum(eventTypes as [EventType, ...EventType[]]);
+
+/** The envelope every event travels in. A union over types, so `event.type` narrows `event.data`. */
+export type RealtimeEvent<T extends EventType = EventType> = {
+  [K in T]: {
+    /** Monotonic id `<epoch>-<sequence>`; pass it back as `lastEventId` to resume. */
+    id: string;
+    type: K;
+    data: EventDataMap[K];
+    timestamp: Date;
+    roomId?: string;
+    userId?: string;
+    senderId?: string;
+  };
+}[T];
+
+export type EventCategory = 'connection' | 'agent' | 'governance' | 'sphere' | 'user' | 'notification' | 'system' | 'room' | 'stream';
+
+export function eventCategory(type: EventType): EventCategory {
+  const dot = type.indexOf('.');
+  if (dot === -1) return 'connection';
+  return type.slice(0, dot) as EventCategory;
+}
+
+export type AgentEventType = Extract<EventType, `agent.${string}`>;
+export type GovernanceEventType = Extract<EventType, `governance.${string}`>;
+export const agentEventTypes = eventTypes.filter((t): t is AgentEventType => t.startsWith('agent.'));
+export const governanceEventTypes = eventTypes.filter((t): t is GovernanceEventType => t.startsWith('governance.'));
+
+/**
+ * Types only the service itself emits (presence, typing, membership, connection churn, gaps):
+ * accepting them from a publisher would let it forge another user's presence.
+ */
+export const serverOwnedEventTypes: ReadonlySet<EventType> = new Set<EventType>([
+  'connected',
+  'disconnected',
+  'user.presence',
+  'user.typing',
+  'user.idle',
+  'room.joined',
+  'room.left',
+  'stream.gap',
+]);
+export const publishableEventTypes = eventTypes.filter((t) => !serverOwnedEventTypes.has(t));
+export const publishableEventTypeSchema = z.enum(publishableEventTypes as [EventType, ...EventType[]]);
+
+/** Validates `data` against the schema of `type`; throws the zod error on failure. */
+export function parseEventData<T extends EventType>(type: T, data: unknown): EventDataMap[T] {
+  return eventSchemas[type].parse(data) as EventDataMap[T];
+}
+
+export function safeParseEventData<T extends EventType>(type: T, data: unknown) {
+  return eventSchemas[type].safeParse(data);
+}

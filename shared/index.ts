@@ -1,0 +1,29 @@
+export {
+  eventSchemas,
+  eventTypes,
+  eventTypeSchema,
+  eventCategory,
+  agentEventTypes,
+  governanceEventTypes,
+  serverOwnedEventTypes,
+  publishableEventTypes,
+  publishableEventTypeSchema,
+  parseEventData,
+  safeParseEventData,
+} from './events.js';
+export type {
+  EventType,
+  EventDataMap,
+  EventDataInput,
+  RealtimeEvent,
+  EventCategory,
+  AgentEventType,
+  GovernanceEventType,
+} from './events.js';
+export { presenceStatuses, presenceStatusSchema, selectablePresenceStatusSchema } from './presence.js';
+export type { PresenceStatus, UserPresence } from './presence.js';
+export { errorCodes, CloseCode } from './codes.js';
+export type { ErrorCode } from './codes.js';
+export { limits } from './limits.js';
+export { formatEventId, parseEventId } from './event-id.js';
+export type { ParsedEventId } from './event-id.js';

@@ -1,0 +1,15 @@
+/**
+ * Bounds on every string and list that arrives from the network. Shared so that a client can
+ * validate before sending and get the same answer the server would give.
+ */
+export const limits = {
+  /** user, room, agent, action and notification ids */
+  maxIdLength: 128,
+  /** titles, steps, reasons, action names */
+  maxShortTextLength: 256,
+  /** messages, descriptions, thoughts */
+  maxTextLength: 4_000,
+  maxListLength: 64,
+  maxApprovers: 32,
+  maxIdempotencyKeyLength: 128,
+} as const;
