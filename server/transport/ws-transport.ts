@@ -128,6 +128,11 @@ export class WsTransport {
     this.onError(error, context);
   }
 
+  /** Drops every connection without a closing handshake, as a network failure would (tests, operators). */
+  dropAll(): void {
+    for (const connection of [...this.connections]) connection.terminate();
+  }
+
   /** Stops accepting, asks every client to reconnect elsewhere, then closes them. */
   async close(): Promise<void> {
     this.shutdown.abort();

@@ -1,0 +1,33 @@
+/** Subscribes with the official client and collects what arrives, for assertions. */
+import type { RealtimeEvent } from '../../shared/events.js';
+
+export interface Collected {
+  events: RealtimeEvent[];
+  errors: unknown[];
+  started: boolean;
+  unsubscribe(): void;
+}
+
+type Subscribable = {
+  subscribe(
+    input: never,
+    options: {
+      onData: (value: { id: string; data: RealtimeEvent }) => void;
+      onError: (error: unknown) => void;
+      onStarted: () => void;
+    },
+  ): { unsubscribe(): void };
+};
+
+export function collect<I>(procedure: { subscribe: (input: I, options: never) => { unsubscribe(): void } }, input: I): Collected {
+  const collected: Collected = { events: [], errors: [], started: false, unsubscribe: () => {} };
+  const subscription = (procedure as unknown as Subscribable).subscribe(input as never, {
+    onData: (value) => collected.events.push(value.data),
+    onError: (error) => collected.errors.push(error),
+    onStarted: () => (collected.started = true),
+  });
+  collected.unsubscribe = () => subscription.unsubscribe();
+  return collected;
+}
+
+export const ofType = (events: RealtimeEvent[], type: RealtimeEvent['type']) => events.filter((event) => event.type === type);
