@@ -25,29 +25,48 @@ const maxQueuedForIterator = 10_000;
 export class EventStream<T extends EventType = EventType> implements AsyncIterable<TrackedEnvelope<StreamEvent<T>>> {
   constructor(
     private readonly core: RealtimeCore,
-    private readonly connection: SubscribeOptions['connection'],
+    private readonly connection: StreamConnection,
     readonly spec: StreamSpec,
     private readonly signal?: AbortSignal,
   ) {}
 
   /** The fast path: deliver straight to `sink` until the returned subscription is closed. */
   attach(sink: EventSink): Promise<Subscription> {
-    return this.core.subscribe({ ...this.spec, connection: this.connection, sink });
+    return this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<TrackedEnvelope<StreamEvent<T>>, void, unknown> {
     const queue: RealtimeEvent[] = [];
     let overflowed = false;
+    let closedByCore = false;
     let wake: (() => void) | undefined;
-    const subscription = await this.attach((event) => {
-      if (queue.length >= maxQueuedForIterator) overflowed = true;
-      else queue.push(event);
-      wake?.();
-    });
+    // A stream without a transport connection (SSE) is a connection of its own for the core:
+    // the user is online while it is open, and its end leaves rooms like a closed socket.
+    const { registerWithCore, ...identity } = this.connection;
+    if (registerWithCore) {
+      this.core.connect({
+        ...identity,
+        close: () => {
+          closedByCore = true;
+          wake?.();
+        },
+      });
+    }
+    let subscription: Subscription;
+    try {
+      subscription = await this.attach((event) => {
+        if (queue.length >= maxQueuedForIterator) overflowed = true;
+        else queue.push(event);
+        wake?.();
+      });
+    } catch (error) {
+      if (registerWithCore) this.core.disconnect(identity);
+      throw error;
+    }
     const onAbort = () => wake?.();
     this.signal?.addEventListener('abort', onAbort);
     try {
-      while (!this.signal?.aborted) {
+      while (!this.signal?.aborted && !closedByCore) {
         if (overflowed) throw new RealtimeError('SERVICE_UNAVAILABLE', 'Subscriber fell too far behind; resume with lastEventId');
         const event = queue.shift();
         if (event) {
@@ -60,6 +79,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
       subscription.close();
+      if (registerWithCore) this.core.disconnect(identity);
     }
   }
 }
@@ -68,7 +88,19 @@ export function isEventStream(value: unknown): value is EventStream {
   return value instanceof EventStream;
 }
 
-/** A connection identity for subscriptions that arrive without a WebSocket (HTTP streaming, callers). */
-export function streamConnection(connectionId: string | undefined, userId: string): SubscribeOptions['connection'] {
-  return { id: connectionId ?? `stream:${randomUUID()}`, userId };
+export interface StreamConnection {
+  id: string;
+  userId: string;
+  /** True for a stream that arrives without a WebSocket (SSE, server-side callers). */
+  registerWithCore: boolean;
+}
+
+/**
+ * The connection a stream belongs to: the WebSocket it arrived on, or, without one (SSE over
+ * HTTP), a connection of its own that lives as long as the stream.
+ */
+export function streamConnection(connectionId: string | undefined, userId: string): StreamConnection {
+  return connectionId === undefined
+    ? { id: `stream:${randomUUID()}`, userId, registerWithCore: true }
+    : { id: connectionId, userId, registerWithCore: false };
 }

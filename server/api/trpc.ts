@@ -10,8 +10,15 @@ import { isRealtimeError } from '../core/errors.js';
 import type { Role } from './auth.js';
 import type { ApiContext } from './context.js';
 
+/** SSE comments sent on idle streams so proxies do not cut them; clients reconnect after twice as long without one. */
+export const ssePingIntervalMs = 10_000;
+
 const t = initTRPC.context<ApiContext>().create({
   transformer: superjson,
+  sse: {
+    ping: { enabled: true, intervalMs: ssePingIntervalMs },
+    client: { reconnectAfterInactivityMs: 3 * ssePingIntervalMs },
+  },
   errorFormatter({ shape, error }) {
     const zodError = findZodError(error);
     return {

@@ -74,7 +74,13 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     router: appRouter,
     basePath: '/trpc/',
     maxBodySize: config.maxPayloadBytes,
-    createContext: ({ req }) => createApiContext(dependencies, { token: bearerToken(req.headers.authorization), transport: 'http' }),
+    // EventSource cannot set headers: an SSE client may send its token as tRPC connectionParams
+    // (a `connectionParams` query parameter) instead of the Authorization header.
+    createContext: ({ req, info }) => {
+      const fromParams = info.connectionParams?.token;
+      const token = bearerToken(req.headers.authorization) ?? (typeof fromParams === 'string' ? fromParams : undefined);
+      return createApiContext(dependencies, { token, transport: 'http' });
+    },
     onError: ({ error, path }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') onError(error, `procedure ${path ?? '?'}`);
     },

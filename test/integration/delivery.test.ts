@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, ofType } from '../support/collect.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { startServer, transports, type TestServer } from '../support/server.js';
 import { waitFor, sleep } from '../support/wait.js';
 
 let t: TestServer;
 beforeAll(async () => (t = await startServer()));
 afterAll(async () => t.stop());
 
-describe('fan-out through the official client', () => {
+describe.each(transports)('fan-out through the official client over %s', (transport) => {
   it('delivers every room broadcast exactly once to every subscriber, and only to them', async () => {
     const admin = t.http(await t.token('root', 'admin'));
-    const members = await Promise.all(['m1', 'm2', 'm3'].map(async (userId) => t.connect(await t.token(userId))));
-    const outsider = t.connect(await t.token('outsider'));
+    const members = await Promise.all(['m1', 'm2', 'm3'].map(async (userId) => t.connect(await t.token(userId), { transport })));
+    const outsider = t.connect(await t.token('outsider'), { transport });
     const streams = members.map((member) => collect(member.api.onRoom, { roomId: 'fanout' }));
     const outsiderStream = collect(outsider.api.onRoom, { roomId: 'elsewhere' });
     await waitFor(async () => (await admin.rooms.members.query({ roomId: 'fanout' })).length === 3, 'three members');
@@ -36,8 +36,8 @@ describe('fan-out through the official client', () => {
 
   it('isolates direct sends: only the addressed user’s streams receive them', async () => {
     const admin = t.http(await t.token('root', 'admin'));
-    const alice = t.connect(await t.token('alice'));
-    const bob = t.connect(await t.token('bob'));
+    const alice = t.connect(await t.token('alice'), { transport });
+    const bob = t.connect(await t.token('bob'), { transport });
     const aliceEvents = collect(alice.api.onEvent, undefined);
     const aliceNotifications = collect(alice.api.onNotification, undefined);
     const bobEvents = collect(bob.api.onEvent, undefined);
@@ -55,7 +55,7 @@ describe('fan-out through the official client', () => {
 
   it('broadcasts without a room to every connected user', async () => {
     const admin = t.http(await t.token('root', 'admin'));
-    const users = await Promise.all(['u1', 'u2'].map(async (userId) => t.connect(await t.token(userId))));
+    const users = await Promise.all(['u1', 'u2'].map(async (userId) => t.connect(await t.token(userId), { transport })));
     const streams = users.map((user) => collect(user.api.onNotification, undefined));
     await waitFor(() => streams.every((stream) => stream.started), 'started');
     await admin.admin.broadcast.mutate({ type: 'system.maintenance', data: { message: 'Server restart in 5 minutes' } });
@@ -64,8 +64,8 @@ describe('fan-out through the official client', () => {
   });
 
   it('delivers the rooms a user joined to their onEvent stream, including members’ presence and typing', async () => {
-    const alice = t.connect(await t.token('alice2'));
-    const bob = t.connect(await t.token('bob2'));
+    const alice = t.connect(await t.token('alice2'), { transport });
+    const bob = t.connect(await t.token('bob2'), { transport });
     const feed = collect(alice.api.onEvent, { types: ['user.typing', 'room.joined'] });
     await waitFor(() => feed.started, 'started');
     await alice.api.rooms.join.mutate({ roomId: 'chat' });

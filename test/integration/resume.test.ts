@@ -1,27 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect } from '../support/collect.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { startServer, transports, type TestServer } from '../support/server.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 let t: TestServer;
 beforeAll(async () => (t = await startServer()));
 afterAll(async () => t.stop());
 
-describe('history, statistics and resume', () => {
+describe.each(transports)('resume over %s', (transport) => {
   it('resumes after a dropped connection: the missed events arrive in order, none twice', async () => {
-    const admin = t.http(await t.token('root', 'admin'));
-    const alice = t.connect(await t.token('alice'), { retryDelayMs: 200 });
+    // Published server-side: dropping every connection also drops an HTTP publisher's keep-alive socket.
+    const { core } = t.server.services;
+    const alice = t.connect(await t.token(`alice-${transport}`), { retryDelayMs: 200, transport });
     const stream = collect(alice.api.onNotification, undefined);
     await waitFor(() => stream.started, 'started');
     const titles = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => `n${from + index}`);
-    for (const title of titles(0, 5)) await admin.admin.send.mutate({ userId: 'alice', type: 'notification.new', data: { title, message: '' } });
+    for (const title of titles(0, 5)) await core.sendToUser(`alice-${transport}`, 'notification.new', { title, message: '' });
     await waitFor(() => stream.events.length === 5, 'first five');
 
-    t.server.transport.dropAll();
+    t.dropAll();
     // Published while the client is away (it reconnects after 200 ms).
-    for (const title of titles(5, 12)) await admin.admin.send.mutate({ userId: 'alice', type: 'notification.new', data: { title, message: '' } });
+    for (const title of titles(5, 12)) await core.sendToUser(`alice-${transport}`, 'notification.new', { title, message: '' });
     await waitFor(() => stream.events.length >= 12, 'missed events replayed', 5_000);
-    for (const title of titles(12, 15)) await admin.admin.send.mutate({ userId: 'alice', type: 'notification.new', data: { title, message: '' } });
+    for (const title of titles(12, 15)) await core.sendToUser(`alice-${transport}`, 'notification.new', { title, message: '' });
     await waitFor(() => stream.events.length >= 15, 'live after resume');
     await sleep(50);
     expect(stream.events.map((event) => (event.data as { title: string }).title)).toEqual(titles(0, 15));
@@ -31,15 +32,15 @@ describe('history, statistics and resume', () => {
 
   it('tells a resuming subscriber about a gap it can act on', async () => {
     const small = await startServer({ historyPerChannel: 3 });
-    const admin = small.http(await small.token('root', 'admin'));
-    const alice = small.connect(await small.token('alice'), { retryDelayMs: 200 });
+    const { core } = small.server.services;
+    const alice = small.connect(await small.token('alice'), { retryDelayMs: 200, transport });
     const stream = collect(alice.api.onNotification, undefined);
     await waitFor(() => stream.started, 'started');
-    await admin.admin.send.mutate({ userId: 'alice', type: 'notification.new', data: { title: 'seen', message: '' } });
+    await core.sendToUser('alice', 'notification.new', { title: 'seen', message: '' });
     await waitFor(() => stream.events.length === 1, 'first');
-    small.server.transport.dropAll();
+    small.dropAll();
     for (let index = 0; index < 6; index++) {
-      await admin.admin.send.mutate({ userId: 'alice', type: 'notification.new', data: { title: `missed${index}`, message: '' } });
+      await core.sendToUser('alice', 'notification.new', { title: `missed${index}`, message: '' });
     }
     await waitFor(() => stream.events.length >= 5, 'gap and the held events');
     expect(stream.events[1]).toMatchObject({ type: 'stream.gap', data: { reason: 'history_evicted', lastEventId: stream.events[0]!.id } });
@@ -47,7 +48,9 @@ describe('history, statistics and resume', () => {
     alice.close();
     await small.stop();
   });
+});
 
+describe('history and statistics', () => {
   it('answers stats and filtered history to admins', async () => {
     const admin = t.http(await t.token('root', 'admin'));
     await admin.admin.broadcast.mutate({ roomId: 'hist', type: 'sphere.updated', data: { changed: ['a'] } });

@@ -2,7 +2,8 @@
  * Test support: a real server on port 0 and official @trpc/client connections to it.
  * Every resource a test opens is closed by `stop()`.
  */
-import { createTRPCClient, createWSClient, httpLink, wsLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, createWSClient, httpLink, httpSubscriptionLink, splitLink, wsLink, type TRPCClient } from '@trpc/client';
+import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import type { AppRouter } from '../../server/api/router.js';
@@ -10,9 +11,12 @@ import { createRealtimeServer, defaultConfig, type RealtimeServer, type ServerCo
 
 export const testSecret = 'test-secret-0123456789abcdef';
 
+export type TransportName = 'ws' | 'sse';
+/** The transports every subscription check runs over. */
+export const transports: TransportName[] = ['ws', 'sse'];
+
 export interface TestClient {
   api: TRPCClient<AppRouter>;
-  wsClient: ReturnType<typeof createWSClient>;
   close(): void;
 }
 
@@ -21,8 +25,13 @@ export interface TestServer {
   url: string;
   wsUrl: string;
   token(userId: string, role?: 'user' | 'admin' | 'service', expiresIn?: string | number): Promise<string>;
-  /** An official client over WebSocket, token in connectionParams. */
-  connect(token: string | undefined, options?: { retryDelayMs?: number }): TestClient;
+  /**
+   * An official client: over WebSocket (token in connectionParams), or with `transport: 'sse'`
+   * subscriptions over SSE (httpSubscriptionLink, token in connectionParams) and calls over HTTP.
+   */
+  connect(token: string | undefined, options?: { retryDelayMs?: number; transport?: TransportName }): TestClient;
+  /** Drops every client connection, WebSocket and HTTP alike, as a network failure would. */
+  dropAll(): void;
   /** An official client over HTTP, token as a Bearer header. */
   http(token: string | undefined): TRPCClient<AppRouter>;
   stop(): Promise<void>;
@@ -43,22 +52,20 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     wsUrl,
     token: (userId, role = 'user', expiresIn = '1h') => server.tokens.sign(userId, role, expiresIn),
     connect(token, options = {}) {
-      const wsClient = createWSClient({
-        url: wsUrl,
-        WebSocket: WebSocket as never,
-        connectionParams: async () => (token === undefined ? {} : { token }),
-        retryDelayMs: () => options.retryDelayMs ?? 50,
-      });
-      const client: TestClient = {
-        api: createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] }),
-        wsClient,
+      const client = options.transport === 'sse' ? sseClient(url, token) : wsClient(wsUrl, token, options.retryDelayMs ?? 50);
+      const tracked: TestClient = {
+        api: client.api,
         close: () => {
-          clients.delete(client);
-          void wsClient.close();
+          clients.delete(tracked);
+          client.close();
         },
       };
-      clients.add(client);
-      return client;
+      clients.add(tracked);
+      return tracked;
+    },
+    dropAll() {
+      server.transport.dropAll();
+      server.httpServer.closeAllConnections();
     },
     http(token) {
       return createTRPCClient<AppRouter>({
@@ -70,4 +77,48 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       await server.close();
     },
   };
+}
+
+function wsClient(wsUrl: string, token: string | undefined, retryDelayMs: number): TestClient {
+  const client = createWSClient({
+    url: wsUrl,
+    WebSocket: WebSocket as never,
+    connectionParams: async () => (token === undefined ? {} : { token }),
+    retryDelayMs: () => retryDelayMs,
+  });
+  return {
+    api: createTRPCClient<AppRouter>({ links: [wsLink({ client, transformer: superjson })] }),
+    close: () => void client.close(),
+  };
+}
+
+function sseClient(url: string, token: string | undefined): TestClient {
+  // Every EventSource the link opens, so that close() ends them all like closing a socket would.
+  const sources = new Set<EventSource>();
+  class TrackedEventSource extends EventSource {
+    constructor(...args: ConstructorParameters<typeof EventSource>) {
+      super(...args);
+      sources.add(this);
+    }
+    override close() {
+      sources.delete(this);
+      super.close();
+    }
+  }
+  const headers = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const api = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (operation) => operation.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: `${url}/trpc`,
+          transformer: superjson,
+          EventSource: TrackedEventSource,
+          connectionParams: token === undefined ? undefined : { token },
+        }),
+        false: httpLink({ url: `${url}/trpc`, transformer: superjson, headers }),
+      }),
+    ],
+  });
+  return { api, close: () => [...sources].forEach((source) => source.close()) };
 }
