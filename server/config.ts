@@ -26,6 +26,7 @@ const environmentSchema = z.object({
   IDLE_AFTER_MS: integer(300_000),
   TYPING_EXPIRE_MS: integer(5_000),
   GOVERNANCE_EXPIRES_MS: integer(300_000),
+  IDEMPOTENCY_WINDOW_MS: integer(300_000),
   KEEPALIVE_PING_MS: integer(30_000),
   KEEPALIVE_PONG_WAIT_MS: integer(10_000),
 });
@@ -48,6 +49,7 @@ export type ServerConfig = {
   idleAfterMs: number;
   typingExpireMs: number;
   governanceExpiresMs: number;
+  idempotencyWindowMs: number;
   keepAlivePingMs: number;
   keepAlivePongWaitMs: number;
 };
@@ -77,6 +79,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     idleAfterMs: env.IDLE_AFTER_MS,
     typingExpireMs: env.TYPING_EXPIRE_MS,
     governanceExpiresMs: env.GOVERNANCE_EXPIRES_MS,
+    idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
     keepAlivePingMs: env.KEEPALIVE_PING_MS,
     keepAlivePongWaitMs: env.KEEPALIVE_PONG_WAIT_MS,
   };

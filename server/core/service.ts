@@ -8,15 +8,19 @@ import { AgentService, type AgentEventData } from './agents.js';
 import { GovernanceService } from './governance.js';
 import { RealtimeCore, type RealtimeCoreOptions } from './realtime-core.js';
 import { RealtimeError } from './errors.js';
+import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
 
 export interface RealtimeServicesOptions extends RealtimeCoreOptions {
   governanceExpiresInMs?: number;
+  /** Where idempotency keys are remembered. @default an in-process store with a 5-minute window */
+  idempotency?: IdempotencyStore;
 }
 
 export interface RealtimeServices {
   core: RealtimeCore;
   agents: AgentService;
   governance: GovernanceService;
+  idempotency: IdempotencyStore;
   bus: EventBus;
   /** The seed's `emit_agent_event`: publishes an agent event for `userId`'s agent, checking its lifecycle. */
   emitAgentEvent<T extends AgentEventType>(agentId: string, type: T, userId: string, data: AgentEventData<T>): Promise<RealtimeEvent<T>>;
@@ -44,6 +48,7 @@ export function createRealtimeServices(options: RealtimeServicesOptions): Realti
     core,
     agents,
     governance,
+    idempotency: options.idempotency ?? new MemoryIdempotencyStore(),
     bus: options.bus,
     emitAgentEvent: (agentId, type, userId, data) => agents.emit(agentId, type, userId, data),
     async emitGovernanceEvent(actionId, type, userId, data) {

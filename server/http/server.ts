@@ -13,6 +13,7 @@ import type { EventBus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import type { ServerConfig } from '../config.js';
 import { createRealtimeServices, type RealtimeServices } from '../core/service.js';
+import { MemoryIdempotencyStore } from '../core/idempotency.js';
 import { WsTransport } from '../transport/ws-transport.js';
 import { createMetrics } from './metrics.js';
 import { createStaticHandler } from './static-files.js';
@@ -48,6 +49,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
     governanceExpiresInMs: config.governanceExpiresMs,
+    idempotency: new MemoryIdempotencyStore({ windowMs: config.idempotencyWindowMs }),
     onError,
   });
   const tokens = new TokenService(options.authSecret);

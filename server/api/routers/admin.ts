@@ -2,9 +2,10 @@
 import { z } from 'zod';
 import { eventTypeSchema, publishableEventTypeSchema } from '../../../shared/events.js';
 import { idSchema } from '../inputs.js';
+import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { adminProcedure, router } from '../trpc.js';
 
-const publishInput = { type: publishableEventTypeSchema, data: z.unknown() };
+const publishInput = { type: publishableEventTypeSchema, data: z.unknown(), idempotencyKey: idempotencyKeySchema };
 
 export const adminRouter = router({
   stats: adminProcedure.query(({ ctx }) => ({
@@ -33,17 +34,21 @@ export const adminRouter = router({
   /** To one room, or (no roomId) to every connected user. */
   broadcast: adminProcedure
     .input(z.object({ roomId: idSchema.optional(), ...publishInput }))
-    .mutation(async ({ ctx, input }) => {
-      const { core } = ctx.services;
-      const event =
-        input.roomId === undefined
-          ? await core.broadcastToAll(input.type, input.data as never, ctx.user.userId)
-          : await core.broadcastToRoom(input.roomId, input.type, input.data as never, ctx.user.userId);
+    .mutation(
+      idempotent('admin.broadcast', async ({ ctx, input }) => {
+        const { core } = ctx.services;
+        const event =
+          input.roomId === undefined
+            ? await core.broadcastToAll(input.type, input.data as never, ctx.user.userId)
+            : await core.broadcastToRoom(input.roomId, input.type, input.data as never, ctx.user.userId);
+        return { eventId: event.id, event };
+      }),
+    ),
+
+  send: adminProcedure.input(z.object({ userId: idSchema, ...publishInput })).mutation(
+    idempotent('admin.send', async ({ ctx, input }) => {
+      const event = await ctx.services.core.sendToUser(input.userId, input.type, input.data as never, ctx.user.userId);
       return { eventId: event.id, event };
     }),
-
-  send: adminProcedure.input(z.object({ userId: idSchema, ...publishInput })).mutation(async ({ ctx, input }) => {
-    const event = await ctx.services.core.sendToUser(input.userId, input.type, input.data as never, ctx.user.userId);
-    return { eventId: event.id, event };
-  }),
+  ),
 });

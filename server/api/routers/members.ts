@@ -1,9 +1,11 @@
 /** What every signed-in user may do: rooms, presence, typing and notifications. */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { jsonValueSchema } from '../../../shared/json.js';
 import { limits } from '../../../shared/limits.js';
 import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
 import { idSchema, roomInput } from '../inputs.js';
+import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { authedProcedure, producerProcedure, router } from '../trpc.js';
 
 export const roomsRouter = router({
@@ -22,7 +24,7 @@ export const roomsRouter = router({
 });
 
 const metadataSchema = z
-  .record(z.string().max(limits.maxIdLength), z.json())
+  .record(z.string().max(limits.maxIdLength), jsonValueSchema)
   .refine((value) => Object.keys(value).length <= limits.maxListLength, `At most ${limits.maxListLength} keys`);
 
 export const presenceRouter = router({
@@ -58,11 +60,14 @@ export const notificationsRouter = router({
         message: z.string().max(limits.maxTextLength),
         level: z.enum(['info', 'success', 'warning', 'error']).optional(),
         link: z.string().max(limits.maxShortTextLength).optional(),
+        idempotencyKey: idempotencyKeySchema,
       }),
     )
-    .mutation(async ({ ctx, input }) => {
-      const { userId, ...data } = input;
-      const event = await ctx.services.core.sendToUser(userId, 'notification.new', data, ctx.user.userId);
-      return { eventId: event.id, notificationId: event.id };
-    }),
+    .mutation(
+      idempotent('notifications.notify', async ({ ctx, input }) => {
+        const { userId, idempotencyKey: _key, ...data } = input;
+        const event = await ctx.services.core.sendToUser(userId, 'notification.new', data, ctx.user.userId);
+        return { eventId: event.id, notificationId: event.id };
+      }),
+    ),
 });
