@@ -1,0 +1,353 @@
+/**
+ * The Redis bus: many processes act as one service. Publishing is one Lua call that stamps the
+ * event with a cluster-wide sequence, appends it to each channel's stream (bounded with MAXLEN)
+ * and to a global stream, and PUBLISHes it; every process's subscriber hands each message to the
+ * core once, in sequence order. When the subscriber was cut off, it catches up from the global
+ * stream before delivering live messages again, so a Redis blip loses nothing that history holds.
+ *
+ * Bus failures are reported, never thrown into callbacks; a publish that cannot reach Redis
+ * rejects with SERVICE_UNAVAILABLE instead of being dropped.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import superjson from 'superjson';
+import { parseEventId } from '../../shared/event-id.js';
+import type { EventType, RealtimeEvent } from '../../shared/events.js';
+import { firehoseChannel } from '../core/channels.js';
+import { RealtimeError } from '../core/errors.js';
+import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
+import { publishScript } from './redis-scripts.js';
+
+export interface RedisBusOptions {
+  url: string;
+  /** Namespace of every key, so several services can share one Redis. @default 'rt' */
+  prefix?: string;
+  /** @default 1000 */
+  historyPerChannel?: number;
+  /** @default 10000 */
+  globalHistory?: number;
+  /** A channel's history is dropped after this long without a new event. @default 86400 (a day) */
+  historyTtlSeconds?: number;
+  onError?: (error: unknown, context: string) => void;
+}
+
+interface WireMessage {
+  id: string;
+  seq: number;
+  ts: number;
+  ch: string[];
+  e: ReturnType<typeof superjson.serialize>;
+}
+
+type Envelope = Pick<RealtimeEvent, 'type' | 'data' | 'roomId' | 'userId' | 'senderId'>;
+
+type RedisWithScripts = Redis & {
+  realtimePublish(...args: (string | number)[]): Promise<string>;
+};
+
+export class RedisBus implements EventBus {
+  readonly prefix: string;
+  /** The commands connection; other Redis-backed parts of the service share it. */
+  readonly redis: RedisWithScripts;
+  private readonly subscriber: Redis;
+  private readonly listeners = new Set<BusListener>();
+  private readonly historyPerChannel: number;
+  private readonly globalHistory: number;
+  private readonly historyTtlSeconds: number;
+  /**
+   * Added to Redis sequences to make the sequences this process hands out monotonic even when
+   * Redis loses its data and the cluster's sequence starts again under a new epoch.
+   */
+  private sequenceOffset = 0;
+  private lastLocalSequence = 0;
+  private readonly reportError: (error: unknown, context: string) => void;
+  /** Makes epoch candidates unique to this process; see newEpoch(). */
+  private readonly nonce = randomBytes(3).toString('hex');
+  private epochCandidates = 0;
+  private lastSequence = 0;
+  /** Live messages held while catching up after the subscriber reconnected. */
+  private catchingUp: WireMessage[] | undefined;
+  private catchingUpRunning = false;
+  private subscribed = false;
+  private closed = false;
+  epoch = '';
+
+  constructor(options: RedisBusOptions) {
+    this.prefix = options.prefix ?? 'rt';
+    this.historyPerChannel = options.historyPerChannel ?? 1000;
+    this.globalHistory = options.globalHistory ?? 10_000;
+    this.historyTtlSeconds = options.historyTtlSeconds ?? 86_400;
+    this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
+    const common: RedisOptions = {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
+    };
+    // No offline queue: while Redis is away, a publish fails at once with a clear error rather
+    // than waiting in a queue that could grow without bound.
+    this.redis = new Redis(options.url, { ...common, enableOfflineQueue: false }) as RedisWithScripts;
+    this.redis.defineCommand('realtimePublish', { numberOfKeys: 0, lua: publishScript });
+    // Resubscription is ours (see resubscribe), so that readiness waits for the catch-up.
+    this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: false });
+    this.redis.on('error', (error) => this.reportError(error, 'redis'));
+    this.subscriber.on('error', (error) => this.reportError(error, 'redis subscriber'));
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.redis.connect(), this.subscriber.connect()]);
+    // The sequence is read before subscribing: anything published in between shows up as a gap
+    // in the first live message's sequence, and is fetched from the global stream.
+    this.lastSequence = Number((await this.redis.get(this.key('seq'))) ?? 0);
+    this.epoch = (await this.redis.get(this.key('epoch'))) ?? '';
+    this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+    this.subscriber.on('ready', () => void this.resubscribe());
+    await this.subscriber.subscribe(this.key('events'));
+    this.subscribed = true;
+  }
+
+  /**
+   * After the subscriber reconnects: subscribe again, then catch up from the global stream, and
+   * only then call the bus ready, so nothing published around the reconnect is missed.
+   */
+  private async resubscribe(): Promise<void> {
+    if (this.closed || !this.subscribed) return;
+    this.subscribed = false;
+    try {
+      await this.subscriber.subscribe(this.key('events'));
+      this.subscribed = true;
+      await this.catchUp();
+    } catch (error) {
+      this.reportError(error, 'resubscribing after a redis reconnect');
+    }
+  }
+
+  async publish<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>> {
+    const envelope: Envelope = { type: request.type, data: request.data } as Envelope;
+    if (request.roomId !== undefined) envelope.roomId = request.roomId;
+    if (request.userId !== undefined) envelope.userId = request.userId;
+    if (request.senderId !== undefined) envelope.senderId = request.senderId;
+    let message: string;
+    try {
+      message = await this.redis.realtimePublish(
+        this.prefix,
+        this.historyPerChannel,
+        this.globalHistory,
+        this.historyTtlSeconds,
+        this.newEpoch(),
+        JSON.stringify(superjson.serialize(envelope)),
+        JSON.stringify(request.channels),
+        ...request.channels,
+      );
+    } catch (cause) {
+      throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) is unavailable; the event was not published', { cause });
+    }
+    return this.decode(JSON.parse(message) as WireMessage).event as RealtimeEvent<T>;
+  }
+
+  subscribe(listener: BusListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async readHistory(channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
+    const parsed = parseEventId(afterEventId);
+    const pipeline = this.redis.pipeline().get(this.key('epoch')).get(this.key('seq'));
+    const keys = channels.map((channel) => (channel === firehoseChannel ? this.key('all') : this.key(`h:${channel}`)));
+    for (const key of keys) {
+      pipeline.xrange(key, parsed ? `(${parsed.sequence}-0` : '-', '+', 'COUNT', limit + 1);
+      pipeline.xrange(key, '-', '+', 'COUNT', 1);
+    }
+    pipeline.xrange(this.key('all'), '-', '+', 'COUNT', 1);
+    const results = await this.runPipeline(pipeline);
+    const [epoch, sequence] = [results[0] as string | null, Number(results[1] ?? 0)];
+    let gap: HistoryRead['gap'];
+    let afterSequence = 0;
+    if (!parsed) gap = 'unknown_event_id';
+    else if (parsed.epoch !== epoch) gap = 'service_restarted';
+    else if (parsed.sequence > sequence) gap = 'unknown_event_id';
+    else afterSequence = parsed.sequence;
+
+    const oldestGlobal = firstEntry(results[results.length - 1]);
+    const merged = new Map<number, BusEvent>();
+    keys.forEach((key, index) => {
+      const oldest = firstEntry(results[3 + index * 2]);
+      if (gap === undefined && afterSequence > 0) {
+        if (!oldest) {
+          // No stream (never written, or expired): complete only if the global history still
+          // reaches back to the requested id.
+          if (oldestGlobal && oldestGlobal.sequence > afterSequence + 1) gap = 'history_evicted';
+        } else {
+          const previous = key === this.key('all') ? oldest.sequence - 1 : oldest.previous;
+          if (oldest.sequence > afterSequence && previous > afterSequence) gap = 'history_evicted';
+        }
+      }
+      for (const [, fields] of (results[2 + index * 2] as StreamEntry[] | null) ?? []) {
+        const decoded = this.decode(JSON.parse(fields[1]!) as WireMessage);
+        merged.set(decoded.sequence, decoded);
+      }
+    });
+    let events = [...merged.values()].sort((a, b) => a.sequence - b.sequence);
+    if (events.length > limit) {
+      events = events.slice(events.length - limit);
+      gap ??= 'history_evicted';
+    }
+    return gap === undefined ? { events } : { events, gap };
+  }
+
+  async recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]> {
+    const found: RealtimeEvent[] = [];
+    let end = '+';
+    // Pages through the bounded global stream, newest first.
+    for (let page = 0; page < 20 && found.length < limit; page++) {
+      const entries = (await this.command(() => this.redis.xrevrange(this.key('all'), end, '-', 'COUNT', 500))) as StreamEntry[];
+      for (const [, fields] of entries) {
+        const { event } = this.decode(JSON.parse(fields[1]!) as WireMessage);
+        if (!predicate || predicate(event)) found.push(event);
+        if (found.length >= limit) break;
+      }
+      if (entries.length < 500) break;
+      end = `(${entries[entries.length - 1]![0]}`;
+    }
+    return found;
+  }
+
+  health(): BusHealth {
+    if (this.redis.status !== 'ready') return { ready: false, reason: `redis connection is ${this.redis.status}` };
+    if (this.subscriber.status !== 'ready' || !this.subscribed) return { ready: false, reason: `redis subscriber is ${this.subscriber.status}` };
+    if (this.catchingUp) return { ready: false, reason: 'catching up after a redis reconnect' };
+    return { ready: true };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.clear();
+    await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
+    this.redis.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  /**
+   * The epoch a publish sets when Redis has none (first use, or its data was lost). It must
+   * differ every time, or ids after a data loss would repeat ids from before it.
+   */
+  private newEpoch(): string {
+    return `${Date.now().toString(36)}${this.nonce}${(this.epochCandidates++).toString(36)}`;
+  }
+
+  /** A key in this service's namespace. */
+  key(name: string): string {
+    return `${this.prefix}:${name}`;
+  }
+
+  private onMessage(raw: string): void {
+    let message: WireMessage;
+    try {
+      message = JSON.parse(raw) as WireMessage;
+    } catch (error) {
+      this.reportError(error, 'malformed bus message');
+      return;
+    }
+    this.noteEpoch(message.id.slice(0, message.id.lastIndexOf('-')));
+    if (this.catchingUp) this.catchingUp.push(message);
+    else if (message.seq > this.lastSequence + 1) {
+      // Messages were missed (the subscriber was cut off, or had not resubscribed yet).
+      this.catchingUp = [message];
+      void this.catchUp();
+    } else this.deliver(message);
+  }
+
+  /**
+   * When Redis lost its data (restarted without persistence, flushed), a new history begins
+   * under a new epoch; subscribers resuming from the old epoch are told of the gap by readHistory.
+   */
+  private noteEpoch(epoch: string): void {
+    if (epoch === this.epoch) return;
+    this.epoch = epoch;
+    this.lastSequence = 0;
+    this.sequenceOffset = this.lastLocalSequence;
+  }
+
+  /**
+   * Delivers from the global stream everything after the last delivered sequence, then the live
+   * messages that arrived meanwhile. Runs after a reconnect and whenever a gap is seen.
+   */
+  private async catchUp(): Promise<void> {
+    if (this.closed || !this.subscribed) return;
+    if (this.catchingUp && this.catchingUpRunning) return;
+    this.catchingUp ??= [];
+    this.catchingUpRunning = true;
+    try {
+      const epoch = await this.redis.get(this.key('epoch'));
+      if (epoch) this.noteEpoch(epoch);
+      for (let page = 0; page < 100; page++) {
+        const entries = (await this.redis.xrange(this.key('all'), `(${this.lastSequence}-0`, '+', 'COUNT', 1000)) as StreamEntry[];
+        for (const [, fields] of entries) this.deliver(JSON.parse(fields[1]!) as WireMessage);
+        if (entries.length < 1000) break;
+      }
+    } catch (error) {
+      // Keep holding live messages (delivering them now would skip the gap) and try again.
+      this.reportError(error, 'catching up from the global stream');
+      this.catchingUpRunning = false;
+      setTimeout(() => void this.catchUp(), 500).unref();
+      return;
+    }
+    const held = (this.catchingUp ?? []).sort((a, b) => a.seq - b.seq);
+    this.catchingUp = undefined;
+    this.catchingUpRunning = false;
+    for (const message of held) this.deliver(message);
+  }
+
+  private deliver(message: WireMessage): void {
+    if (message.seq <= this.lastSequence) return;
+    this.lastSequence = message.seq;
+    const published = this.decode(message);
+    this.lastLocalSequence = published.sequence;
+    for (const listener of this.listeners) {
+      try {
+        listener(published);
+      } catch (error) {
+        this.reportError(error, 'bus listener failed');
+      }
+    }
+  }
+
+  private decode(message: WireMessage): BusEvent {
+    const envelope = superjson.deserialize<Envelope>(message.e);
+    const event = { id: message.id, ...envelope, timestamp: new Date(message.ts) } as RealtimeEvent;
+    return { event, channels: message.ch, sequence: this.sequenceOffset + message.seq };
+  }
+
+  private async runPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    const results = await this.command(() => pipeline.exec());
+    return (results ?? []).map(([error, value]) => {
+      // XINFO on a missing stream is an error we expect: it means "no such stream".
+      if (error) {
+        if (/no such key/i.test(error.message)) return null;
+        throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) failed a history read', { cause: error });
+      }
+      return value;
+    });
+  }
+
+  private async command<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (cause) {
+      if (cause instanceof RealtimeError) throw cause;
+      throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) is unavailable', { cause });
+    }
+  }
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+/** The oldest entry of an XRANGE … COUNT 1 reply: its sequence and its channel's previous sequence. */
+function firstEntry(reply: unknown): { sequence: number; previous: number } | undefined {
+  const entry = (reply as StreamEntry[] | null)?.[0];
+  if (!entry) return undefined;
+  const [id, fields] = entry;
+  const previousIndex = fields.indexOf('p');
+  return { sequence: Number(id.split('-')[0]), previous: previousIndex === -1 ? 0 : Number(fields[previousIndex + 1]) };
+}
