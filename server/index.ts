@@ -10,7 +10,8 @@ export type { SubscribeOptions, Subscription, HistoryQuery } from './core/realti
 export type { CoreConnection } from './core/connection.js';
 export { RealtimeError } from './core/errors.js';
 export type { AgentRunState, AgentStatus, AgentEventData } from './core/agents.js';
-export type { GovernanceAction, GovernanceStatus, ApprovalRequest } from './core/governance.js';
+export type { GovernanceAction, GovernanceStatus, ApprovalRequest, RequireApprovalOptions } from './core/governance.js';
+export { ApprovalDeniedError } from './core/governance.js';
 export { MemoryBus } from './bus/memory-bus.js';
 export type { EventBus, BusEvent, PublishRequest, HistoryRead } from './bus/bus.js';
 export { TokenService } from './api/auth.js';

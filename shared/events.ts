@@ -9,12 +9,13 @@
 import { z } from 'zod';
 import { presenceStatusSchema } from './presence.js';
 import { limits } from './limits.js';
+import { jsonValueSchema } from './json.js';
 
 const identifier = z.string().min(1).max(limits.maxIdLength);
 const shortText = z.string().max(limits.maxShortTextLength);
 const longText = z.string().max(limits.maxTextLength);
 /** Free-form JSON a producer attaches (metadata, results, details); its size is bounded by the frame size. */
-const jsonValue = z.json();
+const jsonValue = jsonValueSchema;
 const metadata = z.record(z.string().max(limits.maxIdLength), jsonValue);
 
 /** The data schema of every event type, keyed by the type's wire name. */
@@ -38,6 +39,8 @@ export const eventSchemas = {
     progress: z.number().min(0).max(100),
     step: shortText.optional(),
     message: longText.optional(),
+    /** The producer restarts its count (a retry, a new phase): progress may go below the last value. */
+    reset: z.boolean().optional(),
   }),
   'agent.complete': z.strictObject({ agentId: identifier, result: jsonValue.optional() }),
   'agent.error': z.strictObject({

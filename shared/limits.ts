@@ -12,4 +12,6 @@ export const limits = {
   maxListLength: 64,
   maxApprovers: 32,
   maxIdempotencyKeyLength: 128,
+  /** nesting of free-form JSON (results, details, metadata); deeper values overflow serializers' stacks */
+  maxJsonDepth: 32,
 } as const;

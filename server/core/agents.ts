@@ -2,8 +2,9 @@
  * Agent runs: an owner, a lifecycle `started → thinking/progress* → complete | error | cancelled`,
  * and a current state. Events out of order are rejected before they are published, so what
  * subscribers see is always a valid run. Cancelling aborts the run's AbortSignal, which is how an
- * in-process producer hears of it.
+ * in-process producer hears of it; remote producers hear the `agent.cancelled` event.
  */
+import { formatEventId, parseEventId } from '../../shared/event-id.js';
 import type { AgentEventType, EventDataInput, RealtimeEvent } from '../../shared/events.js';
 import { parseEventData } from '../../shared/events.js';
 import { channels } from './channels.js';
@@ -14,18 +15,33 @@ import { toValidationError } from './validation.js';
 export type AgentStatus = 'started' | 'thinking' | 'running' | 'complete' | 'error' | 'cancelled';
 const terminalStatuses: ReadonlySet<AgentStatus> = new Set(['complete', 'error', 'cancelled']);
 
+export function isTerminalAgentStatus(status: AgentStatus): boolean {
+  return terminalStatuses.has(status);
+}
+
 export interface AgentRunState {
   agentId: string;
+  /** The user the run works for: they see its events and may cancel it. */
   ownerId: string;
+  /** The service user that emits the run's events over the API; absent for in-process producers. */
+  producerId?: string;
   status: AgentStatus;
+  /** 0–100; only goes down when the producer says `reset: true`. */
   progress: number;
   task?: string;
+  /** The last step named by `agent.thinking` or `agent.progress`. */
   step?: string;
   result?: unknown;
   error?: string;
   cancelledBy?: string;
+  cancelReason?: string;
   startedAt: Date;
   updatedAt: Date;
+  /**
+   * Id of the newest published event of the run. A client that fetched this state subscribes
+   * with it as `lastEventId` and receives exactly what happened after.
+   */
+  lastEventId?: string;
 }
 
 /** Data of an agent event without `agentId`, which the service fills in. */
@@ -34,48 +50,50 @@ export type AgentEventData<T extends AgentEventType> = Omit<EventDataInput<T>, '
 interface AgentRun {
   state: AgentRunState;
   abort: AbortController;
+  /** Id of the event that began the run, once published: where a late subscriber's replay starts. */
+  firstEventId?: string;
 }
+
+export interface AgentServiceOptions {
+  /** Runs remembered; the oldest finished are forgotten past it. @default 10000 */
+  maxRuns?: number;
+}
+
+/** Who is emitting: a producer (checked against the run's producer) or a canceller (owner or admin, checked by `cancel`). */
+type EmitAuthority = 'producer' | 'canceller';
 
 export class AgentService {
   private readonly runs = new Map<string, AgentRun>();
 
   constructor(
     private readonly core: RealtimeCore,
-    private readonly options: { /** Runs remembered; the oldest finished are forgotten past it. @default 10000 */ maxRuns?: number } = {},
+    private readonly options: AgentServiceOptions = {},
   ) {}
 
-  /** Publishes an agent event for `userId`'s agent after checking it is a valid next step. */
-  async emit<T extends AgentEventType>(
+  /**
+   * Publishes an agent event for `userId`'s agent after checking it is a valid next step.
+   * `senderId` is the producer's own id when it emits over the API: a run started by one
+   * producer cannot be driven by another.
+   */
+  emit<T extends AgentEventType>(
     agentId: string,
     type: T,
     userId: string,
     data: AgentEventData<T>,
     senderId?: string,
   ): Promise<RealtimeEvent<T>> {
-    let parsed;
-    try {
-      parsed = parseEventData(type, { ...data, agentId });
-    } catch (error) {
-      throw toValidationError(type, error);
-    }
-    this.transition(agentId, type, userId, parsed as Record<string, unknown>);
-    return this.core.publish(type, parsed, [channels.user(userId), channels.agents], {
-      userId,
-      ...(senderId !== undefined && { senderId }),
-    });
+    return this.apply(agentId, type, userId, data, senderId, 'producer');
   }
 
-  /** Cancels a running agent: only its owner or an admin may. */
-  async cancel(agentId: string, by: { userId: string; isAdmin: boolean }, reason?: string) {
+  /** Cancels a running agent: only its owner or an admin may. Aborts the run's signal once published. */
+  async cancel(agentId: string, by: { userId: string; isAdmin: boolean }, reason?: string): Promise<RealtimeEvent<'agent.cancelled'>> {
     const run = this.runs.get(agentId);
     if (!run) throw new RealtimeError('NOT_FOUND', `No agent run ${agentId}`);
     if (run.state.ownerId !== by.userId && !by.isAdmin) {
       throw new RealtimeError('FORBIDDEN', `Only the owner of ${agentId} or an admin may cancel it`);
     }
     const data = { cancelledBy: by.userId, ...(reason !== undefined && { reason }) };
-    const event = await this.emit(agentId, 'agent.cancelled', run.state.ownerId, data, by.userId);
-    run.abort.abort(new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} was cancelled by ${by.userId}`));
-    return event;
+    return this.apply(agentId, 'agent.cancelled', run.state.ownerId, data, by.userId, 'canceller');
   }
 
   /** Aborted when the run is cancelled; a producer passes it to the work it does. */
@@ -94,29 +112,92 @@ export class AgentService {
       .map((run) => ({ ...run.state }));
   }
 
-  private transition(agentId: string, type: AgentEventType, userId: string, data: Record<string, unknown>): void {
+  /**
+   * The `lastEventId` from which a subscription replays the whole current run of `agentId`: the
+   * id just before the run's first event. Undefined when the run is unknown or its first event
+   * is still being published.
+   */
+  replayPointOf(agentId: string): string | undefined {
+    const first = this.runs.get(agentId)?.firstEventId;
+    const parsed = first === undefined ? null : parseEventId(first);
+    return parsed ? formatEventId(parsed.epoch, Math.max(0, parsed.sequence - 1)) : undefined;
+  }
+
+  private async apply<T extends AgentEventType>(
+    agentId: string,
+    type: T,
+    userId: string,
+    data: AgentEventData<T>,
+    senderId: string | undefined,
+    authority: EmitAuthority,
+  ): Promise<RealtimeEvent<T>> {
+    let parsed;
+    try {
+      parsed = parseEventData(type, { ...data, agentId });
+    } catch (error) {
+      throw toValidationError(type, error);
+    }
+    // The transition is checked and applied synchronously, before anything awaits, so
+    // concurrent emits are checked in the order they were made.
+    const run = this.transition(agentId, type, userId, parsed as Record<string, unknown>, senderId, authority);
+    const event = await this.core.publish(type, parsed, [channels.user(userId), channels.agents], {
+      userId,
+      ...(senderId !== undefined && { senderId }),
+    });
+    if (this.runs.get(agentId) === run) {
+      if (run.firstEventId === undefined || isNewerEventId(run.firstEventId, event.id)) run.firstEventId = event.id;
+      if (isNewerEventId(event.id, run.state.lastEventId)) run.state.lastEventId = event.id;
+    }
+    if (type === 'agent.cancelled') {
+      const { reason } = parsed as { reason?: string };
+      run.abort.abort(new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} was cancelled${senderId ? ` by ${senderId}` : ''}${reason ? `: ${reason}` : ''}`));
+    }
+    return event;
+  }
+
+  private transition(
+    agentId: string,
+    type: AgentEventType,
+    userId: string,
+    data: Record<string, unknown>,
+    senderId: string | undefined,
+    authority: EmitAuthority,
+  ): AgentRun {
     const now = new Date();
     let run = this.runs.get(agentId);
     const finished = run !== undefined && terminalStatuses.has(run.state.status);
     if (run && run.state.ownerId !== userId && !finished) {
       throw new RealtimeError('FORBIDDEN', `Agent ${agentId} belongs to another user`);
     }
+    // The seed's emit_agent_event begins a run with `agent.thinking`; an unknown agent may start so.
+    // After a run has ended, only `agent.started` begins the next one.
     const startsRun = type === 'agent.started' || ((type === 'agent.thinking' || type === 'agent.progress') && !run);
     if (startsRun) {
-      if (run && !finished) throw new RealtimeError('CONFLICT', `Agent ${agentId} is already running`);
+      if (run && !finished) throw new RealtimeError('CONFLICT', `Agent ${agentId} is already running (${run.state.status})`);
       run = {
-        state: { agentId, ownerId: userId, status: 'started', progress: 0, startedAt: now, updatedAt: now },
+        state: {
+          agentId,
+          ownerId: userId,
+          ...(senderId !== undefined && { producerId: senderId }),
+          status: 'started',
+          progress: 0,
+          startedAt: now,
+          updatedAt: now,
+        },
         abort: new AbortController(),
       };
-      this.runs.delete(agentId);
-      this.runs.set(agentId, run);
-      this.forgetOldRuns();
+    } else {
+      if (!run) throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} has no run; emit agent.started first`);
+      if (finished) {
+        throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} already ended (${run.state.status}); ${type} is out of order`);
+      }
+      const producerId = run.state.producerId;
+      if (authority === 'producer' && producerId !== undefined && senderId !== undefined && senderId !== producerId) {
+        throw new RealtimeError('FORBIDDEN', `Agent ${agentId} is driven by producer ${producerId}`);
+      }
     }
-    if (!run) throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} has no run; emit agent.started first`);
-    if (!startsRun && finished) {
-      throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} already ended (${run.state.status}); ${type} is out of order`);
-    }
-    const state = run.state;
+    // Every check that can fail comes before the first mutation, so a rejected event changes nothing.
+    const state = { ...run.state };
     switch (type) {
       case 'agent.started':
         if (typeof data.task === 'string') state.task = data.task;
@@ -127,8 +208,11 @@ export class AgentService {
         break;
       case 'agent.progress': {
         const progress = data.progress as number;
-        if (progress < state.progress) {
-          throw new RealtimeError('PRECONDITION_FAILED', `Progress of ${agentId} cannot go back from ${state.progress} to ${progress}`);
+        if (progress < state.progress && data.reset !== true) {
+          throw new RealtimeError(
+            'PRECONDITION_FAILED',
+            `Progress of ${agentId} cannot go back from ${state.progress} to ${progress} (send reset: true to restart the count)`,
+          );
         }
         state.status = 'running';
         state.progress = progress;
@@ -138,7 +222,7 @@ export class AgentService {
       case 'agent.complete':
         state.status = 'complete';
         state.progress = 100;
-        state.result = data.result;
+        if (data.result !== undefined) state.result = data.result;
         break;
       case 'agent.error':
         state.status = 'error';
@@ -147,9 +231,18 @@ export class AgentService {
       case 'agent.cancelled':
         state.status = 'cancelled';
         if (typeof data.cancelledBy === 'string') state.cancelledBy = data.cancelledBy;
+        if (typeof data.reason === 'string') state.cancelReason = data.reason;
         break;
     }
     state.updatedAt = now;
+    run.state = state;
+    if (startsRun) {
+      // Re-inserted so the map stays ordered by start, and the oldest finished runs go first.
+      this.runs.delete(agentId);
+      this.runs.set(agentId, run);
+      this.forgetOldRuns();
+    }
+    return run;
   }
 
   private forgetOldRuns(): void {
@@ -160,4 +253,13 @@ export class AgentService {
       if (terminalStatuses.has(run.state.status)) this.runs.delete(agentId);
     }
   }
+}
+
+/** Whether `id` comes after `than` (a bus may resolve concurrent publishes out of order). */
+function isNewerEventId(id: string, than: string | undefined): boolean {
+  if (than === undefined) return true;
+  const next = parseEventId(id);
+  const previous = parseEventId(than);
+  if (!next || !previous || next.epoch !== previous.epoch) return true;
+  return next.sequence > previous.sequence;
 }

@@ -48,11 +48,37 @@ export interface Decider {
   isAdmin: boolean;
 }
 
+/** What `requireApproval(action, options)` takes besides the action's name. */
+export interface RequireApprovalOptions extends Omit<ApprovalRequest, 'action' | 'requesterId'> {
+  /** Who asks; the requester hears the decision and may withdraw. @default 'system' */
+  requesterId?: string;
+  /** Aborting withdraws the action (rejected by the requester, reason `withdrawn`) and rejects the wait. */
+  signal?: AbortSignal;
+}
+
+/** Thrown by `requireApproval` when the action was rejected (or withdrawn) or expired. */
+export class ApprovalDeniedError extends RealtimeError {
+  constructor(readonly action: GovernanceAction) {
+    const by = action.decidedBy ? ` by ${action.decidedBy}` : '';
+    const reason = action.reason ? `: ${action.reason}` : '';
+    super('PRECONDITION_FAILED', `Action ${action.actionId} (${action.action}) was ${action.status}${by}${reason}`);
+    this.name = 'ApprovalDeniedError';
+  }
+}
+
+interface Waiter {
+  resolve: (action: GovernanceAction) => void;
+  reject: (error: unknown) => void;
+}
+
 interface Entry {
   state: GovernanceAction;
   timer?: NodeJS.Timeout;
-  waiters: Set<(action: GovernanceAction) => void>;
+  waiters: Set<Waiter>;
 }
+
+/** setTimeout fires at once past this delay (a signed 32-bit number of milliseconds). */
+const maxTimerDelayMs = 2 ** 31 - 1;
 
 export interface GovernanceOptions {
   /** @default 300000 */
@@ -64,6 +90,7 @@ export interface GovernanceOptions {
 
 export class GovernanceService {
   private readonly actions = new Map<string, Entry>();
+  private stopped = false;
 
   constructor(
     private readonly core: RealtimeCore,
@@ -72,12 +99,17 @@ export class GovernanceService {
 
   /** Creates a pending action and emits `governance.required` to its approvers. */
   async request(request: ApprovalRequest): Promise<GovernanceAction> {
+    if (this.stopped) throw this.stoppedError('a new action');
     const actionId = request.actionId ?? randomUUID();
     if (this.actions.has(actionId)) throw new RealtimeError('CONFLICT', `Action ${actionId} already exists`);
     const approvers = [...new Set(request.approvers)];
     if (approvers.length === 0) throw new RealtimeError('BAD_REQUEST', 'An action needs at least one approver');
+    const expiresInMs = request.expiresInMs ?? this.options.defaultExpiresInMs ?? 300_000;
+    if (!Number.isFinite(expiresInMs) || expiresInMs < 0 || expiresInMs > maxTimerDelayMs) {
+      throw new RealtimeError('BAD_REQUEST', `expiresInMs must be between 0 and ${maxTimerDelayMs}`);
+    }
     const now = Date.now();
-    const expiresAt = new Date(now + (request.expiresInMs ?? this.options.defaultExpiresInMs ?? 300_000));
+    const expiresAt = new Date(now + expiresInMs);
     const data = {
       actionId,
       action: request.action,
@@ -108,31 +140,57 @@ export class GovernanceService {
   }
 
   /**
-   * Requests approval and waits for the decision: resolves when approved, rejects with a
-   * RealtimeError when rejected, expired or aborted.
+   * Requests approval and waits for the decision, so agent code cannot execute before one:
+   * resolves with the action when approved; rejects with an ApprovalDeniedError when rejected or
+   * expired, and with the signal's reason when aborted (the action is then withdrawn).
+   *
+   * @example
+   * const signal = services.agents.signal(agentId);
+   * await services.governance.requireApproval('delete_project', { approvers: ['alice'], expiresInMs: 60_000, agentId, signal });
    */
-  async requireApproval(request: ApprovalRequest, options: { signal?: AbortSignal } = {}): Promise<GovernanceAction> {
-    options.signal?.throwIfAborted();
+  requireApproval(action: string, options: RequireApprovalOptions): Promise<GovernanceAction>;
+  requireApproval(request: ApprovalRequest, options?: { signal?: AbortSignal }): Promise<GovernanceAction>;
+  async requireApproval(
+    actionOrRequest: string | ApprovalRequest,
+    options: RequireApprovalOptions | { signal?: AbortSignal } = {},
+  ): Promise<GovernanceAction> {
+    const { signal, ...rest } = options as RequireApprovalOptions;
+    const request: ApprovalRequest =
+      typeof actionOrRequest === 'string' ? { ...rest, action: actionOrRequest, requesterId: rest.requesterId ?? 'system' } : actionOrRequest;
+    signal?.throwIfAborted();
     const created = await this.request(request);
-    const decided = await this.waitForDecision(created.actionId, options.signal);
+    let decided: GovernanceAction;
+    try {
+      decided = await this.waitForDecision(created.actionId, signal);
+    } catch (error) {
+      if (signal?.aborted) this.withdrawQuietly(created.actionId, request.requesterId);
+      throw error;
+    }
     if (decided.status === 'approved') return decided;
-    const by = decided.decidedBy ? ` by ${decided.decidedBy}` : '';
-    const reason = decided.reason ? `: ${decided.reason}` : '';
-    throw new RealtimeError('PRECONDITION_FAILED', `Action ${decided.actionId} was ${decided.status}${by}${reason}`);
+    throw new ApprovalDeniedError(decided);
   }
 
+  /** Resolves with the action once it is decided or expired; rejects when `signal` aborts first. */
   waitForDecision(actionId: string, signal?: AbortSignal): Promise<GovernanceAction> {
     const entry = this.actions.get(actionId);
     if (!entry) return Promise.reject(new RealtimeError('NOT_FOUND', `No action ${actionId}`));
     if (entry.state.status !== 'pending') return Promise.resolve({ ...entry.state });
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.stopped) return Promise.reject(this.stoppedError(actionId));
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         entry.waiters.delete(waiter);
         reject(signal?.reason ?? new RealtimeError('PRECONDITION_FAILED', 'Aborted'));
       };
-      const waiter = (action: GovernanceAction) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(action);
+      const waiter: Waiter = {
+        resolve: (action) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(action);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
       };
       entry.waiters.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -160,6 +218,19 @@ export class GovernanceService {
     return { ...state };
   }
 
+  /**
+   * The requester (or an admin) takes a pending action back: it ends rejected by the requester
+   * with reason `withdrawn`, so approvers stop seeing it and nothing waits on it.
+   */
+  async withdraw(actionId: string, by: Decider, reason?: string): Promise<GovernanceAction> {
+    const entry = this.actions.get(actionId);
+    if (!entry) throw new RealtimeError('NOT_FOUND', `No action ${actionId}`);
+    if (!by.isAdmin && entry.state.requesterId !== by.userId) {
+      throw new RealtimeError('FORBIDDEN', `Only the requester of ${actionId} or an admin may withdraw it`);
+    }
+    return this.decide(actionId, 'rejected', { userId: by.userId, isAdmin: true }, reason === undefined ? 'withdrawn' : `withdrawn: ${reason}`);
+  }
+
   get(actionId: string): GovernanceAction | undefined {
     const entry = this.actions.get(actionId);
     return entry && { ...entry.state };
@@ -172,8 +243,26 @@ export class GovernanceService {
       .map(({ state }) => ({ ...state }));
   }
 
+  /** Stops every expiry timer; whoever still waits is told the service stopped. */
   stop(): void {
-    for (const entry of this.actions.values()) clearTimeout(entry.timer);
+    this.stopped = true;
+    for (const entry of this.actions.values()) {
+      clearTimeout(entry.timer);
+      entry.timer = undefined;
+      for (const waiter of entry.waiters) waiter.reject(this.stoppedError(entry.state.actionId));
+      entry.waiters.clear();
+    }
+  }
+
+  private stoppedError(what: string): RealtimeError {
+    return new RealtimeError('SERVICE_UNAVAILABLE', `The governance service stopped before ${what} was decided`);
+  }
+
+  private withdrawQuietly(actionId: string, requesterId: string): void {
+    if (this.actions.get(actionId)?.state.status !== 'pending') return;
+    this.withdraw(actionId, { userId: requesterId, isAdmin: true }).catch((error: unknown) =>
+      (this.options.onError ?? console.error)(error, `withdrawing ${actionId}`),
+    );
   }
 
   private expire(actionId: string): void {
@@ -191,7 +280,7 @@ export class GovernanceService {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     const snapshot = { ...entry.state };
-    for (const waiter of entry.waiters) waiter(snapshot);
+    for (const waiter of entry.waiters) waiter.resolve(snapshot);
     entry.waiters.clear();
   }
 

@@ -135,10 +135,10 @@ export class RealtimeCore {
   /** Closes the connection's subscriptions; the user's last connection takes them offline and out of their rooms. */
   disconnect(connection: Pick<CoreConnection, 'id' | 'userId'>, reason = 'closed'): void {
     if (!this.connections.delete(connection.id)) return;
-    for (const subscription of this.subscriptionsByConnection.get(connection.id) ?? []) subscription.close();
-    this.subscriptionsByConnection.delete(connection.id);
     const { userId } = connection;
-    // Presence goes offline (to the rooms the user is still in) before the user leaves them.
+    // Presence goes offline (to the rooms the user is still in) before the user leaves them, and
+    // before the subscriptions close: closing an onRoom subscription releases its room, so its
+    // members never heard the user go offline (reliability test, dead peers).
     const wentOffline = this.presence.disconnect(userId, connection.id);
     if (wentOffline) {
       for (const roomId of this.rooms.removeUser(userId)) {
@@ -146,6 +146,8 @@ export class RealtimeCore {
         this.publishRoomLeft(roomId, userId, 'disconnected');
       }
     }
+    for (const subscription of this.subscriptionsByConnection.get(connection.id) ?? []) subscription.close();
+    this.subscriptionsByConnection.delete(connection.id);
     this.publishInBackground(
       'disconnected',
       { userId, connectionId: connection.id, connections: this.connectionCountOf(userId), reason },
@@ -188,6 +190,10 @@ export class RealtimeCore {
         }
       },
     };
+    // A resuming subscriber holds live events from the moment it is indexed: otherwise its own
+    // `room.joined` (published by holdRoom below) was delivered first and moved its sequence
+    // past every replayed event, which were then skipped as already seen (reliability test).
+    if (options.lastEventId !== undefined) subscriber.beginReplay();
     // Indexed before the room is held, so the subscriber sees its own `room.joined`.
     this.index.add(subscriber);
     let own = this.subscriptionsByConnection.get(connection.id);
@@ -204,7 +210,6 @@ export class RealtimeCore {
     }
 
     if (options.lastEventId !== undefined) {
-      subscriber.beginReplay();
       try {
         const replayChannels = options.followRoomsOfUser
           ? [...options.channels, ...this.rooms.roomsOf(connection.userId).map(channels.room)]

@@ -32,18 +32,23 @@ export const subscriptionProcedures = {
       stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, ...resume(input.lastEventId) }, signal),
     ),
 
-  /** Agent events: the caller's own agents (all agents for admins and services), optionally one agent. */
+  /**
+   * Agent events: the caller's own agents (all agents for admins and services), optionally one
+   * agent. With `agentId` and no `lastEventId`, the current run is replayed from its start
+   * first, so a late subscriber holds the run's state before live events arrive.
+   */
   onAgent: authedProcedure
     .input(z.object({ agentId: idSchema.optional(), lastEventId: lastEventIdSchema }).optional())
     .subscription(({ ctx, input, signal }) => {
       const agentId = input?.agentId;
+      const lastEventId = input?.lastEventId ?? (agentId === undefined ? undefined : ctx.services.agents.replayPointOf(agentId));
       return stream<AgentEventType>(
         ctx,
         {
           channels: [watchesEverything(ctx) ? channels.agents : channels.user(ctx.user.userId)],
           types: new Set(agentEventTypes),
           ...(agentId !== undefined && { accept: (event) => (event.data as { agentId?: string }).agentId === agentId }),
-          ...resume(input?.lastEventId),
+          ...resume(lastEventId),
         },
         signal,
       );

@@ -2,6 +2,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { agentEventTypes, type AgentEventType } from '../../../shared/events.js';
+import { jsonValueSchema } from '../../../shared/json.js';
 import { limits } from '../../../shared/limits.js';
 import type { AuthUser } from '../auth.js';
 import { idSchema, reasonSchema } from '../inputs.js';
@@ -18,7 +19,10 @@ export const agentsRouter = router({
       const event = await ctx.services.agents.cancel(input.agentId, decider(ctx.user), input.reason);
       return { eventId: event.id };
     }),
-  /** The current state of a run (its owner, admins and services). */
+  /**
+   * The current state of a run (its owner, admins and services). Its `lastEventId` is where an
+   * `onAgent` subscription picks up to receive exactly what happens after this state.
+   */
   get: authedProcedure.input(z.object({ agentId: idSchema })).query(({ ctx, input }) => {
     const run = ctx.services.agents.get(input.agentId);
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No agent run ${input.agentId}` });
@@ -54,6 +58,10 @@ export const governanceRouter = router({
   reject: authedProcedure
     .input(decisionInput)
     .mutation(({ ctx, input }) => ctx.services.governance.decide(input.actionId, 'rejected', decider(ctx.user), input.reason)),
+  /** The requester (or an admin) takes back a pending action: it ends rejected, reason `withdrawn`. */
+  withdraw: authedProcedure
+    .input(decisionInput)
+    .mutation(({ ctx, input }) => ctx.services.governance.withdraw(input.actionId, decider(ctx.user), input.reason)),
   /** Actions still waiting for the caller's decision (all pending actions for admins). */
   pending: authedProcedure.query(({ ctx }) => ctx.services.governance.pendingFor(decider(ctx.user))),
   get: authedProcedure.input(z.object({ actionId: idSchema })).query(({ ctx, input }) => {
@@ -73,7 +81,7 @@ export const governanceRouter = router({
         agentId: idSchema.optional(),
         approvers: z.array(idSchema).min(1).max(limits.maxApprovers),
         expiresInMs: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
-        details: z.json().optional(),
+        details: jsonValueSchema.optional(),
       }),
     )
     .mutation(({ ctx, input }) => {
