@@ -236,6 +236,14 @@ export class RedisBus implements EventBus {
     return `${Date.now().toString(36)}${this.nonce}${(this.epochCandidates++).toString(36)}`;
   }
 
+  /**
+   * The arguments every script that publishes takes first (see cluster-scripts): prefix, history
+   * bounds, a fresh epoch candidate, and the time.
+   */
+  publishArguments(now = new Date()): Array<string | number> {
+    return [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), now.getTime(), now.toISOString()];
+  }
+
   /** A key in this service's namespace. */
   key(name: string): string {
     return `${this.prefix}:${name}`;

@@ -1,0 +1,206 @@
+/**
+ * Every process's read model of the cluster's rooms, presence and typing: a snapshot taken at
+ * start, then folded from the membership and presence events in sequence order. Reads are
+ * synchronous and local (the fan-out asks "who is in this room?" for every room event), and they
+ * answer for the whole cluster, because every process sees every event.
+ */
+import type { RealtimeEvent } from '../../shared/events.js';
+import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
+import type { RoomDetails } from '../core/rooms.js';
+
+interface ReplicaRoom {
+  createdAt: Date;
+  members: Map<string, Date>;
+}
+
+interface ReplicaPresence {
+  status: PresenceStatus;
+  metadata?: Record<string, unknown>;
+  lastSeen: Date;
+  connections: number;
+  idle: boolean;
+}
+
+export interface ClusterSnapshot {
+  seq: number;
+  epoch: string;
+  /** Flat [roomId, createdAtMs, …] (HGETALL). */
+  rooms: string[] | Record<string, never>;
+  /** [roomId, [userId, joinedAtMs, …]]. */
+  members: Array<[string, string[] | Record<string, never>]> | Record<string, never>;
+  /** [userId, [field, value, …] of the presence hash, total connections]. */
+  online: Array<[string, string[] | Record<string, never>, number]> | Record<string, never>;
+  /** `roomId\0userId` members of the typing set. */
+  typing: string[] | Record<string, never>;
+}
+
+/** Lua's cjson encodes an empty table as `{}`: read every list through this. */
+const list = <T>(value: T[] | Record<string, never>): T[] => (Array.isArray(value) ? value : []);
+
+function pairs(flat: string[]): Array<[string, string]> {
+  const result: Array<[string, string]> = [];
+  for (let index = 0; index + 1 < flat.length; index += 2) result.push([flat[index]!, flat[index + 1]!]);
+  return result;
+}
+
+export class ClusterReplica {
+  private readonly rooms = new Map<string, ReplicaRoom>();
+  private readonly roomsByUser = new Map<string, Set<string>>();
+  private readonly presence = new Map<string, ReplicaPresence>();
+  private readonly typing = new Map<string, Set<string>>();
+  /** Events up to this Redis sequence are already in the snapshot. */
+  private snapshotSequence = 0;
+  private snapshotEpoch = '';
+
+  load(snapshot: ClusterSnapshot): void {
+    this.rooms.clear();
+    this.roomsByUser.clear();
+    this.presence.clear();
+    this.typing.clear();
+    this.snapshotSequence = snapshot.seq;
+    this.snapshotEpoch = snapshot.epoch;
+    for (const [roomId, createdAt] of pairs(list(snapshot.rooms))) {
+      this.rooms.set(roomId, { createdAt: new Date(Number(createdAt)), members: new Map() });
+    }
+    for (const [roomId, flatMembers] of list(snapshot.members)) {
+      for (const [userId, joinedAt] of pairs(list(flatMembers))) this.addMember(roomId, userId, new Date(Number(joinedAt)));
+    }
+    for (const [userId, flatPresence, connections] of list(snapshot.online)) {
+      const fields = Object.fromEntries(pairs(list(flatPresence)));
+      const idle = fields.idle === '1';
+      const chosen = (fields.status ?? 'online') as PresenceStatus;
+      this.presence.set(userId, {
+        status: idle && chosen === 'online' ? 'away' : chosen,
+        ...(fields.metadata !== undefined && { metadata: JSON.parse(fields.metadata) as Record<string, unknown> }),
+        lastSeen: new Date(Number(fields.lastSeen ?? 0)),
+        connections,
+        idle,
+      });
+    }
+    for (const member of list(snapshot.typing)) {
+      const [roomId, userId] = member.split('\u0000') as [string, string];
+      this.setTyping(roomId, userId, true);
+    }
+  }
+
+  /**
+   * Folds one event in. `redisSequence` and `epoch` identify it in Redis: events the snapshot
+   * already holds are skipped.
+   */
+  apply(event: RealtimeEvent, redisSequence: number, epoch: string): void {
+    if (epoch === this.snapshotEpoch && redisSequence <= this.snapshotSequence) return;
+    switch (event.type) {
+      case 'room.joined':
+        if (!this.rooms.has(event.data.roomId)) this.rooms.set(event.data.roomId, { createdAt: event.timestamp, members: new Map() });
+        this.addMember(event.data.roomId, event.data.userId, event.timestamp);
+        break;
+      case 'room.left':
+        this.removeMember(event.data.roomId, event.data.userId);
+        break;
+      case 'user.presence': {
+        const previous = this.presence.get(event.data.userId);
+        const offline = event.data.status === 'offline';
+        this.presence.set(event.data.userId, {
+          status: event.data.status,
+          ...(event.data.metadata !== undefined && { metadata: event.data.metadata as Record<string, unknown> }),
+          lastSeen: event.data.lastSeen,
+          connections: offline ? 0 : Math.max(1, previous?.connections ?? 1),
+          idle: false,
+        });
+        break;
+      }
+      case 'user.idle': {
+        const current = this.presence.get(event.data.userId);
+        if (current) {
+          current.idle = true;
+          if (current.status === 'online') current.status = 'away';
+        }
+        break;
+      }
+      case 'user.typing':
+        this.setTyping(event.data.roomId, event.data.userId, event.data.isTyping);
+        break;
+      case 'connected':
+      case 'disconnected': {
+        const current = this.presence.get(event.data.userId);
+        if (current) current.connections = event.data.connections;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  isMember(roomId: string, userId: string): boolean {
+    return this.rooms.get(roomId)?.members.has(userId) ?? false;
+  }
+
+  members(roomId: string): Iterable<string> {
+    return this.rooms.get(roomId)?.members.keys() ?? [];
+  }
+
+  roomsOf(userId: string): string[] {
+    return [...(this.roomsByUser.get(userId) ?? [])];
+  }
+
+  details(roomId: string): RoomDetails | undefined {
+    const room = this.rooms.get(roomId);
+    if (!room) return undefined;
+    return { roomId, createdAt: room.createdAt, memberCount: room.members.size, members: [...room.members.keys()] };
+  }
+
+  list(): RoomDetails[] {
+    return [...this.rooms.keys()].map((roomId) => this.details(roomId)!);
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  presenceOf(userId: string): UserPresence | undefined {
+    const record = this.presence.get(userId);
+    return record && { userId, ...record };
+  }
+
+  online(): UserPresence[] {
+    return this.all().filter((presence) => presence.connections > 0);
+  }
+
+  all(): UserPresence[] {
+    return [...this.presence.keys()].map((userId) => this.presenceOf(userId)!);
+  }
+
+  typingIn(roomId: string): string[] {
+    return [...(this.typing.get(roomId) ?? [])];
+  }
+
+  private addMember(roomId: string, userId: string, joinedAt: Date): void {
+    let room = this.rooms.get(roomId);
+    if (!room) this.rooms.set(roomId, (room = { createdAt: joinedAt, members: new Map() }));
+    room.members.set(userId, joinedAt);
+    let userRooms = this.roomsByUser.get(userId);
+    if (!userRooms) this.roomsByUser.set(userId, (userRooms = new Set()));
+    userRooms.add(roomId);
+  }
+
+  private removeMember(roomId: string, userId: string): void {
+    const room = this.rooms.get(roomId);
+    room?.members.delete(userId);
+    if (room?.members.size === 0) this.rooms.delete(roomId);
+    const userRooms = this.roomsByUser.get(userId);
+    userRooms?.delete(roomId);
+    if (userRooms?.size === 0) this.roomsByUser.delete(userId);
+    this.setTyping(roomId, userId, false);
+  }
+
+  private setTyping(roomId: string, userId: string, isTyping: boolean): void {
+    let typists = this.typing.get(roomId);
+    if (isTyping) {
+      if (!typists) this.typing.set(roomId, (typists = new Set()));
+      typists.add(userId);
+      return;
+    }
+    typists?.delete(userId);
+    if (typists?.size === 0) this.typing.delete(roomId);
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Rooms, presence and typing for many processes: state in Redis, changed only by the atomic
+ * scripts in cluster-scripts (which publish the events that describe each change), read from a
+ * local replica folded from those events.
+ *
+ * Each process heartbeats; any process that sees another's heartbeat older than
+ * `deadAfterMs` reaps it (its connections and room holds go, with the usual offline and leave
+ * events), exactly once whichever process gets there first. Typing expiry is swept the same way.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseEventId } from '../../shared/event-id.js';
+import type { UserPresence } from '../../shared/presence.js';
+import { errorCodes, type ErrorCode } from '../../shared/codes.js';
+import type { BusEvent } from '../bus/bus.js';
+import type { RedisBus } from '../bus/redis-bus.js';
+import { RealtimeError } from '../core/errors.js';
+import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from '../core/membership-state.js';
+import type { RoomDetails } from '../core/rooms.js';
+import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';
+import * as scripts from './cluster-scripts.js';
+
+export interface RedisMembershipOptions {
+  bus: RedisBus;
+  /** @default a random id per process */
+  processId?: string;
+  /** A process silent this long is presumed dead and reaped. @default 15000 */
+  deadAfterMs?: number;
+  /** @default deadAfterMs / 3 */
+  heartbeatMs?: number;
+  idleAfterMs: number;
+  typingExpireMs: number;
+  maxRooms: number;
+  maxRoomsPerUser: number;
+  maxMembersPerRoom: number;
+  /** Numbers for the per-process breakdown of statistics, written with each heartbeat. */
+  processStats?: () => Record<string, number>;
+  onError: (error: unknown, context: string) => void;
+}
+
+type ScriptName = keyof typeof scriptSources;
+const scriptSources = {
+  clusterConnect: scripts.connectScript,
+  clusterDisconnect: scripts.disconnectScript,
+  clusterHold: scripts.holdScript,
+  clusterRelease: scripts.releaseScript,
+  clusterTyping: scripts.typingScript,
+  clusterSweepTyping: scripts.sweepTypingScript,
+  clusterPresence: scripts.presenceScript,
+  clusterActivity: scripts.activityScript,
+  clusterHeartbeat: scripts.heartbeatScript,
+  clusterReap: scripts.reapScript,
+  clusterSnapshot: scripts.snapshotScript,
+} as const;
+
+/** Touches are written at most this often per user, so a chatty client costs no Redis round trip per call. */
+const touchEveryMs = 1_000;
+
+export class RedisMembership implements MembershipState {
+  readonly processId: string;
+  private readonly replica = new ClusterReplica();
+  private readonly bus: RedisBus;
+  private readonly deadAfterMs: number;
+  private readonly heartbeatMs: number;
+  private readonly localConnections = new Map<string, number>();
+  private readonly lastTouch = new Map<string, number>();
+  private timers: NodeJS.Timeout[] = [];
+  private started = false;
+
+  constructor(private readonly options: RedisMembershipOptions) {
+    this.bus = options.bus;
+    this.processId = options.processId ?? randomUUID();
+    this.deadAfterMs = options.deadAfterMs ?? 15_000;
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(this.deadAfterMs / 3));
+    for (const [name, lua] of Object.entries(scriptSources)) {
+      if (!(name in this.bus.redis)) this.bus.redis.defineCommand(name, { numberOfKeys: 0, lua });
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.heartbeat();
+    this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
+    const every = (ms: number, task: () => Promise<unknown>, context: string) => {
+      const timer = setInterval(() => task().catch((error: unknown) => this.options.onError(error, context)), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.heartbeatMs, () => this.heartbeat(), 'cluster heartbeat');
+    every(Math.max(50, Math.min(this.options.typingExpireMs / 4, 1_000)), () => this.run('clusterSweepTyping'), 'typing sweep');
+    every(Math.max(50, Math.min(this.options.idleAfterMs / 2, 5_000)), async () => this.sweepIdle(), 'idle sweep');
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
+  /** Re-reads the whole state (after Redis lost its data, say). */
+  async resynchronize(): Promise<void> {
+    this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
+  }
+
+  async connect(connectionId: string, userId: string): Promise<void> {
+    this.localConnections.set(userId, (this.localConnections.get(userId) ?? 0) + 1);
+    await this.run('clusterConnect', this.processId, userId, connectionId);
+  }
+
+  async disconnect(connectionId: string, userId: string, reason: string): Promise<void> {
+    const left = (this.localConnections.get(userId) ?? 1) - 1;
+    if (left <= 0) this.localConnections.delete(userId);
+    else this.localConnections.set(userId, left);
+    await this.run('clusterDisconnect', this.processId, userId, connectionId, reason);
+  }
+
+  async hold(roomId: string, userId: string, kind: HoldKind): Promise<void> {
+    const { maxRoomsPerUser, maxMembersPerRoom, maxRooms } = this.options;
+    await this.run('clusterHold', this.processId, roomId, userId, kind, maxRoomsPerUser, maxMembersPerRoom, maxRooms);
+  }
+
+  async release(roomId: string, userId: string, kind: HoldKind, reason: LeaveReason): Promise<void> {
+    await this.run('clusterRelease', this.processId, roomId, userId, kind, reason);
+  }
+
+  async setTyping(roomId: string, userId: string, isTyping: boolean): Promise<void> {
+    await this.run('clusterTyping', roomId, userId, isTyping ? '1' : '0', Date.now() + this.options.typingExpireMs);
+  }
+
+  async updatePresence(userId: string, status: ChosenStatus, metadata?: Record<string, unknown>): Promise<void> {
+    await this.run('clusterPresence', userId, status, metadata === undefined ? '' : JSON.stringify(metadata));
+  }
+
+  touch(userId: string): void {
+    const now = Date.now();
+    if (now - (this.lastTouch.get(userId) ?? 0) < touchEveryMs) return;
+    this.lastTouch.set(userId, now);
+    this.run('clusterActivity', userId, 0).catch((error: unknown) => this.options.onError(error, 'recording activity'));
+  }
+
+  /** Checks this process's own users; the script decides, so two processes cannot both mark one idle. */
+  sweepIdle(): void {
+    for (const userId of this.localConnections.keys()) {
+      this.run('clusterActivity', userId, this.options.idleAfterMs).catch((error: unknown) => this.options.onError(error, 'idle sweep'));
+    }
+    for (const [userId, at] of this.lastTouch) if (Date.now() - at > touchEveryMs) this.lastTouch.delete(userId);
+  }
+
+  apply(published: BusEvent): void {
+    const parsed = parseEventId(published.event.id);
+    if (parsed) this.replica.apply(published.event, parsed.sequence, parsed.epoch);
+  }
+
+  isMember(roomId: string, userId: string): boolean {
+    return this.replica.isMember(roomId, userId);
+  }
+  members(roomId: string): Iterable<string> {
+    return this.replica.members(roomId);
+  }
+  roomsOf(userId: string): string[] {
+    return this.replica.roomsOf(userId);
+  }
+  details(roomId: string): RoomDetails | undefined {
+    return this.replica.details(roomId);
+  }
+  list(): RoomDetails[] {
+    return this.replica.list();
+  }
+  get roomCount(): number {
+    return this.replica.roomCount;
+  }
+  presenceOf(userId: string): UserPresence | undefined {
+    return this.replica.presenceOf(userId);
+  }
+  online(): UserPresence[] {
+    return this.replica.online();
+  }
+  all(): UserPresence[] {
+    return this.replica.all();
+  }
+  typingIn(roomId: string): string[] {
+    return this.replica.typingIn(roomId);
+  }
+
+  /** Per-process numbers from every live process's last heartbeat. */
+  async processes(): Promise<Array<{ processId: string } & Record<string, number>>> {
+    const raw = await this.bus.redis.hgetall(this.bus.key('procstats'));
+    return Object.entries(raw).map(([processId, json]) => ({ ...(JSON.parse(json) as Record<string, number>), processId }));
+  }
+
+  private async heartbeat(): Promise<void> {
+    const stats = JSON.stringify(this.options.processStats?.() ?? {});
+    const stale = (await this.run('clusterHeartbeat', this.processId, stats, this.deadAfterMs)) as string[];
+    for (const processId of stale) {
+      if (processId !== this.processId) await this.run('clusterReap', processId, this.deadAfterMs);
+    }
+  }
+
+  private async run(name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
+    const command = (this.bus.redis as unknown as Record<ScriptName, (...values: Array<string | number>) => Promise<unknown>>)[name];
+    try {
+      return await command.call(this.bus.redis, ...this.bus.publishArguments(), ...args);
+    } catch (error) {
+      throw toRealtimeError(error);
+    }
+  }
+}
+
+/** Scripts answer `CODE message` for refusals; anything else means Redis is unavailable. */
+function toRealtimeError(error: unknown): RealtimeError {
+  const message = error instanceof Error ? error.message : String(error);
+  const [code, ...rest] = message.split(' ');
+  if ((errorCodes as readonly string[]).includes(code ?? '')) return new RealtimeError(code as ErrorCode, rest.join(' '));
+  return new RealtimeError('SERVICE_UNAVAILABLE', 'The cluster state (Redis) is unavailable', { cause: error });
+}

@@ -1,0 +1,46 @@
+/**
+ * Where rooms, presence and typing live. The core asks this interface and never cares which:
+ * in one process the state is in memory; with Redis it is cluster-wide, changed by atomic
+ * scripts, and read from a replica every process folds from the event stream.
+ *
+ * Mutations publish their own events (room.joined, user.presence, ...). Reads are synchronous:
+ * the fan-out asks who is in a room for every room event.
+ */
+import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
+import type { BusEvent } from '../bus/bus.js';
+import type { RoomDetails } from './rooms.js';
+
+export type HoldKind = 'explicit' | 'subscription';
+export type LeaveReason = 'left' | 'disconnected' | 'unsubscribed';
+export type ChosenStatus = Exclude<PresenceStatus, 'offline'>;
+
+export interface MembershipState {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+
+  connect(connectionId: string, userId: string): Promise<void>;
+  disconnect(connectionId: string, userId: string, reason: string): Promise<void>;
+  /** Throws RealtimeError (TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE) when a bound is hit. */
+  hold(roomId: string, userId: string, kind: HoldKind): Promise<void>;
+  release(roomId: string, userId: string, kind: HoldKind, reason: LeaveReason): Promise<void>;
+  /** Throws RealtimeError FORBIDDEN for a non-member. */
+  setTyping(roomId: string, userId: string, isTyping: boolean): Promise<void>;
+  /** Throws RealtimeError PRECONDITION_FAILED while the user has no connection. */
+  updatePresence(userId: string, status: ChosenStatus, metadata?: Record<string, unknown>): Promise<void>;
+  /** Activity: an idle user becomes active again. */
+  touch(userId: string): void;
+  sweepIdle(): void;
+  /** Called for every bus event before it is fanned out, so reads see the change it describes. */
+  apply(published: BusEvent): void;
+
+  isMember(roomId: string, userId: string): boolean;
+  members(roomId: string): Iterable<string>;
+  roomsOf(userId: string): string[];
+  details(roomId: string): RoomDetails | undefined;
+  list(): RoomDetails[];
+  readonly roomCount: number;
+  presenceOf(userId: string): UserPresence | undefined;
+  online(): UserPresence[];
+  all(): UserPresence[];
+  typingIn(roomId: string): string[];
+}
