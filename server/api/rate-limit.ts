@@ -3,24 +3,38 @@
  * allowance, keyed per WebSocket connection, or per user over HTTP. A rejected call costs a map
  * lookup, so a flooding client cannot delay anyone else's events.
  */
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface RateLimitOptions {
   /** Calls per second, steady. @default 50 */
   perSecond: number;
   /** Extra calls allowed in a burst, refilled over ten seconds. @default 100 */
   burst: number;
+  /**
+   * With Redis, limits count across every process (per user, whichever process the calls reach).
+   * While Redis is unreachable each process falls back to counting in memory.
+   */
+  redis?: { client: Redis; prefix: string };
 }
 
 export class RateLimits {
   private readonly limiter: BurstyRateLimiter;
   private rejectedCount = 0;
+  /** Whether limits are per user (cluster-wide) rather than per connection. */
+  readonly perUser: boolean;
 
   constructor(options: RateLimitOptions) {
-    this.limiter = new BurstyRateLimiter(
-      new RateLimiterMemory({ keyPrefix: 'steady', points: options.perSecond, duration: 1 }),
-      new RateLimiterMemory({ keyPrefix: 'burst', points: options.burst, duration: 10 }),
-    );
+    const steady = { keyPrefix: 'steady', points: options.perSecond, duration: 1 };
+    const burst = { keyPrefix: 'burst', points: options.burst, duration: 10 };
+    const { redis } = options;
+    this.limiter = redis
+      ? new BurstyRateLimiter(
+          new RateLimiterRedis({ ...steady, keyPrefix: `${redis.prefix}:rl:steady`, storeClient: redis.client, insuranceLimiter: new RateLimiterMemory(steady) }),
+          new RateLimiterRedis({ ...burst, keyPrefix: `${redis.prefix}:rl:burst`, storeClient: redis.client, insuranceLimiter: new RateLimiterMemory(burst) }),
+        )
+      : new BurstyRateLimiter(new RateLimiterMemory(steady), new RateLimiterMemory(burst));
+    this.perUser = redis !== undefined;
   }
 
   /** Total calls rejected since start (exported as a metric). */

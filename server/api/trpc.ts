@@ -59,7 +59,7 @@ export const publicProcedure = t.procedure.use(mapErrors);
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authFailure ?? 'No token' });
-  const key = ctx.connectionId ?? `user:${ctx.user.userId}`;
+  const key = ctx.connectionId !== undefined && !ctx.rateLimits.perUser ? ctx.connectionId : `user:${ctx.user.userId}`;
   const retryAfterMs = await ctx.rateLimits.consume(key);
   if (retryAfterMs > 0) {
     throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Rate limit exceeded; retry in ${retryAfterMs} ms` });

@@ -182,9 +182,9 @@ export class RedisMembership implements MembershipState {
   }
 
   /** Per-process numbers from every live process's last heartbeat. */
-  async processes(): Promise<Array<{ processId: string } & Record<string, number>>> {
+  async processes(): Promise<Array<{ processId: string; stats: Record<string, number> }>> {
     const raw = await this.bus.redis.hgetall(this.bus.key('procstats'));
-    return Object.entries(raw).map(([processId, json]) => ({ ...(JSON.parse(json) as Record<string, number>), processId }));
+    return Object.entries(raw).map(([processId, json]) => ({ processId, stats: JSON.parse(json) as Record<string, number> }));
   }
 
   private async heartbeat(): Promise<void> {
