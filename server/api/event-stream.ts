@@ -44,7 +44,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     // the user is online while it is open, and its end leaves rooms like a closed socket.
     const { registerWithCore, ...identity } = this.connection;
     if (registerWithCore) {
-      this.core.connect({
+      await this.core.connect({
         ...identity,
         close: () => {
           closedByCore = true;
@@ -60,7 +60,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
         wake?.();
       });
     } catch (error) {
-      if (registerWithCore) this.core.disconnect(identity);
+      if (registerWithCore) await this.core.disconnect(identity);
       throw error;
     }
     const onAbort = () => wake?.();
@@ -79,7 +79,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
       subscription.close();
-      if (registerWithCore) this.core.disconnect(identity);
+      if (registerWithCore) await this.core.disconnect(identity);
     }
   }
 }

@@ -11,11 +11,11 @@ import { channels, firehoseChannel } from './channels.js';
 import type { CoreConnection } from './connection.js';
 import { RealtimeError } from './errors.js';
 import { Subscriber, SubscriptionIndex, type EventSink } from './fanout.js';
-import { PresenceTracker, type PresenceChangeKind } from './presence.js';
-import { RoomRegistry, type RoomDetails } from './rooms.js';
+import { LocalMembership } from './local-membership.js';
+import type { ChosenStatus, MembershipState } from './membership-state.js';
+import type { RoomDetails } from './rooms.js';
 import { toValidationError } from './validation.js';
 import { StatisticsCounter, type Statistics } from './statistics.js';
-import { TypingTracker } from './typing.js';
 
 export interface RealtimeCoreOptions {
   bus: EventBus;
@@ -33,6 +33,8 @@ export interface RealtimeCoreOptions {
   maxReplay?: number;
   /** Where failures inside callbacks go; they are never thrown into a caller. @default console.error */
   onError?: (error: unknown, context: string) => void;
+  /** Where rooms, presence and typing live. @default in this process's memory */
+  membership?: MembershipState;
 }
 
 export interface SubscribeOptions {
@@ -70,9 +72,7 @@ export interface PublishOptions {
 export class RealtimeCore {
   readonly bus: EventBus;
   private readonly index: SubscriptionIndex;
-  private readonly rooms: RoomRegistry;
-  private readonly presence: PresenceTracker;
-  private readonly typing: TypingTracker;
+  readonly membership: MembershipState;
   private readonly statistics = new StatisticsCounter();
   private readonly connections = new Map<string, CoreConnection>();
   private readonly subscriptionsByConnection = new Map<string, Set<Subscription>>();
@@ -85,80 +85,63 @@ export class RealtimeCore {
     this.maxReplay = options.maxReplay ?? 5_000;
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
     this.index = new SubscriptionIndex((error) => this.reportError(error, 'subscriber sink failed'));
-    this.rooms = new RoomRegistry({
-      maxRooms: options.maxRooms ?? 10_000,
-      maxRoomsPerUser: options.maxRoomsPerUser ?? 100,
-      maxMembersPerRoom: options.maxMembersPerRoom ?? 10_000,
-    });
-    this.presence = new PresenceTracker({
-      idleAfterMs: options.idleAfterMs ?? 300_000,
-      maxRememberedOffline: 100_000,
-      onChange: (kind, presence) => this.publishPresence(kind, presence),
-    });
-    this.typing = new TypingTracker({
-      expireAfterMs: options.typingExpireMs ?? 5_000,
-      onChange: (roomId, userId, isTyping) =>
-        this.publishInBackground('user.typing', { userId, roomId, isTyping }, [channels.room(roomId)], {
-          roomId,
-          senderId: userId,
-        }),
-    });
+    this.membership =
+      options.membership ??
+      new LocalMembership({
+        maxRooms: options.maxRooms ?? 10_000,
+        maxRoomsPerUser: options.maxRoomsPerUser ?? 100,
+        maxMembersPerRoom: options.maxMembersPerRoom ?? 10_000,
+        idleAfterMs: options.idleAfterMs ?? 300_000,
+        typingExpireMs: options.typingExpireMs ?? 5_000,
+        publish: (type, data, channelList, publishOptions) => this.publishInBackground(type, data, channelList, publishOptions),
+      });
   }
 
   async start(): Promise<void> {
     await this.bus.start();
     this.unsubscribeBus = this.bus.subscribe((published) => this.receive(published));
-    this.presence.start();
+    await this.membership.start();
   }
 
   async stop(): Promise<void> {
-    this.presence.stop();
-    this.typing.stop();
+    await this.membership.stop();
     this.unsubscribeBus?.();
     this.unsubscribeBus = undefined;
   }
 
   // ── connections ────────────────────────────────────────────────────────────────────────────
 
-  connect(connection: CoreConnection): void {
+  /** Registers a connection: its user is online while they hold at least one. */
+  async connect(connection: CoreConnection): Promise<void> {
     if (this.connections.has(connection.id)) return;
     this.connections.set(connection.id, connection);
-    this.presence.connect(connection.userId, connection.id);
-    this.publishInBackground(
-      'connected',
-      { userId: connection.userId, connectionId: connection.id, connections: this.connectionCountOf(connection.userId) },
-      [],
-      { userId: connection.userId },
-    );
+    try {
+      await this.membership.connect(connection.id, connection.userId);
+    } catch (error) {
+      this.connections.delete(connection.id);
+      throw error;
+    }
   }
 
-  /** Closes the connection's subscriptions; the user's last connection takes them offline and out of their rooms. */
-  disconnect(connection: Pick<CoreConnection, 'id' | 'userId'>, reason = 'closed'): void {
+  /**
+   * Closes the connection's subscriptions; the user's last connection takes them offline and out
+   * of their rooms. Never rejects (failures are reported).
+   */
+  async disconnect(connection: Pick<CoreConnection, 'id' | 'userId'>, reason = 'closed'): Promise<void> {
     if (!this.connections.delete(connection.id)) return;
-    const { userId } = connection;
-    // Presence goes offline (to the rooms the user is still in) before the user leaves them, and
-    // before the subscriptions close: closing an onRoom subscription releases its room, so its
-    // members never heard the user go offline (reliability test, dead peers).
-    const wentOffline = this.presence.disconnect(userId, connection.id);
-    if (wentOffline) {
-      for (const roomId of this.rooms.removeUser(userId)) {
-        this.typing.clear(roomId, userId);
-        this.publishRoomLeft(roomId, userId, 'disconnected');
-      }
-    }
+    // Presence goes offline (to the rooms the user is still in) before the subscriptions close:
+    // closing an onRoom subscription releases its room, so its members never heard the user go
+    // offline (reliability test, dead peers).
+    const leaving = this.membership.disconnect(connection.id, connection.userId, reason);
     for (const subscription of this.subscriptionsByConnection.get(connection.id) ?? []) subscription.close();
     this.subscriptionsByConnection.delete(connection.id);
-    this.publishInBackground(
-      'disconnected',
-      { userId, connectionId: connection.id, connections: this.connectionCountOf(userId), reason },
-      [],
-      { userId },
-    );
+    // Never rejects: a disconnect runs from close handlers, where nobody could catch it.
+    await leaving.catch((error: unknown) => this.reportError(error, `disconnecting ${connection.id}`));
   }
 
   /** Any call from the user counts as activity for idle detection. */
   touch(userId: string): void {
-    this.presence.touch(userId);
+    this.membership.touch(userId);
   }
 
   // ── subscriptions ──────────────────────────────────────────────────────────────────────────
@@ -184,9 +167,10 @@ export class RealtimeCore {
         const own = this.subscriptionsByConnection.get(connection.id);
         own?.delete(subscription);
         if (own?.size === 0) this.subscriptionsByConnection.delete(connection.id);
-        if (heldRoom !== undefined && this.rooms.release(heldRoom, connection.userId, 'subscription')) {
-          this.typing.clear(heldRoom, connection.userId);
-          this.publishRoomLeft(heldRoom, connection.userId, 'unsubscribed');
+        if (heldRoom !== undefined) {
+          this.membership
+            .release(heldRoom, connection.userId, 'subscription', 'unsubscribed')
+            .catch((error: unknown) => this.reportError(error, `releasing room ${heldRoom}`));
         }
       },
     };
@@ -201,7 +185,7 @@ export class RealtimeCore {
     own.add(subscription);
     if (options.holdRoom !== undefined) {
       try {
-        this.holdRoom(options.holdRoom, connection.userId, 'subscription');
+        await this.membership.hold(options.holdRoom, connection.userId, 'subscription');
         heldRoom = options.holdRoom;
       } catch (error) {
         subscription.close();
@@ -212,7 +196,7 @@ export class RealtimeCore {
     if (options.lastEventId !== undefined) {
       try {
         const replayChannels = options.followRoomsOfUser
-          ? [...options.channels, ...this.rooms.roomsOf(connection.userId).map(channels.room)]
+          ? [...options.channels, ...this.membership.roomsOf(connection.userId).map(channels.room)]
           : options.channels;
         const read = await this.bus.readHistory(replayChannels, options.lastEventId, this.maxReplay);
         if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
@@ -229,72 +213,70 @@ export class RealtimeCore {
 
   // ── rooms ──────────────────────────────────────────────────────────────────────────────────
 
-  joinRoom(userId: string, roomId: string): RoomDetails {
-    this.holdRoom(roomId, userId, 'explicit');
-    return this.rooms.details(roomId)!;
+  async joinRoom(userId: string, roomId: string): Promise<RoomDetails> {
+    await this.membership.hold(roomId, userId, 'explicit');
+    return this.membership.details(roomId) ?? { roomId, createdAt: new Date(), memberCount: 1, members: [userId] };
   }
 
-  leaveRoom(userId: string, roomId: string): boolean {
-    if (!this.rooms.isMember(roomId, userId)) return false;
-    if (this.rooms.release(roomId, userId, 'explicit')) {
-      this.typing.clear(roomId, userId);
-      this.publishRoomLeft(roomId, userId, 'left');
-    }
+  /** Returns false when the user was not a member. */
+  async leaveRoom(userId: string, roomId: string): Promise<boolean> {
+    if (!this.membership.isMember(roomId, userId)) return false;
+    await this.membership.release(roomId, userId, 'explicit', 'left');
     return true;
   }
 
   isRoomMember(roomId: string, userId: string): boolean {
-    return this.rooms.isMember(roomId, userId);
+    return this.membership.isMember(roomId, userId);
   }
 
   roomDetails(roomId: string): RoomDetails | undefined {
-    return this.rooms.details(roomId);
+    return this.membership.details(roomId);
   }
 
   roomMembers(roomId: string): UserPresence[] {
-    return [...this.rooms.members(roomId)].map((userId) => this.presenceOf(userId));
+    return [...this.membership.members(roomId)].map((userId) => this.presenceOf(userId));
   }
 
   listRooms(): RoomDetails[] {
-    return this.rooms.list();
+    return this.membership.list();
   }
 
   roomsOf(userId: string): string[] {
-    return this.rooms.roomsOf(userId);
+    return this.membership.roomsOf(userId);
   }
 
-  setTyping(userId: string, roomId: string, isTyping: boolean): void {
-    if (!this.rooms.isMember(roomId, userId)) {
-      throw new RealtimeError('FORBIDDEN', `Not a member of room ${roomId}`);
-    }
-    this.typing.set(roomId, userId, isTyping);
+  /** Members only (FORBIDDEN otherwise); an indicator stops by itself after the typing timeout. */
+  setTyping(userId: string, roomId: string, isTyping: boolean): Promise<void> {
+    return this.membership.setTyping(roomId, userId, isTyping);
   }
 
   typingIn(roomId: string): string[] {
-    return this.typing.typingIn(roomId);
+    return this.membership.typingIn(roomId);
   }
 
   // ── presence ───────────────────────────────────────────────────────────────────────────────
 
-  updatePresence(userId: string, status: Exclude<PresenceStatus, 'offline'>, metadata?: Record<string, unknown>): UserPresence {
-    return this.presence.update(userId, status, metadata);
+  /** PRECONDITION_FAILED while the user has no connection. */
+  async updatePresence(userId: string, status: ChosenStatus, metadata?: Record<string, unknown>): Promise<UserPresence> {
+    await this.membership.updatePresence(userId, status, metadata);
+    return this.presenceOf(userId);
   }
 
   presenceOf(userId: string): UserPresence {
-    return this.presence.get(userId) ?? { userId, status: 'offline', lastSeen: new Date(0), connections: 0, idle: false };
+    return this.membership.presenceOf(userId) ?? { userId, status: 'offline', lastSeen: new Date(0), connections: 0, idle: false };
   }
 
   onlineUsers(): UserPresence[] {
-    return this.presence.online();
+    return this.membership.online();
   }
 
   allPresence(): UserPresence[] {
-    return this.presence.all();
+    return this.membership.all();
   }
 
-  /** Runs the idle check now (the sweep timer runs it periodically). */
+  /** Runs the idle check now (a timer runs it periodically). */
   sweepIdle(): void {
-    this.presence.sweepIdle();
+    this.membership.sweepIdle();
   }
 
   // ── publishing ─────────────────────────────────────────────────────────────────────────────
@@ -339,14 +321,21 @@ export class RealtimeCore {
     );
   }
 
+  /** Connections, users and rooms for the whole service (every process, with Redis); subscriptions of this process. */
   stats(): Statistics {
+    const online = this.membership.online();
     return this.statistics.snapshot({
-      activeConnections: this.connections.size,
-      activeUsers: this.presence.connectedUserCount,
-      activeRooms: this.rooms.roomCount,
-      onlineUsers: this.presence.online().filter((presence) => presence.status === 'online').length,
+      activeConnections: online.reduce((total, presence) => total + presence.connections, 0),
+      activeUsers: online.length,
+      activeRooms: this.membership.roomCount,
+      onlineUsers: online.filter((presence) => presence.status === 'online').length,
       subscriptions: this.index.size,
     });
+  }
+
+  /** Connections open on this process. */
+  get localConnectionCount(): number {
+    return this.connections.size;
   }
 
   /** Called once per event this process sees (metrics). Returns its own unsubscribe. */
@@ -362,34 +351,10 @@ export class RealtimeCore {
   // ── internals ──────────────────────────────────────────────────────────────────────────────
 
   private receive(published: BusEvent): void {
+    // The state first, so that a room event reaches the members its own change made.
+    this.membership.apply(published);
     this.statistics.count(published.event.type);
-    this.index.fanOut(published, (roomId) => this.rooms.members(roomId));
-  }
-
-  private holdRoom(roomId: string, userId: string, kind: 'explicit' | 'subscription'): void {
-    if (this.rooms.hold(roomId, userId, kind)) {
-      this.publishInBackground('room.joined', { roomId, userId }, [channels.room(roomId)], { roomId, senderId: userId });
-    }
-  }
-
-  private publishRoomLeft(roomId: string, userId: string, reason: 'left' | 'disconnected' | 'unsubscribed'): void {
-    this.publishInBackground('room.left', { roomId, userId, reason }, [channels.room(roomId)], { roomId, senderId: userId });
-  }
-
-  private publishPresence(kind: PresenceChangeKind, presence: UserPresence): void {
-    const channelList = [...this.rooms.roomsOf(presence.userId).map(channels.room), channels.presence];
-    const options = { userId: presence.userId, senderId: presence.userId };
-    if (kind === 'idle') {
-      this.publishInBackground('user.idle', { userId: presence.userId, idleSince: presence.lastSeen }, channelList, options);
-      return;
-    }
-    const data = {
-      userId: presence.userId,
-      status: presence.status,
-      lastSeen: presence.lastSeen,
-      ...(presence.metadata !== undefined && { metadata: presence.metadata as Record<string, never> }),
-    };
-    this.publishInBackground('user.presence', data, channelList, options);
+    this.index.fanOut(published, (roomId) => this.membership.members(roomId));
   }
 
   /** For events the service emits by itself: failures are reported, never thrown into the caller. */
@@ -400,10 +365,6 @@ export class RealtimeCore {
     options: PublishOptions,
   ): void {
     this.publish(type, data, channelList, options).catch((error: unknown) => this.reportError(error, `publishing ${type}`));
-  }
-
-  private connectionCountOf(userId: string): number {
-    return this.presence.get(userId)?.connections ?? 0;
   }
 
   private gapEvent(lastEventId: string, reason: 'history_evicted' | 'service_restarted' | 'unknown_event_id'): RealtimeEvent<'stream.gap'> {

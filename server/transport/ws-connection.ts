@@ -24,6 +24,8 @@ import { isEventStream } from '../api/event-stream.js';
 import { toTRPCError } from '../api/trpc.js';
 import { bearerToken } from '../api/auth.js';
 import type { WsTransport } from './ws-transport.js';
+import type { PreparedFrame } from './event-frames.js';
+import { ConnectionFrameWriter } from './frame-writer.js';
 
 type RequestId = string | number;
 
@@ -46,6 +48,11 @@ export class WsConnection {
   private closed = false;
   private registeredWithCore = false;
   private expiryTimer: NodeJS.Timeout | undefined;
+  /** Made on the first delivery; null when this socket must go through `ws.send` (see frame-writer.ts). */
+  private frameWriter: ConnectionFrameWriter | null | undefined;
+  /** Queries and mutations received and not yet answered; shutdown waits for them. */
+  private inFlightCalls = 0;
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly socket: WebSocket,
@@ -171,10 +178,26 @@ export class WsConnection {
     const active: ActiveSubscription | undefined = type === 'subscription' ? { abort: new AbortController() } : undefined;
     if (active) this.subscriptions.set(id, active);
 
-    void this.call(id, type, path, input, batchIndex, active).catch((cause: unknown) => {
+    const call = this.call(id, type, path, input, batchIndex, active).catch((cause: unknown) => {
       if (active) this.subscriptions.delete(id);
       this.respondError(id, toTRPCError(cause), path, type, input);
     });
+    if (!active) this.trackInFlight(call);
+  }
+
+  /** Resolves once every query and mutation received so far has been answered (graceful shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.inFlightCalls === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private trackInFlight(call: Promise<void>): void {
+    this.inFlightCalls++;
+    const settle = () => {
+      if (--this.inFlightCalls > 0) return;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    };
+    call.then(settle, settle);
   }
 
   private async call(
@@ -252,8 +275,16 @@ export class WsConnection {
     const context = await this.transport.createContext(token, this.id);
     this.context = context;
     if (context.user && !this.closed) {
-      this.transport.services.core.connect({ id: this.id, userId: context.user.userId, close: (code, reason) => this.close(code, reason) });
       this.registeredWithCore = true;
+      try {
+        // Awaited, so the first call on this connection already sees its user online.
+        await this.transport.services.core.connect({ id: this.id, userId: context.user.userId, close: (code, reason) => this.close(code, reason) });
+      } catch (error) {
+        this.registeredWithCore = false;
+        this.transport.reportError(error, 'registering a connection');
+        this.close(CloseCode.GoingAway, 'Service unavailable; reconnect later');
+        return context;
+      }
       if (context.user.expiresAt !== undefined) this.armExpiry(context.user.expiresAt * 1000);
     }
     return context;
@@ -272,15 +303,18 @@ export class WsConnection {
   private cleanup(): void {
     this.closed = true;
     clearTimeout(this.expiryTimer);
+    // The core first: it takes the user offline in the rooms their subscriptions hold, then
+    // closes those subscriptions. Closing them here first released the rooms, so members saw
+    // the user leave ('unsubscribed') but never go offline.
+    if (this.registeredWithCore && this.context?.user) {
+      this.registeredWithCore = false;
+      void this.transport.services.core.disconnect({ id: this.id, userId: this.context.user.userId });
+    }
     for (const active of this.subscriptions.values()) {
       active.abort.abort();
       active.subscription?.close();
     }
     this.subscriptions.clear();
-    if (this.registeredWithCore && this.context?.user) {
-      this.registeredWithCore = false;
-      this.transport.services.core.disconnect({ id: this.id, userId: this.context.user.userId });
-    }
     this.transport.forget(this);
   }
 
@@ -309,9 +343,14 @@ export class WsConnection {
     this.checkBuffered();
   }
 
-  private sendFrame(frame: Buffer): void {
+  /**
+   * The hot path: the frame's bytes go straight to the net.Socket, corked until the end of the
+   * tick so that several events in one burst leave in one syscall; `ws.send` is the fallback.
+   */
+  private sendFrame(frame: PreparedFrame): void {
     if (this.closed) return;
-    this.socket.send(frame, textFrame);
+    if (this.frameWriter === undefined) this.frameWriter = ConnectionFrameWriter.for(this.socket, this.transport.flusher) ?? null;
+    if (!this.frameWriter?.write(frame.bytes)) this.socket.send(frame.payload, textFrame);
     this.transport.countDelivery();
     this.checkBuffered();
   }

@@ -26,7 +26,7 @@ describe('presence', () => {
     expect(offline.status).toBe('offline');
     expect(offline.lastSeen.getTime()).toBe(Date.now());
     expect(core.onlineUsers()).toEqual([]);
-    expect(() => core.updatePresence('alice', 'online')).toThrow(/while connected/);
+    await expect(core.updatePresence('alice', 'online')).rejects.toThrow(/while connected/);
   });
 
   it('goes idle after the configured quiet time and back on activity', async () => {
@@ -74,6 +74,6 @@ describe('typing', () => {
   it('is for members only', async () => {
     services = await startServices();
     services.core.connect(testConnection('a', 'alice'));
-    expect(() => services.core.setTyping('alice', 'not-joined', true)).toThrow(/Not a member/);
+    await expect(services.core.setTyping('alice', 'not-joined', true)).rejects.toThrow(/Not a member/);
   });
 });

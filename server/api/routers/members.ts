@@ -12,7 +12,7 @@ export const roomsRouter = router({
   join: authedProcedure.input(roomInput).mutation(({ ctx, input }) => ctx.services.core.joinRoom(ctx.user.userId, input.roomId)),
   leave: authedProcedure
     .input(roomInput)
-    .mutation(({ ctx, input }) => ({ left: ctx.services.core.leaveRoom(ctx.user.userId, input.roomId) })),
+    .mutation(async ({ ctx, input }) => ({ left: await ctx.services.core.leaveRoom(ctx.user.userId, input.roomId) })),
   get: authedProcedure.input(roomInput).query(({ ctx, input }) => {
     const details = ctx.services.core.roomDetails(input.roomId);
     if (!details) throw new TRPCError({ code: 'NOT_FOUND', message: `No room ${input.roomId}` });
@@ -37,8 +37,8 @@ export const presenceRouter = router({
 
 export const typingProcedure = authedProcedure
   .input(z.object({ roomId: idSchema, isTyping: z.boolean() }))
-  .mutation(({ ctx, input }) => {
-    ctx.services.core.setTyping(ctx.user.userId, input.roomId, input.isTyping);
+  .mutation(async ({ ctx, input }) => {
+    await ctx.services.core.setTyping(ctx.user.userId, input.roomId, input.isTyping);
     return { ok: true as const };
   });
 
