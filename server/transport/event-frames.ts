@@ -7,21 +7,54 @@
  * subscription id, and clients' ids are small counters, so most recipients share a frame.
  * Fan-out offers one event to every subscriber before the next event, so a one-entry cache keyed
  * by the event object is exact and costs nothing to invalidate.
+ *
+ * The frame is the wire bytes of an unmasked, unfragmented, uncompressed text frame (RFC 6455
+ * §5.2: servers never mask), so the transport can write it as is to every socket that has no
+ * extension negotiated (frame-writer.ts); `payload` is the same message for `ws.send`.
  */
 import type { RealtimeEvent } from '../../shared/events.js';
 
 export type OutputSerializer = (value: unknown) => unknown;
 
+/** One tRPC message, ready to go: the complete frame bytes and, as a view into them, the payload. */
+export interface PreparedFrame {
+  /** Header + payload of a final text frame, unmasked. */
+  readonly bytes: Buffer;
+  /** The tRPC message alone (a view into `bytes`), for sockets that must go through `ws.send`. */
+  readonly payload: Buffer;
+}
+
+const finalTextFrame = 0x81; // FIN + opcode 1 (text)
+
+/** Frames a UTF-8 message as one unmasked text frame: header and payload in a single Buffer. */
+export function prepareTextFrame(message: string): PreparedFrame {
+  const length = Buffer.byteLength(message);
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const bytes = Buffer.allocUnsafe(headerLength + length);
+  bytes[0] = finalTextFrame;
+  if (length < 126) {
+    bytes[1] = length;
+  } else if (length < 65_536) {
+    bytes[1] = 126;
+    bytes.writeUInt16BE(length, 2);
+  } else {
+    bytes[1] = 127;
+    bytes.writeBigUInt64BE(BigInt(length), 2);
+  }
+  bytes.write(message, headerLength, 'utf8');
+  return { bytes, payload: bytes.subarray(headerLength) };
+}
+
 export class EventFrameEncoder {
   private currentEvent: RealtimeEvent | undefined;
   private currentPayload = '';
-  private readonly frames = new Map<string | number, Buffer>();
+  private readonly frames = new Map<string | number, PreparedFrame>();
   /** Events encoded (payload serializations), for the benchmark and metrics. */
   encodedEvents = 0;
 
   constructor(private readonly serialize: OutputSerializer) {}
 
-  frame(subscriptionId: string | number, event: RealtimeEvent): Buffer {
+  frame(subscriptionId: string | number, event: RealtimeEvent): PreparedFrame {
     if (event !== this.currentEvent) {
       this.currentEvent = event;
       this.currentPayload = JSON.stringify(this.serialize({ id: event.id, data: event }));
@@ -30,7 +63,7 @@ export class EventFrameEncoder {
     }
     let frame = this.frames.get(subscriptionId);
     if (!frame) {
-      frame = Buffer.from(
+      frame = prepareTextFrame(
         `{"id":${JSON.stringify(subscriptionId)},"result":{"type":"data","id":${JSON.stringify(event.id)},"data":${this.currentPayload}}}`,
       );
       this.frames.set(subscriptionId, frame);

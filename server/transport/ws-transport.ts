@@ -11,6 +11,7 @@ import type { ApiContext } from '../api/context.js';
 import type { AppRouter } from '../api/router.js';
 import type { RealtimeServices } from '../core/service.js';
 import { EventFrameEncoder } from './event-frames.js';
+import { TickFlusher } from './frame-writer.js';
 import { WsConnection } from './ws-connection.js';
 
 export interface WsTransportOptions {
@@ -26,6 +27,8 @@ export interface WsTransportOptions {
   keepAlivePingMs: number;
   /** Frames per second (any content) past which a connection is closed with 4030. @default 4 × the rate limit */
   floodFramesPerSecond: number;
+  /** On shutdown, how long queries and mutations already received may take to be answered before the sockets close. @default 5000 */
+  shutdownDrainMs?: number;
 }
 
 export interface TransportCounters {
@@ -38,6 +41,8 @@ export interface TransportCounters {
 
 export class WsTransport {
   readonly frames: EventFrameEncoder;
+  /** Uncorks, once per tick, every socket the fan-out wrote to (frame-writer.ts). */
+  readonly flusher = new TickFlusher();
   readonly counters: TransportCounters = {
     deliveries: 0,
     slowConsumerCloses: 0,
@@ -133,11 +138,19 @@ export class WsTransport {
     for (const connection of [...this.connections]) connection.terminate();
   }
 
-  /** Stops accepting, asks every client to reconnect elsewhere, then closes them. */
+  /** Stops accepting, asks every client to reconnect elsewhere, answers the calls already received, then closes. */
   async close(): Promise<void> {
     this.shutdown.abort();
     clearInterval(this.pingTimer);
     for (const connection of this.connections) connection.requestReconnect();
+    // A mutation that ran must not look failed to its caller (who might retry it): calls already
+    // received are answered before the sockets close. One turn of the event loop first, so that
+    // frames already in the kernel's buffers are read; the wait is bounded.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let drainTimer: NodeJS.Timeout | undefined;
+    const drainDeadline = new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, this.options.shutdownDrainMs ?? 5_000)));
+    await Promise.race([Promise.all([...this.connections].map((connection) => connection.whenIdle())), drainDeadline]);
+    clearTimeout(drainTimer);
     for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, 'Server shutting down');
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
