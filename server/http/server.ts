@@ -116,7 +116,10 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     });
   });
   httpServer.on('upgrade', (request, socket, head) => {
-    socket.on('error', (error) => onError(error, 'upgrade socket'));
+    // A peer that goes away mid-handshake (a closed tab) is routine, not an error worth a log line.
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') onError(error, 'upgrade socket');
+    });
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/trpc' || path === '/trpc/') transport.handleUpgrade(request, socket, head);
     else socket.destroy();

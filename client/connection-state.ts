@@ -1,0 +1,128 @@
+/**
+ * The connection state as a closed union, derived from the tRPC WebSocket client's own state
+ * observable. One `setState` emits `{ prev, next }` only on a real change (centrifuge-style),
+ * and the snapshot object is replaced only then, so React's `useSyncExternalStore` can read it.
+ */
+
+/**
+ * - `idle`: not connected and not trying (lazy start).
+ * - `connecting`: the first connection is being made (and may have failed; see `error`).
+ * - `open`: the WebSocket is open.
+ * - `reconnecting`: an open connection was lost; retrying with backoff, subscriptions resume.
+ * - `closed`: `close()` was called; final.
+ */
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface ConnectionSnapshot {
+  readonly state: ConnectionState;
+  /** Why the connection is not open: the failure that led to the current state; null when open. */
+  readonly error: Error | null;
+}
+
+export interface ConnectionStateChange {
+  readonly prev: ConnectionState;
+  readonly next: ConnectionState;
+  readonly error: Error | null;
+}
+
+export type ConnectionStateListener = (change: ConnectionStateChange) => void;
+
+/** The shape of the state tRPC's `wsClient.connectionState` emits. */
+export interface TransportState {
+  state: 'idle' | 'connecting' | 'pending';
+  error: Error | null;
+}
+
+export class ConnectionStateStore {
+  private snapshot: ConnectionSnapshot;
+  private readonly listeners = new Set<ConnectionStateListener>();
+  private readonly snapshotListeners = new Set<() => void>();
+  private hasOpened = false;
+  private closing = false;
+
+  constructor(initial: ConnectionState) {
+    this.snapshot = { state: initial, error: null };
+  }
+
+  get current(): ConnectionSnapshot {
+    return this.snapshot;
+  }
+
+  /** Returns its own unsubscribe. */
+  subscribe(listener: ConnectionStateListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Called on every change of the snapshot (state, or the first error of a failing spell). */
+  subscribeToSnapshot(listener: () => void): () => void {
+    this.snapshotListeners.add(listener);
+    return () => {
+      this.snapshotListeners.delete(listener);
+    };
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size + this.snapshotListeners.size;
+  }
+
+  /** Maps one state of the tRPC client onto the union. */
+  applyTransport(transport: TransportState): void {
+    if (this.snapshot.state === 'closed') return;
+    switch (transport.state) {
+      case 'pending':
+        this.hasOpened = true;
+        this.setState('open', null);
+        return;
+      case 'connecting':
+        this.setState(this.hasOpened ? 'reconnecting' : 'connecting', transport.error);
+        return;
+      case 'idle':
+        // tRPC reports idle both before a lazy start and after close(); only ours is final.
+        this.setState(this.closing ? 'closed' : 'idle', null);
+        return;
+    }
+  }
+
+  /** Marks the coming `idle` as the end: the client was closed on purpose. */
+  markClosing(): void {
+    this.closing = true;
+  }
+
+  /** Forces the final state (when the transport stays silent, e.g. it never started). */
+  markClosed(): void {
+    this.closing = true;
+    this.setState('closed', null);
+  }
+
+  private setState(next: ConnectionState, error: Error | null): void {
+    const prev = this.snapshot.state;
+    if (prev === next) {
+      // The first failure of a bad spell is news (why we cannot connect); later retries only
+      // repeat it. It changes the snapshot, not the state.
+      if (error && !this.snapshot.error) {
+        this.snapshot = { state: next, error };
+        this.notify(this.snapshotListeners, undefined);
+      }
+      return;
+    }
+    this.snapshot = { state: next, error };
+    this.notify(this.listeners, { prev, next, error });
+    this.notify(this.snapshotListeners, undefined);
+  }
+
+  private notify<A>(listeners: Set<(argument: A) => void>, argument: A): void {
+    for (const listener of [...listeners]) {
+      try {
+        listener(argument);
+      } catch (listenerError) {
+        // A throwing listener must not stop the others or break the transport's observable.
+        queueMicrotask(() => {
+          throw listenerError;
+        });
+      }
+    }
+  }
+}

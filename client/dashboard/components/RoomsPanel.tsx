@@ -1,0 +1,50 @@
+/** Rooms and who is in them, each member with their presence. */
+import type { PresenceEntry, RoomSummary } from '../live/api-types.js';
+
+/** Rooms and member chips rendered; the biggest rooms come first. */
+const maxRoomsShown = 30;
+const maxMembersShown = 24;
+
+export interface RoomsPanelProps {
+  rooms: readonly RoomSummary[];
+  presenceByUser: ReadonlyMap<string, PresenceEntry>;
+}
+
+export function RoomsPanel({ rooms, presenceByUser }: RoomsPanelProps) {
+  const sorted = [...rooms].sort((a, b) => b.memberCount - a.memberCount || a.roomId.localeCompare(b.roomId));
+  return (
+    <section className="panel" data-testid="rooms-panel">
+      <div className="panel-header">
+        <h2>Rooms</h2>
+        <span className="count">{rooms.length}</span>
+      </div>
+      {sorted.length === 0 ? (
+        <div className="empty">No open rooms.</div>
+      ) : (
+        sorted.slice(0, maxRoomsShown).map((room) => (
+          <div className="room" key={room.roomId} data-testid={`room-${room.roomId}`}>
+            <div className="room-title">
+              <span>#{room.roomId}</span>
+              <span className="muted">
+                {room.memberCount} member{room.memberCount === 1 ? '' : 's'}
+              </span>
+            </div>
+            <div className="chips">
+              {room.members.slice(0, maxMembersShown).map((userId) => {
+                const presence = presenceByUser.get(userId);
+                return (
+                  <span className="chip" key={userId}>
+                    <span className="status-dot" data-status={presence?.status ?? 'offline'} data-idle={presence?.idle ?? false} />
+                    {userId}
+                  </span>
+                );
+              })}
+              {room.members.length > maxMembersShown && <span className="chip">+{room.members.length - maxMembersShown}</span>}
+            </div>
+          </div>
+        ))
+      )}
+      {sorted.length > maxRoomsShown && <div className="muted">and {sorted.length - maxRoomsShown} smaller rooms</div>}
+    </section>
+  );
+}

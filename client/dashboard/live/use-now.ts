@@ -1,0 +1,11 @@
+/** The current time, re-rendering every `intervalMs`: for "expires in" and "last seen" labels. */
+import { useEffect, useState } from 'react';
+
+export function useNow(intervalMs = 1_000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}

@@ -1,0 +1,26 @@
+/** The React package entry (`agent-realtime/react`): the provider, the hooks, and tRPC's React Query hooks. */
+export { RealtimeProvider, WebSocketProvider } from './provider.js';
+export type { RealtimeProviderProps } from './provider.js';
+export { useRealtimeClient } from './context.js';
+export type { RealtimeContextValue } from './context.js';
+export { useRealtime, useWebSocket, useConnectionState } from './use-realtime.js';
+export type { UseRealtimeResult, RealtimeActions, SelectablePresenceStatus } from './use-realtime.js';
+export { useEvent } from './use-event.js';
+export type { UseEventOptions } from './use-event.js';
+export { useAgentEvents, reduceAgentEvents } from './use-agent-events.js';
+export type { AgentEventsState, AgentRunState, AgentRunStatus, AgentEvent, UseAgentEventsOptions } from './use-agent-events.js';
+export { useGovernanceEvents } from './use-governance-events.js';
+export type { GovernanceEventsState, PendingAction, GovernanceDecision, GovernanceEvent } from './use-governance-events.js';
+export { useRoomPresence, reduceRoomPresence } from './use-room-presence.js';
+export type { RoomPresence, UseRoomPresenceOptions } from './use-room-presence.js';
+export { useNotifications } from './use-notifications.js';
+export type { NotificationsState, RealtimeNotification, UseNotificationsOptions } from './use-notifications.js';
+export { usePresence } from './use-presence.js';
+export type { PresenceState, UsePresenceOptions } from './use-presence.js';
+export { trpc } from './trpc.js';
+export { StreamHub } from './stream-hub.js';
+export type { StreamListener, StreamStarter } from './stream-hub.js';
+export type { ConnectionState, ConnectionSnapshot } from '../connection-state.js';
+export type { RealtimeClient } from '../realtime-client.js';
+export type { EventType, RealtimeEvent } from '../../shared/events.js';
+export type { UserPresence, PresenceStatus } from '../../shared/presence.js';

@@ -1,0 +1,62 @@
+/**
+ * useRealtime (alias useWebSocket): the connection state and the everyday actions. The state
+ * is read with useSyncExternalStore, so every component sees the same state in the same render.
+ */
+import { useMemo, useSyncExternalStore } from 'react';
+import type { ConnectionSnapshot, ConnectionState } from '../connection-state.js';
+import type { RealtimeClient } from '../realtime-client.js';
+import type { RouterInputs, RouterOutputs } from '../router-types.js';
+import { useRealtimeContext } from './context.js';
+import { trpc } from './trpc.js';
+
+export type SelectablePresenceStatus = RouterInputs['presence']['update']['status'];
+
+export interface RealtimeActions {
+  joinRoom: (roomId: string) => Promise<RouterOutputs['rooms']['join']>;
+  leaveRoom: (roomId: string) => Promise<RouterOutputs['rooms']['leave']>;
+  /** Say "typing" again every few seconds while typing: the indicator expires by itself after ~5 s. */
+  sendTyping: (roomId: string, isTyping: boolean) => Promise<RouterOutputs['typing']>;
+  updatePresence: (
+    status: SelectablePresenceStatus,
+    metadata?: RouterInputs['presence']['update']['metadata'],
+  ) => Promise<RouterOutputs['presence']['update']>;
+}
+
+export interface UseRealtimeResult extends RealtimeActions {
+  state: ConnectionState;
+  /** Why the connection is not open; null when open. */
+  error: Error | null;
+  /** The signed-in user (the provider's `userId` or the token's `sub`). */
+  userId: string | undefined;
+  client: RealtimeClient;
+}
+
+/** The connection's `{ state, error }`, re-rendering when the state changes (or a first error appears). */
+export function useConnectionState(): ConnectionSnapshot {
+  const { client } = useRealtimeContext();
+  return useSyncExternalStore(client.subscribeToSnapshot, client.getSnapshot, client.getSnapshot);
+}
+
+export function useRealtime(): UseRealtimeResult {
+  const { client, userId } = useRealtimeContext();
+  const { state, error } = useConnectionState();
+  const utils = trpc.useUtils();
+  const actions = useMemo<RealtimeActions>(
+    () => ({
+      joinRoom: (roomId) => client.api.rooms.join.mutate({ roomId }),
+      leaveRoom: (roomId) => client.api.rooms.leave.mutate({ roomId }),
+      sendTyping: (roomId, isTyping) => client.api.typing.mutate({ roomId, isTyping }),
+      updatePresence: async (status, metadata) => {
+        const presence = await client.api.presence.update.mutate({ status, ...(metadata && { metadata }) });
+        // The caller's own presence reaches no stream of theirs unless they share a room: usePresence reads this.
+        utils.presence.get.setData({ userId: presence.userId }, presence);
+        return presence;
+      },
+    }),
+    [client, utils],
+  );
+  return { state, error, userId, client, ...actions };
+}
+
+/** The seed's name for useRealtime. */
+export const useWebSocket = useRealtime;
