@@ -9,6 +9,11 @@
  * reconnect, and every reconnect or gap re-reads the state of what is still awaited, so a
  * decision is never missed.
  *
+ * Every publish (each run step, approval request, withdrawal and notification) carries an
+ * idempotency key, one per logical publish, and is retried with that same key when it failed
+ * for a passing reason (no answer in time, connection lost, SERVICE_UNAVAILABLE, a rate limit):
+ * the service shows it once however many attempts reached it. See `retry` and `callTimeoutMs`.
+ *
  * @example
  * const producer = createProducerClient({ url: 'http://127.0.0.1:3000', token, WebSocket });
  * const run = await producer.startRun('agent-7', { userId: 'alice', task: 'Clean up old projects' });
@@ -16,12 +21,15 @@
  * await run.requireApproval({ action: 'delete_project', approvers: ['alice'], expiresInMs: 60_000 });
  * await run.complete({ deleted: 3 });
  */
-import { createTRPCClient, createWSClient, isTRPCClientError, wsLink } from '@trpc/client';
+import { createTRPCClient, createWSClient, isTRPCClientError, wsLink, type TRPCWebSocketClient } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/api/router.js';
 import { parseEventId } from '../shared/event-id.js';
 import type { RealtimeEvent } from '../shared/events.js';
+import { withRetry, type PublishRetryOptions, type RetryPolicy } from './publish-retry.js';
+
+export { PublishTimeoutError, type PublishRetryOptions } from './publish-retry.js';
 
 type RouterOutputs = inferRouterOutputs<AppRouter>;
 /** A governance action as the service records it (status, approvers, decider, reason, expiry). */
@@ -43,6 +51,28 @@ export interface ProducerClientOptions {
   retryDelayMs?: (attempt: number) => number;
   /** Failures no caller awaits (a subscription error, a background re-check). @default console.error */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * How a publish that failed for a passing reason is retried, always under its idempotency
+   * key; `false` sends each publish once and leaves retrying to the caller.
+   * @default { attempts: 5, baseDelayMs: 200, maxDelayMs: 5000, maxElapsedMs: 60000 }
+   */
+  retry?: PublishRetryOptions | false;
+  /**
+   * How long one attempt of a publish may wait for its answer; past it the attempt counts as
+   * lost and is retried (the key makes that safe if it did go through). `0`: no limit.
+   * @default 10000
+   */
+  callTimeoutMs?: number;
+}
+
+/**
+ * Idempotency for one publish. Give a key that is stable across restarts of your worker (a
+ * job id and step, say) to have a publish resent after a crash still shown once; by default
+ * each call makes its own (random) key, which covers the retries of that call.
+ */
+export interface PublishOptions {
+  /** At most 128 characters; unique per logical publish. @default crypto.randomUUID() */
+  idempotencyKey?: string;
 }
 
 export interface ApprovalRequestOptions {
@@ -77,24 +107,25 @@ export interface AgentRun {
   readonly userId: string;
   /** Aborted when the owner or an admin cancels the run; `signal.reason` says by whom. */
   readonly signal: AbortSignal;
-  thinking(step?: string, thought?: string): Promise<void>;
+  thinking(step?: string, thought?: string, options?: PublishOptions): Promise<void>;
   /** 0–100, never below the last value unless `reset` is set. */
-  progress(progress: number, step?: string, options?: { message?: string; reset?: boolean }): Promise<void>;
-  complete(result?: unknown): Promise<void>;
-  fail(error: string | Error, options?: { code?: string; retryable?: boolean }): Promise<void>;
+  progress(progress: number, step?: string, options?: { message?: string; reset?: boolean } & PublishOptions): Promise<void>;
+  complete(result?: unknown, options?: PublishOptions): Promise<void>;
+  /** `retryable` tells the user whether running the agent again may help; it is not about this call. */
+  fail(error: string | Error, options?: { code?: string; retryable?: boolean } & PublishOptions): Promise<void>;
   /** `requireApproval` for this run: `agentId` filled in, withdrawn when the run is cancelled. */
   requireApproval(request: Omit<ApprovalRequestOptions, 'agentId'>): Promise<GovernanceActionView>;
 }
 
 export interface ProducerClient {
   /** Emits `agent.started` for `userId`'s agent; the run's signal is live before it is sent. */
-  startRun(agentId: string, options: { userId: string; task?: string; metadata?: Record<string, unknown> }): Promise<AgentRun>;
+  startRun(agentId: string, options: { userId: string; task?: string; metadata?: Record<string, unknown> } & PublishOptions): Promise<AgentRun>;
   /** Requests approval and waits: resolves when approved, rejects with ApprovalDeniedError otherwise. */
   requireApproval(request: ApprovalRequestOptions): Promise<GovernanceActionView>;
   /** Sends `notification.new` to the user; with the same `idempotencyKey`, a retry delivers it once. */
   notify(
     userId: string,
-    notification: { title: string; message: string; level?: 'info' | 'success' | 'warning' | 'error'; link?: string; idempotencyKey?: string },
+    notification: { title: string; message: string; level?: 'info' | 'success' | 'warning' | 'error'; link?: string } & PublishOptions,
   ): Promise<{ notificationId: string }>;
   /** Stops listening, rejects pending approvals, and closes the connection. Run signals are left as they are. */
   close(): Promise<void>;
@@ -129,6 +160,15 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
   let agentWatch: Watch | undefined;
   let governanceWatch: Watch | undefined;
   let closed = false;
+  const retryPolicy: RetryPolicy = {
+    retry: options.retry ?? {},
+    callTimeoutMs: options.callTimeoutMs ?? 10_000,
+    stopped: () => closed,
+    connected: (timeoutMs) => connected(wsClient, timeoutMs),
+  };
+  /** Sends one logical publish, retried under its one key; `send` gets the attempt's timeout signal. */
+  const publish = <T>(send: (signal: AbortSignal) => Promise<T>) => withRetry(send, retryPolicy);
+  const newKey = (): string => globalThis.crypto.randomUUID();
 
   const describeCancel = (data: { agentId: string; cancelledBy?: string; reason?: string }) =>
     `Agent ${data.agentId} was cancelled by ${data.cancelledBy ?? 'someone'}${data.reason ? `: ${data.reason}` : ''}`;
@@ -202,9 +242,15 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
   };
 
   /** Emits one agent event; if it failed because the run was cancelled meanwhile, the signal aborts too. */
-  const emit = async (agentId: string, userId: string, type: RealtimeEvent['type'] & `agent.${string}`, data: Record<string, unknown>) => {
+  const emit = async (
+    agentId: string,
+    userId: string,
+    type: RealtimeEvent['type'] & `agent.${string}`,
+    data: Record<string, unknown>,
+    idempotencyKey = newKey(),
+  ) => {
     try {
-      return await api.agents.emit.mutate({ agentId, userId, type, data });
+      return await publish((signal) => api.agents.emit.mutate({ agentId, userId, type, data, idempotencyKey }, { signal }));
     } catch (error) {
       if (runs.has(agentId) && errorCode(error) === 'PRECONDITION_FAILED') recheckRuns();
       throw error;
@@ -220,10 +266,13 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
     let safetyCheck: ReturnType<typeof setTimeout> | undefined;
     let requested = false;
     // Nobody waits any more: the action is taken back so approvers stop seeing it.
+    const withdrawKey = newKey();
     const withdraw = () =>
-      api.governance.withdraw.mutate({ actionId, reason: 'the requester stopped waiting' }).catch((error: unknown) => {
-        if (errorCode(error) !== 'CONFLICT') reportError(error, `withdrawing ${actionId}`);
-      });
+      publish((signal) => api.governance.withdraw.mutate({ actionId, reason: 'the requester stopped waiting', idempotencyKey: withdrawKey }, { signal })).catch(
+        (error: unknown) => {
+          if (errorCode(error) !== 'CONFLICT') reportError(error, `withdrawing ${actionId}`);
+        },
+      );
     const onAbort = () => {
       approvals.get(actionId)?.fail(signal?.reason);
       if (requested) void withdraw();
@@ -251,7 +300,9 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       // `details` is checked as JSON by the service; the type stays `unknown` for callers' convenience.
-      const created = await api.governance.request.mutate({ ...input, actionId, ...(details !== undefined && { details: details as never }) });
+      // The action id is this request's idempotency key as well: one logical request, one id.
+      const approvalInput = { ...input, actionId, idempotencyKey: actionId, ...(details !== undefined && { details: details as never }) };
+      const created = await publish((callSignal) => api.governance.request.mutate(approvalInput, { signal: callSignal }));
       requested = true;
       if (signal?.aborted) void withdraw();
       else {
@@ -273,13 +324,14 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
   };
 
   return {
-    async startRun(agentId, { userId, task, metadata }) {
+    async startRun(agentId, { userId, task, metadata, idempotencyKey }) {
       if (closed) throw new Error('The producer client is closed');
       await watchAgents();
       const run: LocalRun = { controller: new AbortController() };
       runs.set(agentId, run);
       try {
-        const { eventId } = await emit(agentId, userId, 'agent.started', { ...(task !== undefined && { task }), ...(metadata && { metadata }) });
+        const data = { ...(task !== undefined && { task }), ...(metadata && { metadata }) };
+        const { eventId } = await emit(agentId, userId, 'agent.started', data, idempotencyKey);
         run.startEventId = eventId;
       } catch (error) {
         if (runs.get(agentId) === run) runs.delete(agentId);
@@ -292,18 +344,19 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
         agentId,
         userId,
         signal: run.controller.signal,
-        thinking: async (step, thought) => {
-          await emit(agentId, userId, 'agent.thinking', { ...(step !== undefined && { step }), ...(thought !== undefined && { thought }) });
+        thinking: async (step, thought, { idempotencyKey } = {}) => {
+          const data = { ...(step !== undefined && { step }), ...(thought !== undefined && { thought }) };
+          await emit(agentId, userId, 'agent.thinking', data, idempotencyKey);
         },
-        progress: async (progress, step, extra = {}) => {
-          await emit(agentId, userId, 'agent.progress', { progress, ...(step !== undefined && { step }), ...extra });
+        progress: async (progress, step, { idempotencyKey, ...extra } = {}) => {
+          await emit(agentId, userId, 'agent.progress', { progress, ...(step !== undefined && { step }), ...extra }, idempotencyKey);
         },
-        complete: async (result) => {
-          await emit(agentId, userId, 'agent.complete', result === undefined ? {} : { result });
+        complete: async (result, { idempotencyKey } = {}) => {
+          await emit(agentId, userId, 'agent.complete', result === undefined ? {} : { result }, idempotencyKey);
           finish();
         },
-        fail: async (error, extra = {}) => {
-          await emit(agentId, userId, 'agent.error', { error: error instanceof Error ? error.message : error, ...extra });
+        fail: async (error, { idempotencyKey, ...extra } = {}) => {
+          await emit(agentId, userId, 'agent.error', { error: error instanceof Error ? error.message : error, ...extra }, idempotencyKey);
           finish();
         },
         requireApproval: (request) =>
@@ -315,8 +368,9 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
       };
     },
     requireApproval,
-    async notify(userId, notification) {
-      const { notificationId } = await api.notifications.notify.mutate({ userId, ...notification });
+    async notify(userId, { idempotencyKey = newKey(), ...notification }) {
+      const input = { userId, ...notification, idempotencyKey };
+      const { notificationId } = await publish((signal) => api.notifications.notify.mutate(input, { signal }));
       return { notificationId };
     },
     async close() {
@@ -372,6 +426,34 @@ function watch(
     },
     stop: () => subscription?.unsubscribe(),
   };
+}
+
+/**
+ * Resolves true once `client` is connected, false after `timeoutMs` or when it is closed. tRPC
+ * reconnects by itself after a delay; a call made before that opens a socket of its own, which
+ * the reconnect then closes under it, so a retry waits for the reconnect instead.
+ */
+function connected(client: TRPCWebSocketClient, timeoutMs: number): Promise<boolean> {
+  if (client.connectionState.get().state === 'pending') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let settled = false;
+    let subscription: { unsubscribe(): void } | undefined;
+    const settle = (isConnected: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      subscription?.unsubscribe();
+      resolve(isConnected);
+    };
+    const timer = setTimeout(() => settle(false), Math.max(0, timeoutMs));
+    subscription = client.connectionState.subscribe({
+      next: (state) => {
+        if (state.state === 'pending') settle(true);
+        else if (state.state === 'idle') settle(false);
+      },
+    });
+    if (settled) subscription.unsubscribe();
+  });
 }
 
 function webSocketUrl(url: string): string {

@@ -1,24 +1,45 @@
-/** Agents and governance: users steer (cancel, approve, reject); producers emit and request. */
+/**
+ * Agents and governance: users steer (cancel, approve, reject); producers emit and request.
+ *
+ * Every mutation here publishes an event, so every one takes an optional `idempotencyKey`: a
+ * retry with the same key, from the same caller, to the same procedure, within the window
+ * answers with the first call's result and publishes nothing (see `idempotent`). Without a key
+ * nothing changes. This matters more here than elsewhere, because these procedures are not
+ * naturally repeatable: a retried `agent.started` would be a CONFLICT (already running), a
+ * retried `agent.complete` a PRECONDITION_FAILED (already ended), a retried request with its
+ * own `actionId` a CONFLICT (already exists), and a retried decision a CONFLICT (already
+ * decided), each reporting failure for something that succeeded.
+ */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { agentEventTypes, type AgentEventType } from '../../../shared/events.js';
 import { jsonValueSchema } from '../../../shared/json.js';
 import { limits } from '../../../shared/limits.js';
 import type { AuthUser } from '../auth.js';
+import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { idSchema, reasonSchema } from '../inputs.js';
 import { authedProcedure, producerProcedure, router } from '../trpc.js';
 
 const decider = (user: AuthUser) => ({ userId: user.userId, isAdmin: user.role === 'admin' });
 const canSeeAll = (user: AuthUser) => user.role === 'admin' || user.role === 'service';
-const decisionInput = z.object({ actionId: idSchema, reason: reasonSchema.optional() });
+const decisionInput = z.object({ actionId: idSchema, reason: reasonSchema.optional(), idempotencyKey: idempotencyKeySchema });
 
 export const agentsRouter = router({
+  /**
+   * The owner (or an admin) cancels a running agent. With an `idempotencyKey`, a retry of a
+   * cancel that went through answers with the same `eventId` instead of PRECONDITION_FAILED
+   * (the run has ended): the caller asked for this cancel, and it happened. A cancel without a
+   * key, or under a new key, of a run already ended is still PRECONDITION_FAILED, so a second
+   * user's cancel still learns that it came too late.
+   */
   cancel: authedProcedure
-    .input(z.object({ agentId: idSchema, reason: reasonSchema.optional() }))
-    .mutation(async ({ ctx, input }) => {
-      const event = await ctx.services.agents.cancel(input.agentId, decider(ctx.user), input.reason);
-      return { eventId: event.id };
-    }),
+    .input(z.object({ agentId: idSchema, reason: reasonSchema.optional(), idempotencyKey: idempotencyKeySchema }))
+    .mutation(
+      idempotent('agents.cancel', async ({ ctx, input }) => {
+        const event = await ctx.services.agents.cancel(input.agentId, decider(ctx.user), input.reason);
+        return { eventId: event.id };
+      }),
+    ),
   /**
    * The current state of a run (its owner, admins and services). Its `lastEventId` is where an
    * `onAgent` subscription picks up to receive exactly what happens after this state.
@@ -35,7 +56,12 @@ export const agentsRouter = router({
   list: authedProcedure.query(({ ctx }) =>
     ctx.services.agents.list(canSeeAll(ctx.user) ? {} : { ownerId: ctx.user.userId }),
   ),
-  /** Producers emit an agent event for `userId`'s agent, with the same lifecycle checks as in-process code. */
+  /**
+   * Producers emit an agent event for `userId`'s agent, with the same lifecycle checks as
+   * in-process code. With an `idempotencyKey` (one per logical emit: two progress reports of
+   * 50% are two keys), a retry answers with the first emit's `eventId` and event, even if the
+   * run has moved on since, and the lifecycle is not checked again.
+   */
   emit: producerProcedure
     .input(
       z.object({
@@ -43,25 +69,44 @@ export const agentsRouter = router({
         userId: idSchema,
         type: z.enum(agentEventTypes as [AgentEventType, ...AgentEventType[]]),
         data: z.record(z.string(), z.unknown()).default({}),
+        idempotencyKey: idempotencyKeySchema,
       }),
     )
-    .mutation(async ({ ctx, input }) => {
-      const event = await ctx.services.agents.emit(input.agentId, input.type, input.userId, input.data as never, ctx.user.userId);
-      return { eventId: event.id, event };
-    }),
+    .mutation(
+      idempotent('agents.emit', async ({ ctx, input }) => {
+        const event = await ctx.services.agents.emit(input.agentId, input.type, input.userId, input.data as never, ctx.user.userId);
+        return { eventId: event.id, event };
+      }),
+    ),
 });
 
+/**
+ * Decisions (approve, reject, withdraw) take an `idempotencyKey` too. An action is decided once,
+ * so a retried decision would otherwise be a CONFLICT ("already approved") even when it was this
+ * very call that decided it; under the same key the retry answers with the action as the first
+ * call left it. We chose the key, not "same decider and same decision counts as success",
+ * because only the key tells a retry from a second, separate click: without a key (or under a
+ * new one) a decision on a decided action stays CONFLICT, so an approver who arrives late, or
+ * whose approve lost to someone's reject, is told so. Keys are per procedure, so an approve and
+ * a reject under one key are two different calls, and the second is a CONFLICT.
+ */
 export const governanceRouter = router({
-  approve: authedProcedure
-    .input(decisionInput)
-    .mutation(({ ctx, input }) => ctx.services.governance.decide(input.actionId, 'approved', decider(ctx.user), input.reason)),
-  reject: authedProcedure
-    .input(decisionInput)
-    .mutation(({ ctx, input }) => ctx.services.governance.decide(input.actionId, 'rejected', decider(ctx.user), input.reason)),
+  approve: authedProcedure.input(decisionInput).mutation(
+    idempotent('governance.approve', async ({ ctx, input }) =>
+      ctx.services.governance.decide(input.actionId, 'approved', decider(ctx.user), input.reason),
+    ),
+  ),
+  reject: authedProcedure.input(decisionInput).mutation(
+    idempotent('governance.reject', async ({ ctx, input }) =>
+      ctx.services.governance.decide(input.actionId, 'rejected', decider(ctx.user), input.reason),
+    ),
+  ),
   /** The requester (or an admin) takes back a pending action: it ends rejected, reason `withdrawn`. */
-  withdraw: authedProcedure
-    .input(decisionInput)
-    .mutation(({ ctx, input }) => ctx.services.governance.withdraw(input.actionId, decider(ctx.user), input.reason)),
+  withdraw: authedProcedure.input(decisionInput).mutation(
+    idempotent('governance.withdraw', async ({ ctx, input }) =>
+      ctx.services.governance.withdraw(input.actionId, decider(ctx.user), input.reason),
+    ),
+  ),
   /** Actions still waiting for the caller's decision (all pending actions for admins). */
   pending: authedProcedure.query(({ ctx }) => ctx.services.governance.pendingFor(decider(ctx.user))),
   get: authedProcedure.input(z.object({ actionId: idSchema })).query(({ ctx, input }) => {
@@ -71,7 +116,13 @@ export const governanceRouter = router({
     if (!involved && !canSeeAll(ctx.user)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Not your action' });
     return action;
   }),
-  /** Producers request approval; the action waits until decided or expired. */
+  /**
+   * Producers request approval; the action waits until decided or expired. With an
+   * `idempotencyKey`, a retry answers with the action the first request created (same
+   * `actionId`, as it was when created: read `governance.get` for its current status) and
+   * publishes no second `governance.required`; a server-chosen `actionId` is thus stable across
+   * retries too.
+   */
   request: producerProcedure
     .input(
       z.object({
@@ -82,18 +133,21 @@ export const governanceRouter = router({
         approvers: z.array(idSchema).min(1).max(limits.maxApprovers),
         expiresInMs: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
         details: jsonValueSchema.optional(),
+        idempotencyKey: idempotencyKeySchema,
       }),
     )
-    .mutation(({ ctx, input }) => {
-      const { actionId, description, agentId, expiresInMs, details, ...rest } = input;
-      return ctx.services.governance.request({
-        ...rest,
-        requesterId: ctx.user.userId,
-        ...(actionId !== undefined && { actionId }),
-        ...(description !== undefined && { description }),
-        ...(agentId !== undefined && { agentId }),
-        ...(expiresInMs !== undefined && { expiresInMs }),
-        ...(details !== undefined && { details }),
-      });
-    }),
+    .mutation(
+      idempotent('governance.request', async ({ ctx, input }) => {
+        const { actionId, description, agentId, expiresInMs, details, idempotencyKey: _key, ...rest } = input;
+        return ctx.services.governance.request({
+          ...rest,
+          requesterId: ctx.user.userId,
+          ...(actionId !== undefined && { actionId }),
+          ...(description !== undefined && { description }),
+          ...(agentId !== undefined && { agentId }),
+          ...(expiresInMs !== undefined && { expiresInMs }),
+          ...(details !== undefined && { details }),
+        });
+      }),
+    ),
 });
