@@ -12,6 +12,10 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   AUTH_SECRET: z.string().min(16, 'AUTH_SECRET must be at least 16 characters').optional(),
   REDIS_URL: z.string().optional(),
+  /** Namespace of this service's keys in Redis. */
+  REDIS_PREFIX: z.string().min(1).max(64).default('rt'),
+  /** A process silent this long is presumed dead: its users go offline and leave their rooms. */
+  CLUSTER_DEAD_AFTER_MS: integer(15_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Incoming messages per connection (WebSocket) or per user (HTTP) per second. */
   RATE_LIMIT_PER_SECOND: integer(50),
@@ -37,6 +41,8 @@ export type ServerConfig = {
   port: number;
   authSecret: string | undefined;
   redisUrl: string | undefined;
+  redisPrefix: string;
+  clusterDeadAfterMs: number;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   rateLimitPerSecond: number;
   rateLimitBurst: number;
@@ -67,6 +73,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     port: env.PORT,
     authSecret: env.AUTH_SECRET,
     redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX,
+    clusterDeadAfterMs: env.CLUSTER_DEAD_AFTER_MS,
     logLevel: env.LOG_LEVEL,
     rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,
     rateLimitBurst: env.RATE_LIMIT_BURST,

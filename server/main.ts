@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createRealtimeServer } from './http/server.js';
-import { createBusFromConfig } from './bus/from-config.js';
+import { clusterFromConfig } from './bus/from-config.js';
 
 const config = loadConfig();
 const logger = pino({ level: config.logLevel });
@@ -21,12 +21,14 @@ if (config.production && !config.authSecret) {
 const authSecret = config.authSecret ?? randomBytes(32).toString('hex');
 const staticDirectory = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'client');
 
+const onError = (error: unknown, context: string) => logger.error({ err: error }, context);
+const cluster = clusterFromConfig(config, onError);
 const server = createRealtimeServer({
   config,
   authSecret,
-  bus: await createBusFromConfig(config, logger),
+  ...(cluster && { cluster }),
   ...(existsSync(staticDirectory) && { staticDirectory }),
-  onError: (error, context) => logger.error({ err: error }, context),
+  onError,
 });
 
 const { url, wsUrl } = await server.listen();

@@ -1,13 +1,11 @@
-/** Chooses the bus from configuration: Redis when REDIS_URL is set, the embedded bus otherwise. */
-import type { Logger } from 'pino';
+/** Chooses how this process runs: embedded (in memory) by default, one of many with REDIS_URL. */
 import type { ServerConfig } from '../config.js';
-import type { EventBus } from './bus.js';
-import { MemoryBus } from './memory-bus.js';
+import { createRedisCluster } from '../cluster/redis-cluster.js';
+import type { RealtimeServerCluster } from '../http/server.js';
 
-export async function createBusFromConfig(config: ServerConfig, logger: Logger): Promise<EventBus> {
-  if (config.redisUrl) {
-    logger.error('REDIS_URL is set, but the Redis bus is not part of this build yet; refusing to run as a single process silently.');
-    throw new Error('REDIS_URL is not supported yet (see issue: scale out over Redis)');
-  }
-  return new MemoryBus({ historyPerChannel: config.historyPerChannel, globalHistory: config.historyGlobal });
+export function clusterFromConfig(
+  config: ServerConfig,
+  onError: (error: unknown, context: string) => void,
+): RealtimeServerCluster | undefined {
+  return config.redisUrl ? createRedisCluster({ url: config.redisUrl, config, onError }) : undefined;
 }

@@ -69,6 +69,8 @@ export class RedisBus implements EventBus {
   private catchingUp: WireMessage[] | undefined;
   private catchingUpRunning = false;
   private subscribed = false;
+  /** Callers waiting until this process has delivered a sequence (see `delivered`). */
+  private readonly deliveryWaiters = new Set<{ sequence: number; resolve: () => void }>();
   private closed = false;
   epoch = '';
 
@@ -237,6 +239,23 @@ export class RedisBus implements EventBus {
   }
 
   /**
+   * Resolves once this process has handed the event with this (Redis) sequence to its
+   * listeners, so a caller reads its own write; after `timeoutMs` it resolves anyway.
+   */
+  delivered(sequence: number, timeoutMs = 2_000): Promise<void> {
+    if (sequence <= this.lastSequence) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { sequence, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        this.deliveryWaiters.delete(waiter);
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.deliveryWaiters.add(waiter);
+    });
+  }
+
+  /**
    * The arguments every script that publishes takes first (see cluster-scripts): prefix, history
    * bounds, a fresh epoch candidate, and the time.
    */
@@ -275,6 +294,8 @@ export class RedisBus implements EventBus {
     this.epoch = epoch;
     this.lastSequence = 0;
     this.sequenceOffset = this.lastLocalSequence;
+    for (const waiter of this.deliveryWaiters) waiter.resolve();
+    this.deliveryWaiters.clear();
   }
 
   /**
@@ -312,6 +333,12 @@ export class RedisBus implements EventBus {
     this.lastSequence = message.seq;
     const published = this.decode(message);
     this.lastLocalSequence = published.sequence;
+    for (const waiter of this.deliveryWaiters) {
+      if (waiter.sequence <= message.seq) {
+        this.deliveryWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
     for (const listener of this.listeners) {
       try {
         listener(published);

@@ -18,11 +18,16 @@ local function encodeList(list)
   if #list == 0 then return '[]' end
   return cjson.encode(list)
 end
+-- The sequence of the last event this script published: mutations return it, so the caller can
+-- wait until its own replica has folded the change in (read your own writes).
+local lastSequence = 0
 local function emit(eventType, dataJson, envelope, metaValues, channels)
   local body = '{"json":{"type":"' .. eventType .. '","data":' .. dataJson .. envelope .. '}'
   if metaValues ~= '' then body = body .. ',"meta":{"values":{' .. metaValues .. '},"v":1}' end
   body = body .. '}'
-  return publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], body, encodeList(channels), channels)
+  local message = publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], body, encodeList(channels), channels)
+  lastSequence = tonumber(string.match(message, '"seq":(%d+)'))
+  return message
 end
 local function roomChannelsOf(userId)
   local channels = {}
@@ -113,7 +118,7 @@ if not wasOnline then
   emitPresence(userId)
 end
 emitConnection('connected', userId, connectionId, nil)
-return 1
+return lastSequence
 `;
 
 /** ARGV 8..: processId, userId, connectionId, reason. */
@@ -122,7 +127,7 @@ local processId, userId, connectionId, reason = ARGV[8], ARGV[9], ARGV[10], ARGV
 if tonumber(redis.call('HGET', key('conn:' .. userId), processId) or '0') <= 0 then return 0 end
 dropConnections(processId, userId, 1)
 emitConnection('disconnected', userId, connectionId, reason)
-return 1
+return lastSequence
 `;
 
 /** ARGV 8..: processId, roomId, userId, kind ('explicit' | 'subscription'), maxRoomsPerUser, maxMembersPerRoom, maxRooms. */
@@ -146,13 +151,14 @@ redis.call('SADD', key('urooms:' .. userId), roomId)
 redis.call('HSETNX', key('rooms'), roomId, NOW)
 local data = '{"roomId":' .. cjson.encode(roomId) .. ',"userId":' .. cjson.encode(userId) .. '}'
 emit('room.joined', data, roomEnvelope(roomId, userId), '', { 'room:' .. roomId })
-return 1
+return lastSequence
 `;
 
 /** ARGV 8..: processId, roomId, userId, kind, reason. */
 export const releaseScript = `${prelude}
 local processId, roomId, userId, kind, reason = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
-return releaseHold(roomId, userId, kind == 'explicit' and 'x' or processId, reason)
+releaseHold(roomId, userId, kind == 'explicit' and 'x' or processId, reason)
+return lastSequence
 `;
 
 /** ARGV 8..: roomId, userId, isTyping ('1' | '0'), expiresAtMs. */
@@ -167,7 +173,7 @@ if changed then
   local data = '{"userId":' .. cjson.encode(userId) .. ',"roomId":' .. cjson.encode(roomId) .. ',"isTyping":' .. (isTyping == '1' and 'true' or 'false') .. '}'
   emit('user.typing', data, roomEnvelope(roomId, userId), '', { 'room:' .. roomId })
 end
-return changed and 1 or 0
+return lastSequence
 `;
 
 /** Expired typing indicators, each stopped exactly once whichever process sweeps. */
@@ -191,7 +197,7 @@ local presence = key('presence:' .. userId)
 redis.call('HSET', presence, 'status', status, 'lastSeen', NOW, 'lastActivity', NOW, 'idle', '0')
 if metadata ~= '' then redis.call('HSET', presence, 'metadata', metadata) end
 emitPresence(userId)
-return 1
+return lastSequence
 `;
 
 /** ARGV 8..: userId, idleAfterMs. Marks idle once, or back to active on activity (idleAfterMs = '0'). */
@@ -206,7 +212,7 @@ if idleAfter == 0 then
     redis.call('HSET', presence, 'idle', '0')
     emitPresence(userId)
   end
-  return 1
+  return lastSequence
 end
 local lastActivity = tonumber(redis.call('HGET', presence, 'lastActivity') or NOW)
 if idle or NOW - lastActivity < idleAfter then return 0 end
@@ -215,7 +221,7 @@ local channels = roomChannelsOf(userId)
 channels[#channels + 1] = 'presence'
 local data = '{"userId":' .. cjson.encode(userId) .. ',"idleSince":"' .. NOW_ISO .. '"}'
 emit('user.idle', data, user(userId), '"data.idleSince":["Date"]', channels)
-return 1
+return lastSequence
 `;
 
 /**

@@ -103,31 +103,31 @@ export class RedisMembership implements MembershipState {
 
   async connect(connectionId: string, userId: string): Promise<void> {
     this.localConnections.set(userId, (this.localConnections.get(userId) ?? 0) + 1);
-    await this.run('clusterConnect', this.processId, userId, connectionId);
+    await this.change('clusterConnect', this.processId, userId, connectionId);
   }
 
   async disconnect(connectionId: string, userId: string, reason: string): Promise<void> {
     const left = (this.localConnections.get(userId) ?? 1) - 1;
     if (left <= 0) this.localConnections.delete(userId);
     else this.localConnections.set(userId, left);
-    await this.run('clusterDisconnect', this.processId, userId, connectionId, reason);
+    await this.change('clusterDisconnect', this.processId, userId, connectionId, reason);
   }
 
   async hold(roomId: string, userId: string, kind: HoldKind): Promise<void> {
     const { maxRoomsPerUser, maxMembersPerRoom, maxRooms } = this.options;
-    await this.run('clusterHold', this.processId, roomId, userId, kind, maxRoomsPerUser, maxMembersPerRoom, maxRooms);
+    await this.change('clusterHold', this.processId, roomId, userId, kind, maxRoomsPerUser, maxMembersPerRoom, maxRooms);
   }
 
   async release(roomId: string, userId: string, kind: HoldKind, reason: LeaveReason): Promise<void> {
-    await this.run('clusterRelease', this.processId, roomId, userId, kind, reason);
+    await this.change('clusterRelease', this.processId, roomId, userId, kind, reason);
   }
 
   async setTyping(roomId: string, userId: string, isTyping: boolean): Promise<void> {
-    await this.run('clusterTyping', roomId, userId, isTyping ? '1' : '0', Date.now() + this.options.typingExpireMs);
+    await this.change('clusterTyping', roomId, userId, isTyping ? '1' : '0', Date.now() + this.options.typingExpireMs);
   }
 
   async updatePresence(userId: string, status: ChosenStatus, metadata?: Record<string, unknown>): Promise<void> {
-    await this.run('clusterPresence', userId, status, metadata === undefined ? '' : JSON.stringify(metadata));
+    await this.change('clusterPresence', userId, status, metadata === undefined ? '' : JSON.stringify(metadata));
   }
 
   touch(userId: string): void {
@@ -182,6 +182,7 @@ export class RedisMembership implements MembershipState {
   }
 
   /** Per-process numbers from every live process's last heartbeat. */
+  // (implements MembershipState.processes)
   async processes(): Promise<Array<{ processId: string; stats: Record<string, number> }>> {
     const raw = await this.bus.redis.hgetall(this.bus.key('procstats'));
     return Object.entries(raw).map(([processId, json]) => ({ processId, stats: JSON.parse(json) as Record<string, number> }));
@@ -202,6 +203,12 @@ export class RedisMembership implements MembershipState {
     } catch (error) {
       throw toRealtimeError(error);
     }
+  }
+
+  /** Runs a mutation and waits until this process's replica holds its result. */
+  private async change(name: ScriptName, ...args: Array<string | number>): Promise<void> {
+    const sequence = Number(await this.run(name, ...args));
+    if (sequence > 0) await this.bus.delivered(sequence);
   }
 }
 

@@ -43,4 +43,6 @@ export interface MembershipState {
   online(): UserPresence[];
   all(): UserPresence[];
   typingIn(roomId: string): string[];
+  /** Per-process numbers of every live process, where there are several. */
+  processes?(): Promise<Array<{ processId: string; stats: Record<string, number> }>>;
 }

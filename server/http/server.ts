@@ -13,17 +13,31 @@ import type { EventBus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import type { ServerConfig } from '../config.js';
 import { createRealtimeServices, type RealtimeServices } from '../core/service.js';
-import { MemoryIdempotencyStore } from '../core/idempotency.js';
+import { MemoryIdempotencyStore, type IdempotencyStore } from '../core/idempotency.js';
+import type { MembershipState } from '../core/membership-state.js';
+import type { Redis } from 'ioredis';
 import { WsTransport } from '../transport/ws-transport.js';
 import { createMetrics } from './metrics.js';
 import { createStaticHandler } from './static-files.js';
+
+/** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
+export interface RealtimeServerCluster {
+  bus: EventBus;
+  membership: MembershipState;
+  idempotency: IdempotencyStore;
+  rateLimitRedis: { client: Redis; prefix: string };
+  /** Numbers this process reports for the per-process breakdown of statistics. */
+  reportProcessStats(source: () => Record<string, number>): void;
+}
 
 export interface RealtimeServerOptions {
   config: ServerConfig;
   /** The secret tokens are signed with (required; main.ts makes one in development). */
   authSecret: string;
-  /** Defaults to the embedded in-memory bus. */
+  /** Defaults to the embedded in-memory bus. Ignored when `cluster` is given. */
   bus?: EventBus;
+  /** Run as one process of many (Redis); see createRedisCluster. */
+  cluster?: RealtimeServerCluster;
   /** Directory of the built dashboard; served at `/` when it exists. */
   staticDirectory?: string;
   onError?: (error: unknown, context: string) => void;
@@ -43,17 +57,23 @@ export interface RealtimeServer {
 export function createRealtimeServer(options: RealtimeServerOptions): RealtimeServer {
   const { config } = options;
   const onError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
-  const bus = options.bus ?? new MemoryBus({ historyPerChannel: config.historyPerChannel, globalHistory: config.historyGlobal });
+  const { cluster } = options;
+  const bus = cluster?.bus ?? options.bus ?? new MemoryBus({ historyPerChannel: config.historyPerChannel, globalHistory: config.historyGlobal });
   const services = createRealtimeServices({
     bus,
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
     governanceExpiresInMs: config.governanceExpiresMs,
-    idempotency: new MemoryIdempotencyStore({ windowMs: config.idempotencyWindowMs }),
+    idempotency: cluster?.idempotency ?? new MemoryIdempotencyStore({ windowMs: config.idempotencyWindowMs }),
+    ...(cluster && { membership: cluster.membership }),
     onError,
   });
   const tokens = new TokenService(options.authSecret);
-  const rateLimits = new RateLimits({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst });
+  const rateLimits = new RateLimits({
+    perSecond: config.rateLimitPerSecond,
+    burst: config.rateLimitBurst,
+    ...(cluster && { redis: cluster.rateLimitRedis }),
+  });
   const dependencies = { services, tokens, rateLimits };
 
   const transport = new WsTransport(
@@ -71,6 +91,11 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     onError,
   );
   const metrics = createMetrics({ services, transport, rateLimits });
+  cluster?.reportProcessStats(() => ({
+    connections: transport.connectionCount,
+    coreConnections: services.core.localConnectionCount,
+    subscriptions: services.core.stats().subscriptions,
+  }));
 
   const trpcHandler = createHTTPHandler({
     router: appRouter,

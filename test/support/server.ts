@@ -67,11 +67,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       server.transport.dropAll();
       server.httpServer.closeAllConnections();
     },
-    http(token) {
-      return createTRPCClient<AppRouter>({
-        links: [httpLink({ url: `${url}/trpc`, transformer: superjson, headers: token ? { authorization: `Bearer ${token}` } : {} })],
-      });
-    },
+    http: (token) => httpClient(url, token),
     async stop() {
       for (const client of [...clients]) client.close();
       await server.close();
@@ -79,7 +75,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   };
 }
 
-function wsClient(wsUrl: string, token: string | undefined, retryDelayMs: number): TestClient {
+/** An official client over WebSocket to any server (other processes too). */
+export function wsClient(wsUrl: string, token: string | undefined, retryDelayMs = 50): TestClient {
   const client = createWSClient({
     url: wsUrl,
     WebSocket: WebSocket as never,
@@ -121,4 +118,11 @@ function sseClient(url: string, token: string | undefined): TestClient {
     ],
   });
   return { api, close: () => [...sources].forEach((source) => source.close()) };
+}
+
+/** An official client over HTTP to any server, token as a Bearer header. */
+export function httpClient(url: string, token: string | undefined): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${url}/trpc`, transformer: superjson, headers: token ? { authorization: `Bearer ${token}` } : {} })],
+  });
 }

@@ -8,11 +8,18 @@ import { adminProcedure, router } from '../trpc.js';
 const publishInput = { type: publishableEventTypeSchema, data: z.unknown(), idempotencyKey: idempotencyKeySchema };
 
 export const adminRouter = router({
-  stats: adminProcedure.query(({ ctx }) => ({
-    ...ctx.services.core.stats(),
-    rateLimited: ctx.rateLimits.rejected,
-    uptimeSeconds: Math.round(process.uptime()),
-  })),
+  /** For the whole service; with several processes, `processes` breaks connections and subscriptions down per process. */
+  stats: adminProcedure.query(async ({ ctx }) => {
+    const { core } = ctx.services;
+    return {
+      ...core.stats(),
+      rateLimited: ctx.rateLimits.rejected,
+      uptimeSeconds: Math.round(process.uptime()),
+      processes: (await core.membership.processes?.()) ?? [
+        { processId: 'embedded', stats: { connections: core.localConnectionCount, subscriptions: core.stats().subscriptions } },
+      ],
+    };
+  }),
 
   rooms: adminProcedure.query(({ ctx }) => ctx.services.core.listRooms()),
 
