@@ -51,6 +51,7 @@ export class RedisBus implements EventBus {
   readonly redis: RedisWithScripts;
   private readonly subscriber: Redis;
   private readonly listeners = new Set<BusListener>();
+  private readonly resubscribedListeners = new Set<(info: { dataLost: boolean }) => void>();
   private readonly historyPerChannel: number;
   private readonly globalHistory: number;
   private readonly historyTtlSeconds: number;
@@ -117,10 +118,33 @@ export class RedisBus implements EventBus {
     try {
       await this.subscriber.subscribe(this.key('events'));
       this.subscribed = true;
+      await this.commandsReady();
+      const knownEpoch = this.epoch;
+      const currentEpoch = await this.redis.get(this.key('epoch'));
       await this.catchUp();
+      // No epoch, or another one: Redis restarted without its data (or was flushed).
+      const dataLost = knownEpoch !== '' && currentEpoch !== knownEpoch;
+      for (const listener of this.resubscribedListeners) listener({ dataLost });
     } catch (error) {
       this.reportError(error, 'resubscribing after a redis reconnect');
     }
+  }
+
+  /** The two connections reconnect independently: the subscriber may be back before the commands connection. */
+  private async commandsReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.redis.status !== 'ready') {
+      if (this.closed || Date.now() > deadline) throw new Error(`redis commands connection is ${this.redis.status}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Called after every reconnect, once caught up; `dataLost` when Redis came back without its data. */
+  onResubscribed(listener: (info: { dataLost: boolean }) => void): () => void {
+    this.resubscribedListeners.add(listener);
+    return () => {
+      this.resubscribedListeners.delete(listener);
+    };
   }
 
   async publish<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>> {

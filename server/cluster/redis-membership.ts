@@ -61,7 +61,10 @@ export class RedisMembership implements MembershipState {
   private readonly bus: RedisBus;
   private readonly deadAfterMs: number;
   private readonly heartbeatMs: number;
-  private readonly localConnections = new Map<string, number>();
+  /** What this process holds, to put back into Redis if Redis loses its data. */
+  private readonly localConnections = new Map<string, string>();
+  private readonly localHolds = new Map<string, number>();
+  private readonly localExplicitHolds = new Set<string>();
   private readonly lastTouch = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private started = false;
@@ -79,6 +82,9 @@ export class RedisMembership implements MembershipState {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.bus.onResubscribed(({ dataLost }) => {
+      if (dataLost) void this.reassertWithRetry();
+    });
     await this.heartbeat();
     this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
     const every = (ms: number, task: () => Promise<unknown>, context: string) => {
@@ -92,33 +98,73 @@ export class RedisMembership implements MembershipState {
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
   }
 
-  /** Re-reads the whole state (after Redis lost its data, say). */
-  async resynchronize(): Promise<void> {
+  private async reassertWithRetry(): Promise<void> {
+    for (let attempt = 0; attempt < 10 && this.started; attempt++) {
+      try {
+        await this.reassert();
+        return;
+      } catch (error) {
+        this.options.onError(error, 'restoring cluster state after redis lost its data');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+      }
+    }
+  }
+
+  /**
+   * After Redis lost its data (restarted without persistence, flushed): puts back what this
+   * process holds (its connections, its subscriptions' room holds, and explicit joins of users
+   * still connected here), then re-reads the whole state. Every process does the same, so the
+   * cluster's state is rebuilt from the processes that are alive, with the usual events.
+   */
+  async reassert(): Promise<void> {
+    const { maxRoomsPerUser, maxMembersPerRoom, maxRooms } = this.options;
+    const limits = [maxRoomsPerUser, maxMembersPerRoom, maxRooms] as const;
+    for (const [connectionId, userId] of this.localConnections) await this.run('clusterConnect', this.processId, userId, connectionId);
+    for (const [member, count] of this.localHolds) {
+      const [roomId, userId] = member.split('\u0000') as [string, string];
+      for (let index = 0; index < count; index++) await this.run('clusterHold', this.processId, roomId, userId, 'subscription', ...limits);
+    }
+    const connectedHere = new Set(this.localConnections.values());
+    for (const member of this.localExplicitHolds) {
+      const [roomId, userId] = member.split('\u0000') as [string, string];
+      if (connectedHere.has(userId)) await this.run('clusterHold', this.processId, roomId, userId, 'explicit', ...limits);
+      else this.localExplicitHolds.delete(member);
+    }
+    await this.heartbeat();
     this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
   }
 
   async connect(connectionId: string, userId: string): Promise<void> {
-    this.localConnections.set(userId, (this.localConnections.get(userId) ?? 0) + 1);
+    this.localConnections.set(connectionId, userId);
     await this.change('clusterConnect', this.processId, userId, connectionId);
   }
 
   async disconnect(connectionId: string, userId: string, reason: string): Promise<void> {
-    const left = (this.localConnections.get(userId) ?? 1) - 1;
-    if (left <= 0) this.localConnections.delete(userId);
-    else this.localConnections.set(userId, left);
+    this.localConnections.delete(connectionId);
     await this.change('clusterDisconnect', this.processId, userId, connectionId, reason);
   }
 
   async hold(roomId: string, userId: string, kind: HoldKind): Promise<void> {
     const { maxRoomsPerUser, maxMembersPerRoom, maxRooms } = this.options;
     await this.change('clusterHold', this.processId, roomId, userId, kind, maxRoomsPerUser, maxMembersPerRoom, maxRooms);
+    const member = `${roomId}\u0000${userId}`;
+    if (kind === 'explicit') this.localExplicitHolds.add(member);
+    else this.localHolds.set(member, (this.localHolds.get(member) ?? 0) + 1);
   }
 
   async release(roomId: string, userId: string, kind: HoldKind, reason: LeaveReason): Promise<void> {
+    const member = `${roomId}\u0000${userId}`;
+    if (kind === 'explicit') this.localExplicitHolds.delete(member);
+    else {
+      const left = (this.localHolds.get(member) ?? 1) - 1;
+      if (left <= 0) this.localHolds.delete(member);
+      else this.localHolds.set(member, left);
+    }
     await this.change('clusterRelease', this.processId, roomId, userId, kind, reason);
   }
 
@@ -139,7 +185,7 @@ export class RedisMembership implements MembershipState {
 
   /** Checks this process's own users; the script decides, so two processes cannot both mark one idle. */
   sweepIdle(): void {
-    for (const userId of this.localConnections.keys()) {
+    for (const userId of new Set(this.localConnections.values())) {
       this.run('clusterActivity', userId, this.options.idleAfterMs).catch((error: unknown) => this.options.onError(error, 'idle sweep'));
     }
     for (const [userId, at] of this.lastTouch) if (Date.now() - at > touchEveryMs) this.lastTouch.delete(userId);

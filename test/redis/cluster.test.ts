@@ -2,6 +2,7 @@
  * Three real server processes (`server/main.ts`) over one real Redis: they must act as one service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { TokenService } from '../../server/api/auth.js';
 import { startServerProcess, type ServerProcess } from '../support/cluster.js';
 import { collect, ofType } from '../support/collect.js';
@@ -130,4 +131,40 @@ describe.runIf(enabled)('three processes, one service', () => {
     await view.admin.broadcast.mutate({ roomId: 'doomed-room', type: 'sphere.updated', data: { changed: ['after'] } });
     await waitFor(() => ofType(room.events, 'sphere.updated').length === 1, 'still delivering');
   });
+
+  it('keeps serving local subscribers while Redis is away, says not ready, fails publishes clearly, and recovers by itself', async () => {
+    const [first, second] = [processes[0]!, processes[1]!];
+    const watcher = await connect(first, 'steady-watcher');
+    const room = collect(watcher.api.onRoom, { roomId: 'resilient' });
+    const other = await connect(second, 'steady-other');
+    collect(other.api.onRoom, { roomId: 'resilient' });
+    const view = await admin(first);
+    await waitFor(async () => (await view.rooms.members.query({ roomId: 'resilient' })).length === 2, 'both members');
+
+    await redis.stop();
+    await waitFor(async () => (await fetch(`${first.url}/readyz`)).status === 503, 'not ready', 10_000);
+    const readiness = (await (await fetch(`${first.url}/readyz`)).json()) as { ready: boolean; reason?: string };
+    expect(readiness).toMatchObject({ ready: false, reason: expect.stringMatching(/redis/) });
+    await expect(
+      view.admin.broadcast.mutate({ roomId: 'resilient', type: 'sphere.updated', data: { changed: ['during'] } }),
+    ).rejects.toMatchObject({ data: { code: 'SERVICE_UNAVAILABLE' } });
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+
+    await redis.start();
+    for (const server of [first, second]) {
+      await waitFor(async () => (await fetch(`${server.url}/readyz`)).status === 200, 'ready again', 15_000);
+    }
+    // Redis came back empty: the processes put their connections and rooms back into it.
+    const direct = new Redis(redis.url);
+    await waitFor(async () => (await direct.hlen('cluster:members:resilient')) === 2, 'members restored in redis', 10_000).catch((error) => {
+      console.log(first.logs.slice(-15).join('\n'));
+      throw error;
+    });
+    await waitFor(async () => (await direct.scard('cluster:online')) >= 2, 'presence restored in redis', 10_000);
+    direct.disconnect();
+    expect((await view.rooms.members.query({ roomId: 'resilient' })).length).toBe(2);
+    await view.admin.broadcast.mutate({ roomId: 'resilient', type: 'sphere.updated', data: { changed: ['after'] } });
+    await waitFor(() => ofType(room.events, 'sphere.updated').length === 1, 'same subscription delivers again', 10_000);
+    expect((ofType(room.events, 'sphere.updated')[0]!.data as { changed: string[] }).changed).toEqual(['after']);
+  }, 60_000);
 });
