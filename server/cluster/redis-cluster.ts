@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config.js';
 import { RedisBus } from '../bus/redis-bus.js';
 import { RedisIdempotencyStore } from './redis-idempotency.js';
 import { RedisMembership } from './redis-membership.js';
+import { RedisDecisionClaims } from './redis-decision-claims.js';
 
 export interface RedisClusterOptions {
   url: string;
@@ -40,6 +41,7 @@ export function createRedisCluster(options: RedisClusterOptions): RealtimeServer
     membership,
     idempotency: new RedisIdempotencyStore({ redis: bus.redis, prefix: bus.prefix, windowMs: config.idempotencyWindowMs }),
     rateLimitRedis: { client: bus.redis, prefix: bus.prefix },
+    decisionClaims: new RedisDecisionClaims(bus.redis, bus.prefix),
     reportProcessStats: (source) => (processStats = source),
   };
 }

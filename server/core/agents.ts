@@ -245,6 +245,77 @@ export class AgentService {
     return run;
   }
 
+  /**
+   * Folds an agent event published by any process into the run's state, so every process knows
+   * runs driven elsewhere (and can cancel them), and an in-process producer's signal aborts when
+   * another process cancels its run. Idempotent: this process's own events fold to the state
+   * `transition` already gave the run.
+   */
+  observe(event: RealtimeEvent): void {
+    if (!event.type.startsWith('agent.')) return;
+    const data = event.data as Record<string, unknown> & { agentId: string };
+    let run = this.runs.get(data.agentId);
+    if (run?.state.lastEventId !== undefined && !isNewerEventId(event.id, run.state.lastEventId)) return;
+    const startsRun = !run || (terminalStatuses.has(run.state.status) && event.type !== 'agent.cancelled' && event.type !== 'agent.complete' && event.type !== 'agent.error');
+    if (startsRun) {
+      run = {
+        state: {
+          agentId: data.agentId,
+          ownerId: event.userId ?? run?.state.ownerId ?? 'unknown',
+          ...(event.senderId !== undefined && event.type !== 'agent.cancelled' && { producerId: event.senderId }),
+          status: 'started',
+          progress: 0,
+          startedAt: event.timestamp,
+          updatedAt: event.timestamp,
+        },
+        abort: new AbortController(),
+        firstEventId: event.id,
+      };
+      this.runs.delete(data.agentId);
+      this.runs.set(data.agentId, run);
+      this.forgetOldRuns();
+    }
+    const current = run!;
+    current.firstEventId ??= event.id;
+    const state = current.state;
+    switch (event.type) {
+      case 'agent.started':
+        if (typeof data.task === 'string') state.task = data.task;
+        break;
+      case 'agent.thinking':
+        state.status = 'thinking';
+        if (typeof data.step === 'string') state.step = data.step;
+        break;
+      case 'agent.progress':
+        state.status = 'running';
+        state.progress = data.progress as number;
+        if (typeof data.step === 'string') state.step = data.step;
+        break;
+      case 'agent.complete':
+        state.status = 'complete';
+        state.progress = 100;
+        if (data.result !== undefined) state.result = data.result;
+        break;
+      case 'agent.error':
+        state.status = 'error';
+        state.error = data.error as string;
+        break;
+      case 'agent.cancelled':
+        state.status = 'cancelled';
+        if (typeof data.cancelledBy === 'string') state.cancelledBy = data.cancelledBy;
+        if (typeof data.reason === 'string') state.cancelReason = data.reason;
+        if (!current.abort.signal.aborted) {
+          const reason = typeof data.reason === 'string' ? `: ${data.reason}` : '';
+          current.abort.abort(new RealtimeError('PRECONDITION_FAILED', `Agent ${data.agentId} was cancelled by ${String(data.cancelledBy ?? 'someone')}${reason}`));
+        }
+        break;
+      default:
+        break;
+    }
+    state.updatedAt = event.timestamp;
+    state.lastEventId = event.id;
+  }
+
   private forgetOldRuns(): void {
     const max = this.options.maxRuns ?? 10_000;
     if (this.runs.size <= max) return;

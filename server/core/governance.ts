@@ -80,9 +80,31 @@ interface Entry {
 /** setTimeout fires at once past this delay (a signed 32-bit number of milliseconds). */
 const maxTimerDelayMs = 2 ** 31 - 1;
 
+/**
+ * Makes each action's outcome (a decision or the expiry) happen once even when several processes
+ * race for it: the first claim wins. In one process a set; with Redis, `SET NX`.
+ */
+export interface DecisionClaims {
+  claim(actionId: string): Promise<boolean>;
+}
+
+/** The embedded claims: remembered for a bounded number of actions. */
+export class MemoryDecisionClaims implements DecisionClaims {
+  private readonly claimed = new Set<string>();
+  constructor(private readonly max = 100_000) {}
+  async claim(actionId: string): Promise<boolean> {
+    if (this.claimed.has(actionId)) return false;
+    this.claimed.add(actionId);
+    if (this.claimed.size > this.max) this.claimed.delete(this.claimed.values().next().value!);
+    return true;
+  }
+}
+
 export interface GovernanceOptions {
   /** @default 300000 */
   defaultExpiresInMs?: number;
+  /** @default MemoryDecisionClaims */
+  claims?: DecisionClaims;
   /** Actions remembered; the oldest decided are forgotten past it. @default 10000 */
   maxActions?: number;
   onError?: (error: unknown, context: string) => void;
@@ -91,11 +113,14 @@ export interface GovernanceOptions {
 export class GovernanceService {
   private readonly actions = new Map<string, Entry>();
   private stopped = false;
+  private readonly claims: DecisionClaims;
 
   constructor(
     private readonly core: RealtimeCore,
     private readonly options: GovernanceOptions = {},
-  ) {}
+  ) {
+    this.claims = options.claims ?? new MemoryDecisionClaims();
+  }
 
   /** Creates a pending action and emits `governance.required` to its approvers. */
   async request(request: ApprovalRequest): Promise<GovernanceAction> {
@@ -208,6 +233,11 @@ export class GovernanceService {
     if (state.status !== 'pending') {
       throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${state.status}`);
     }
+    if (!(await this.claims.claim(actionId))) {
+      // Another process decided (or expired) it first; its event is on the way.
+      throw new RealtimeError('CONFLICT', `Action ${actionId} is already decided`);
+    }
+    if (state.status !== 'pending') throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${state.status}`);
     state.status = decision;
     state.decidedBy = by.userId;
     state.decidedAt = new Date();
@@ -268,12 +298,73 @@ export class GovernanceService {
   private expire(actionId: string): void {
     const entry = this.actions.get(actionId);
     if (!entry || entry.state.status !== 'pending') return;
+    // Every process holding the action has this timer; only the one that claims it publishes.
+    this.claims.claim(actionId).then(
+      (won) => {
+        if (won) this.expireNow(entry);
+      },
+      (error: unknown) => (this.options.onError ?? console.error)(error, `claiming the expiry of ${actionId}`),
+    );
+  }
+
+  private expireNow(entry: Entry): void {
+    const { actionId } = entry.state;
+    if (entry.state.status !== 'pending') return;
     entry.state.status = 'expired';
     entry.state.decidedAt = new Date();
     this.settle(entry);
     this.publish('governance.expired', entry.state, { actionId, expiredAt: entry.state.decidedAt }, undefined).catch(
       (error: unknown) => (this.options.onError ?? console.error)(error, `publishing governance.expired for ${actionId}`),
     );
+  }
+
+  /**
+   * Folds a governance event published by any process: an action requested elsewhere becomes
+   * known here (with its own expiry timer), and a decision or expiry made elsewhere settles it,
+   * waking whoever waits for it on this process. This process's own events change nothing more.
+   */
+  observe(event: RealtimeEvent): void {
+    if (!event.type.startsWith('governance.')) return;
+    const data = event.data as { actionId: string } & Record<string, unknown>;
+    const entry = this.actions.get(data.actionId);
+    switch (event.type) {
+      case 'governance.required': {
+        if (entry || this.stopped) return;
+        const approvers = (data.approvers as string[] | undefined) ?? (event.userId ? [event.userId] : []);
+        const expiresAt = (data.expiresAt as Date | undefined) ?? new Date(event.timestamp.getTime() + (this.options.defaultExpiresInMs ?? 300_000));
+        const state: GovernanceAction = {
+          actionId: data.actionId,
+          action: data.action as string,
+          approvers,
+          expiresAt,
+          requesterId: event.senderId ?? 'system',
+          createdAt: event.timestamp,
+          status: 'pending',
+          ...(typeof data.description === 'string' && { description: data.description }),
+          ...(typeof data.agentId === 'string' && { agentId: data.agentId }),
+          ...(data.details !== undefined && { details: data.details }),
+        };
+        const created: Entry = { state, waiters: new Set() };
+        this.actions.set(data.actionId, created);
+        this.forgetOldActions();
+        created.timer = setTimeout(() => this.expire(data.actionId), Math.min(maxTimerDelayMs, Math.max(0, expiresAt.getTime() - Date.now())));
+        created.timer.unref();
+        return;
+      }
+      case 'governance.approved':
+      case 'governance.rejected':
+      case 'governance.expired': {
+        if (!entry || entry.state.status !== 'pending') return;
+        entry.state.status = event.type === 'governance.approved' ? 'approved' : event.type === 'governance.rejected' ? 'rejected' : 'expired';
+        entry.state.decidedAt = event.timestamp;
+        if (typeof data.decidedBy === 'string') entry.state.decidedBy = data.decidedBy;
+        if (typeof data.reason === 'string') entry.state.reason = data.reason;
+        this.settle(entry);
+        return;
+      }
+      default:
+        return;
+    }
   }
 
   private settle(entry: Entry): void {

@@ -79,6 +79,7 @@ export class RealtimeCore {
   private readonly maxReplay: number;
   private readonly reportError: (error: unknown, context: string) => void;
   private unsubscribeBus: (() => void) | undefined;
+  private readonly observers = new Set<(event: RealtimeEvent) => void>();
 
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
@@ -338,6 +339,18 @@ export class RealtimeCore {
     return this.connections.size;
   }
 
+  /**
+   * Called with every event any process publishes, before it is fanned out: workflows fold it
+   * into their state, so every process knows runs and actions started elsewhere. Returns its own
+   * unsubscribe.
+   */
+  observe(observer: (event: RealtimeEvent) => void): () => void {
+    this.observers.add(observer);
+    return () => {
+      this.observers.delete(observer);
+    };
+  }
+
   /** Called once per event this process sees (metrics). Returns its own unsubscribe. */
   onEventCounted(listener: (type: EventType) => void): () => void {
     return this.statistics.onCount(listener);
@@ -353,6 +366,13 @@ export class RealtimeCore {
   private receive(published: BusEvent): void {
     // The state first, so that a room event reaches the members its own change made.
     this.membership.apply(published);
+    for (const observer of this.observers) {
+      try {
+        observer(published.event);
+      } catch (error) {
+        this.reportError(error, `observing ${published.event.type}`);
+      }
+    }
     this.statistics.count(published.event.type);
     this.index.fanOut(published, (roomId) => this.membership.members(roomId));
   }

@@ -5,7 +5,7 @@
 import type { AgentEventType, EventDataInput, GovernanceEventType, RealtimeEvent } from '../../shared/events.js';
 import type { EventBus } from '../bus/bus.js';
 import { AgentService, type AgentEventData } from './agents.js';
-import { GovernanceService } from './governance.js';
+import { GovernanceService, type DecisionClaims } from './governance.js';
 import { RealtimeCore, type RealtimeCoreOptions } from './realtime-core.js';
 import { RealtimeError } from './errors.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
@@ -14,6 +14,8 @@ export interface RealtimeServicesOptions extends RealtimeCoreOptions {
   governanceExpiresInMs?: number;
   /** Where idempotency keys are remembered. @default an in-process store with a 5-minute window */
   idempotency?: IdempotencyStore;
+  /** Who decided or expired an action first, across processes. @default in this process */
+  decisionClaims?: DecisionClaims;
 }
 
 export interface RealtimeServices {
@@ -41,6 +43,12 @@ export function createRealtimeServices(options: RealtimeServicesOptions): Realti
   const governance = new GovernanceService(core, {
     ...(options.governanceExpiresInMs !== undefined && { defaultExpiresInMs: options.governanceExpiresInMs }),
     ...(options.onError && { onError: options.onError }),
+    ...(options.decisionClaims && { claims: options.decisionClaims }),
+  });
+  // Every process folds every workflow event, so runs and actions are known wherever a call lands.
+  core.observe((event) => {
+    agents.observe(event);
+    governance.observe(event);
   });
   const trusted = (userId: string) => ({ userId, isAdmin: true });
 

@@ -15,6 +15,7 @@ import type { ServerConfig } from '../config.js';
 import { createRealtimeServices, type RealtimeServices } from '../core/service.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from '../core/idempotency.js';
 import type { MembershipState } from '../core/membership-state.js';
+import type { DecisionClaims } from '../core/governance.js';
 import type { Redis } from 'ioredis';
 import { WsTransport } from '../transport/ws-transport.js';
 import { createMetrics } from './metrics.js';
@@ -26,6 +27,7 @@ export interface RealtimeServerCluster {
   membership: MembershipState;
   idempotency: IdempotencyStore;
   rateLimitRedis: { client: Redis; prefix: string };
+  decisionClaims: DecisionClaims;
   /** Numbers this process reports for the per-process breakdown of statistics. */
   reportProcessStats(source: () => Record<string, number>): void;
 }
@@ -65,7 +67,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     typingExpireMs: config.typingExpireMs,
     governanceExpiresInMs: config.governanceExpiresMs,
     idempotency: cluster?.idempotency ?? new MemoryIdempotencyStore({ windowMs: config.idempotencyWindowMs }),
-    ...(cluster && { membership: cluster.membership }),
+    ...(cluster && { membership: cluster.membership, decisionClaims: cluster.decisionClaims }),
     onError,
   });
   const tokens = new TokenService(options.authSecret);

@@ -35,6 +35,17 @@ interface ActiveSubscription {
 }
 
 const textFrame = { binary: false } as const;
+
+function isConnectionParamsMessage(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { method?: unknown }).method === 'connectionParams';
+}
+
+/** The id of a message that failed to parse, when it has a usable one. */
+function requestIdOf(raw: unknown): RequestId | null {
+  const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
 /** setTimeout's ceiling; longer token lifetimes are re-armed when it fires. */
 const maxTimerMs = 2_147_483_647;
 
@@ -121,30 +132,55 @@ export class WsConnection {
     }
     this.transport.noteFrame(this);
     if (!this.contextPromise) {
-      this.contextPromise = this.createContext(this.tokenFromConnectionParams(data));
-      return;
+      const params = this.readConnectionParams(data);
+      this.contextPromise = this.createContext(params?.token);
+      // Anything else first is answered as a call without identity (UNAUTHORIZED), not dropped.
+      if (params) return;
     }
-    let messages: TRPCClientOutgoingMessage[];
+    let list: unknown[];
     try {
       const parsed: unknown = JSON.parse(data.toString('utf8'));
-      const list = Array.isArray(parsed) ? parsed : [parsed];
+      list = Array.isArray(parsed) ? parsed : [parsed];
       if (list.length > this.transport.options.maxSubscriptionsPerConnection) throw new Error('Batch too large');
-      messages = list.map((raw) => parseTRPCMessage(raw, this.transport.router._def._config.transformer));
     } catch (cause) {
       this.respondError(null, new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed message', cause }), undefined, 'unknown');
       return;
     }
-    messages.forEach((message, index) => this.handle(message, index));
+    list.forEach((raw, index) => {
+      if (isConnectionParamsMessage(raw)) {
+        // A connection keeps the identity of its first message: a replay (with someone else's
+        // token, say) changes nothing, and its sender is told so.
+        const error = new TRPCError({ code: 'BAD_REQUEST', message: 'connectionParams is accepted once, as the first message; this connection keeps its identity' });
+        this.respondError(requestIdOf(raw), error, undefined, 'unknown');
+        return;
+      }
+      let message: TRPCClientOutgoingMessage;
+      try {
+        message = parseTRPCMessage(raw, this.transport.router._def._config.transformer);
+      } catch (cause) {
+        // Answered with the request's own id when it has one (input the transformer cannot
+        // read, e.g. forged superjson annotations): a client waiting on that id gets its error.
+        this.respondError(requestIdOf(raw), new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed message', cause }), undefined, 'unknown');
+        return;
+      }
+      this.handle(message, index);
+    });
   }
 
-  private tokenFromConnectionParams(data: Buffer): string | undefined {
+  /** The token of a connectionParams message (possibly none); undefined when the message is something else. */
+  private readConnectionParams(data: Buffer): { token?: string } | undefined {
+    let message: unknown;
     try {
-      const message = JSON.parse(data.toString('utf8')) as { method?: unknown; data?: unknown };
-      if (message?.method !== 'connectionParams') return undefined;
-      const params = parseConnectionParamsFromUnknown(message.data);
-      return typeof params?.token === 'string' ? params.token : undefined;
+      message = JSON.parse(data.toString('utf8'));
     } catch {
       return undefined;
+    }
+    if (!isConnectionParamsMessage(message)) return undefined;
+    try {
+      const params = parseConnectionParamsFromUnknown((message as { data?: unknown }).data);
+      return typeof params?.token === 'string' ? { token: params.token } : {};
+    } catch {
+      return {};
     }
   }
 

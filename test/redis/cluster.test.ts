@@ -95,6 +95,61 @@ describe.runIf(enabled)('three processes, one service', () => {
     expect(after.events.map((event) => (event.data as { title: string }).title)).toEqual(['m1', 'm2', 'm3', 'live']);
   });
 
+  it('decides an action once and expires it once, whichever processes see the calls', async () => {
+    const producer = httpClient(processes[0]!.url, await tokens.sign('worker', 'service'));
+    const action = await producer.governance.request.mutate({ action: 'deploy', approvers: ['approver'], expiresInMs: 60_000 });
+    const approverOn = async (index: number) => httpClient(processes[index]!.url, await tokens.sign('approver'));
+    await waitFor(async () => (await (await approverOn(1)).governance.pending.query()).length === 1, 'known on another process');
+    const results = await Promise.allSettled([1, 2].map(async (index) => (await approverOn(index)).governance.approve.mutate({ actionId: action.actionId })));
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect(results.find((result) => result.status === 'rejected')).toMatchObject({ reason: { data: { code: 'CONFLICT' } } });
+    await waitFor(async () => (await producer.governance.get.query({ actionId: action.actionId })).status === 'approved', 'approved everywhere');
+
+    const expiring = await producer.governance.request.mutate({ action: 'rotate keys', approvers: ['approver'], expiresInMs: 400 });
+    const history = await admin(processes[1]!);
+    await waitFor(
+      async () => (await history.admin.history.query({ type: 'governance.expired' })).some((event) => (event.data as { actionId: string }).actionId === expiring.actionId),
+      'expired',
+    );
+    await sleep(500);
+    const expiries = (await history.admin.history.query({ type: 'governance.expired' })).filter(
+      (event) => (event.data as { actionId: string }).actionId === expiring.actionId,
+    );
+    expect(expiries).toHaveLength(1);
+  });
+
+  it('lets the owner cancel a run from any process, and the producer’s process hears it', async () => {
+    const producer = httpClient(processes[0]!.url, await tokens.sign('worker', 'service'));
+    await producer.agents.emit.mutate({ agentId: 'far-agent', userId: 'owner', type: 'agent.started', data: { task: 'index' } });
+    await producer.agents.emit.mutate({ agentId: 'far-agent', userId: 'owner', type: 'agent.progress', data: { progress: 30 } });
+    const owner = httpClient(processes[2]!.url, await tokens.sign('owner'));
+    await waitFor(async () => (await owner.agents.get.query({ agentId: 'far-agent' }).catch(() => null))?.progress === 30, 'run known elsewhere');
+    await owner.agents.cancel.mutate({ agentId: 'far-agent', reason: 'not needed' });
+    await waitFor(async () => (await producer.agents.get.query({ agentId: 'far-agent' })).status === 'cancelled', 'cancelled on the producer side');
+    await expect(
+      producer.agents.emit.mutate({ agentId: 'far-agent', userId: 'owner', type: 'agent.progress', data: { progress: 50 } }),
+    ).rejects.toMatchObject({ data: { code: 'PRECONDITION_FAILED' } });
+  });
+
+  it('recognises a retried publish that lands on another process (idempotency keys in Redis)', async () => {
+    const user = await connect(processes[1]!, 'dedup-user');
+    const stream = collect(user.api.onNotification, undefined);
+    await waitFor(() => stream.started, 'subscribed');
+    const send = async (index: number, title = 'once') =>
+      (await admin(processes[index]!)).admin.send.mutate({
+        userId: 'dedup-user',
+        type: 'notification.new',
+        data: { title, message: '' },
+        idempotencyKey: 'cross-process-1',
+      });
+    const [first, second, third] = [await send(0), await send(1), await send(2)];
+    expect(second.eventId).toBe(first.eventId);
+    expect(third.eventId).toBe(first.eventId);
+    await expect(send(1, 'changed')).rejects.toMatchObject({ data: { code: 'CONFLICT' } });
+    await sleep(200);
+    expect(ofType(stream.events, 'notification.new')).toHaveLength(1);
+  });
+
   it('rate-limits per user across processes', async () => {
     // Each process allows the default 50/s + 100 burst per user; across three processes the
     // counts are shared, so 450 calls from one user spread over three processes cannot all pass.
