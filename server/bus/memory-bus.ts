@@ -2,11 +2,12 @@
  * The embedded bus: one process, history in bounded in-memory logs. Delivery is synchronous
  * within `publish`, queued when a listener publishes from inside a delivery so that order holds.
  */
-import { formatEventId, parseEventId } from '../../shared/event-id.js';
+import { formatEventId } from '../../shared/event-id.js';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { firehoseChannel } from '../core/channels.js';
 import { BoundedLog } from '../core/history.js';
 import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
+import { mergedHistory, resumePoint } from './history-read.js';
 
 export interface MemoryBusOptions {
   /** Events kept per channel for resume. @default 1000 */
@@ -76,30 +77,20 @@ export class MemoryBus implements EventBus {
   }
 
   async readHistory(channelNames: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
-    const parsed = parseEventId(afterEventId);
-    let afterSequence = 0;
-    let gap: HistoryRead['gap'];
-    if (!parsed) gap = 'unknown_event_id';
-    else if (parsed.epoch !== this.epoch) gap = 'service_restarted';
-    else if (parsed.sequence > this.sequence) gap = 'unknown_event_id';
-    else afterSequence = parsed.sequence;
-
+    const start = resumePoint(afterEventId, this.epoch, this.sequence);
+    const { afterSequence } = start;
+    let gap = start.gap;
     const merged = new Map<number, BusEvent>();
     for (const channel of channelNames) {
       const log = channel === firehoseChannel ? this.globalLog : this.channelLogs.get(channel);
       if (!log) {
-        if (afterSequence < this.droppedChannelsThrough && gap === undefined) gap = 'history_evicted';
+        if (afterSequence < this.droppedChannelsThrough) gap ??= 'history_evicted';
         continue;
       }
-      if (log.hasGapAfter(afterSequence) && gap === undefined) gap = 'history_evicted';
+      if (log.hasGapAfter(afterSequence)) gap ??= 'history_evicted';
       for (const item of log.after(afterSequence)) merged.set(item.sequence, item);
     }
-    let events = [...merged.values()].sort((a, b) => a.sequence - b.sequence);
-    if (events.length > limit) {
-      events = events.slice(events.length - limit);
-      gap ??= 'history_evicted';
-    }
-    return gap === undefined ? { events } : { events, gap };
+    return mergedHistory(merged, limit, gap);
   }
 
   async recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]> {

@@ -16,6 +16,8 @@ import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { firehoseChannel } from '../core/channels.js';
 import { RealtimeError } from '../core/errors.js';
 import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
+import { mergedHistory, resumePoint } from './history-read.js';
+import { firstEntry, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
 import { publishScript } from './redis-scripts.js';
 
 export interface RedisBusOptions {
@@ -30,16 +32,6 @@ export interface RedisBusOptions {
   historyTtlSeconds?: number;
   onError?: (error: unknown, context: string) => void;
 }
-
-interface WireMessage {
-  id: string;
-  seq: number;
-  ts: number;
-  ch: string[];
-  e: ReturnType<typeof superjson.serialize>;
-}
-
-type Envelope = Pick<RealtimeEvent, 'type' | 'data' | 'roomId' | 'userId' | 'senderId'>;
 
 type RedisWithScripts = Redis & {
   realtimePublish(...args: (string | number)[]): Promise<string>;
@@ -187,13 +179,9 @@ export class RedisBus implements EventBus {
     }
     pipeline.xrange(this.key('all'), '-', '+', 'COUNT', 1);
     const results = await this.runPipeline(pipeline);
-    const [epoch, sequence] = [results[0] as string | null, Number(results[1] ?? 0)];
-    let gap: HistoryRead['gap'];
-    let afterSequence = 0;
-    if (!parsed) gap = 'unknown_event_id';
-    else if (parsed.epoch !== epoch) gap = 'service_restarted';
-    else if (parsed.sequence > sequence) gap = 'unknown_event_id';
-    else afterSequence = parsed.sequence;
+    const start = resumePoint(afterEventId, results[0] as string | null, Number(results[1] ?? 0));
+    const { afterSequence } = start;
+    let gap = start.gap;
 
     const oldestGlobal = firstEntry(results[results.length - 1]);
     const merged = new Map<number, BusEvent>();
@@ -214,12 +202,7 @@ export class RedisBus implements EventBus {
         merged.set(decoded.sequence, decoded);
       }
     });
-    let events = [...merged.values()].sort((a, b) => a.sequence - b.sequence);
-    if (events.length > limit) {
-      events = events.slice(events.length - limit);
-      gap ??= 'history_evicted';
-    }
-    return gap === undefined ? { events } : { events, gap };
+    return mergedHistory(merged, limit, gap);
   }
 
   async recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]> {
@@ -398,15 +381,4 @@ export class RedisBus implements EventBus {
       throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) is unavailable', { cause });
     }
   }
-}
-
-type StreamEntry = [id: string, fields: string[]];
-
-/** The oldest entry of an XRANGE … COUNT 1 reply: its sequence and its channel's previous sequence. */
-function firstEntry(reply: unknown): { sequence: number; previous: number } | undefined {
-  const entry = (reply as StreamEntry[] | null)?.[0];
-  if (!entry) return undefined;
-  const [id, fields] = entry;
-  const previousIndex = fields.indexOf('p');
-  return { sequence: Number(id.split('-')[0]), previous: previousIndex === -1 ? 0 : Number(fields[previousIndex + 1]) };
 }

@@ -198,42 +198,13 @@ export class AgentService {
     }
     // Every check that can fail comes before the first mutation, so a rejected event changes nothing.
     const state = { ...run.state };
-    switch (type) {
-      case 'agent.started':
-        if (typeof data.task === 'string') state.task = data.task;
-        break;
-      case 'agent.thinking':
-        state.status = 'thinking';
-        if (typeof data.step === 'string') state.step = data.step;
-        break;
-      case 'agent.progress': {
-        const progress = data.progress as number;
-        if (progress < state.progress && data.reset !== true) {
-          throw new RealtimeError(
-            'PRECONDITION_FAILED',
-            `Progress of ${agentId} cannot go back from ${state.progress} to ${progress} (send reset: true to restart the count)`,
-          );
-        }
-        state.status = 'running';
-        state.progress = progress;
-        if (typeof data.step === 'string') state.step = data.step;
-        break;
-      }
-      case 'agent.complete':
-        state.status = 'complete';
-        state.progress = 100;
-        if (data.result !== undefined) state.result = data.result;
-        break;
-      case 'agent.error':
-        state.status = 'error';
-        state.error = data.error as string;
-        break;
-      case 'agent.cancelled':
-        state.status = 'cancelled';
-        if (typeof data.cancelledBy === 'string') state.cancelledBy = data.cancelledBy;
-        if (typeof data.reason === 'string') state.cancelReason = data.reason;
-        break;
+    if (type === 'agent.progress' && (data.progress as number) < state.progress && data.reset !== true) {
+      throw new RealtimeError(
+        'PRECONDITION_FAILED',
+        `Progress of ${agentId} cannot go back from ${state.progress} to ${String(data.progress)} (send reset: true to restart the count)`,
+      );
     }
+    foldAgentEvent(state, type, data);
     state.updatedAt = now;
     run.state = state;
     if (startsRun) {
@@ -277,41 +248,12 @@ export class AgentService {
     }
     const current = run!;
     current.firstEventId ??= event.id;
-    const state = current.state;
-    switch (event.type) {
-      case 'agent.started':
-        if (typeof data.task === 'string') state.task = data.task;
-        break;
-      case 'agent.thinking':
-        state.status = 'thinking';
-        if (typeof data.step === 'string') state.step = data.step;
-        break;
-      case 'agent.progress':
-        state.status = 'running';
-        state.progress = data.progress as number;
-        if (typeof data.step === 'string') state.step = data.step;
-        break;
-      case 'agent.complete':
-        state.status = 'complete';
-        state.progress = 100;
-        if (data.result !== undefined) state.result = data.result;
-        break;
-      case 'agent.error':
-        state.status = 'error';
-        state.error = data.error as string;
-        break;
-      case 'agent.cancelled':
-        state.status = 'cancelled';
-        if (typeof data.cancelledBy === 'string') state.cancelledBy = data.cancelledBy;
-        if (typeof data.reason === 'string') state.cancelReason = data.reason;
-        if (!current.abort.signal.aborted) {
-          const reason = typeof data.reason === 'string' ? `: ${data.reason}` : '';
-          current.abort.abort(new RealtimeError('PRECONDITION_FAILED', `Agent ${data.agentId} was cancelled by ${String(data.cancelledBy ?? 'someone')}${reason}`));
-        }
-        break;
-      default:
-        break;
+    foldAgentEvent(current.state, event.type as AgentEventType, data);
+    if (event.type === 'agent.cancelled' && !current.abort.signal.aborted) {
+      const reason = typeof data.reason === 'string' ? `: ${data.reason}` : '';
+      current.abort.abort(new RealtimeError('PRECONDITION_FAILED', `Agent ${data.agentId} was cancelled by ${String(data.cancelledBy ?? 'someone')}${reason}`));
     }
+    const state = current.state;
     state.updatedAt = event.timestamp;
     state.lastEventId = event.id;
   }
@@ -323,6 +265,38 @@ export class AgentService {
       if (this.runs.size <= max) break;
       if (terminalStatuses.has(run.state.status)) this.runs.delete(agentId);
     }
+  }
+}
+
+/** What an agent event does to a run's state; checks come before (see `transition`). */
+function foldAgentEvent(state: AgentRunState, type: AgentEventType, data: Record<string, unknown>): void {
+  switch (type) {
+    case 'agent.started':
+      if (typeof data.task === 'string') state.task = data.task;
+      break;
+    case 'agent.thinking':
+      state.status = 'thinking';
+      if (typeof data.step === 'string') state.step = data.step;
+      break;
+    case 'agent.progress':
+      state.status = 'running';
+      state.progress = data.progress as number;
+      if (typeof data.step === 'string') state.step = data.step;
+      break;
+    case 'agent.complete':
+      state.status = 'complete';
+      state.progress = 100;
+      if (data.result !== undefined) state.result = data.result;
+      break;
+    case 'agent.error':
+      state.status = 'error';
+      state.error = data.error as string;
+      break;
+    case 'agent.cancelled':
+      state.status = 'cancelled';
+      if (typeof data.cancelledBy === 'string') state.cancelledBy = data.cancelledBy;
+      if (typeof data.reason === 'string') state.cancelReason = data.reason;
+      break;
   }
 }
 

@@ -1,0 +1,97 @@
+/**
+ * What the orchestrator, the servers and the load generators say to each other: the target a
+ * load generator connects to, the figures a server reports, and the load generator's operations.
+ */
+
+export type ServerKind = 'trpc' | 'ws' | 'socketio';
+
+export const serverKinds: readonly ServerKind[] = ['trpc', 'ws', 'socketio'];
+
+export const serverLabels: Record<ServerKind, string> = {
+  trpc: 'this project (tRPC protocol)',
+  ws: 'raw ws, stringify once',
+  socketio: 'Socket.IO 4.8',
+};
+
+/** The room every benchmark subscriber is in. */
+export const benchRoomId = 'bench';
+
+/** Where and how to connect to one server under test. */
+export interface TargetInfo {
+  kind: ServerKind;
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** The WebSocket endpoint (for tRPC, the `/trpc` path). */
+  wsUrl: string;
+  /** Tokens for our server: every subscriber shares the viewer identity (see bench/README.md). */
+  viewerToken?: string;
+  adminToken?: string;
+}
+
+export interface ServerStats {
+  /** process.cpuUsage() user + system, in microseconds since the process started. */
+  cpuMicros: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** external + arrayBuffers: socket buffers and Buffers live outside the JS heap. */
+  externalBytes: number;
+  connections: number;
+  /** process.hrtime in microseconds: the clock V8's CPU profile timestamps use, to cut a profile to a phase. */
+  monotonicMicros: number;
+}
+
+export type ServerOperations = {
+  stats: { request: { collectGarbage: boolean }; response: ServerStats };
+  shutdown: { request: Record<string, never>; response: { ok: true } };
+};
+
+export interface ConnectResult {
+  connected: number;
+  failed: number;
+  firstError?: string;
+  milliseconds: number;
+}
+
+export interface CollectedLatencies {
+  /** Deliveries this generator received of the events being measured. */
+  received: number;
+  expected: number;
+  /** Latency samples in milliseconds, sorted ascending; at most `maxSamples`, evenly thinned. */
+  samples: number[];
+  /** Epoch milliseconds (high resolution) of the first and last measured delivery. */
+  firstReceiveAt: number;
+  lastReceiveAt: number;
+  unexpectedCloses: number;
+  timedOut: boolean;
+  /** The generator's own CPU (user + system, µs) and wall time (ms) from arm to collect. */
+  cpuMicros: number;
+  wallMilliseconds: number;
+}
+
+export interface PublishResult {
+  published: number;
+  publishErrors: number;
+  firstError?: string;
+  /** Epoch milliseconds (high resolution) of the first publish. */
+  startedAt: number;
+  finishedAt: number;
+}
+
+export type PublishPlan =
+  | { mode: 'rate'; eventsPerSecond: number }
+  /** Full speed, closed loop: at most `window` events not yet delivered to all local subscribers. */
+  | { mode: 'burst'; window: number };
+
+export type LoadOperations = {
+  connect: { request: { target: TargetInfo; subscribers: number; publisher: boolean; timeoutMs: number }; response: ConnectResult };
+  arm: { request: { firstSequence: number; events: number }; response: { armed: true } };
+  collect: { request: { timeoutMs: number; maxSamples: number }; response: CollectedLatencies };
+  publish: { request: { firstSequence: number; events: number; plan: PublishPlan; timeoutMs: number }; response: PublishResult };
+  disconnect: { request: { timeoutMs: number }; response: { closed: number } };
+  verifyOfficialClients: { request: { target: TargetInfo }; response: { checks: string[] } };
+};
+
+/** High-resolution wall-clock milliseconds, comparable across processes on one machine. */
+export function epochNow(): number {
+  return performance.timeOrigin + performance.now();
+}

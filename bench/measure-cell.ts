@@ -1,0 +1,166 @@
+/**
+ * One cell of the benchmark: a fresh server of one kind, N subscribers, then the memory figure,
+ * a warm-up, the fixed-rate phase (latency at a light load) and the full-speed phase
+ * (deliveries/s, CPU per delivery). A fresh server per cell keeps RSS deltas honest: V8 keeps
+ * heap it once grew, so a reused process would report ~0 KB per connection on later rounds.
+ */
+import { loadavg } from 'node:os';
+import type { PublishPlan, ServerKind, ServerStats } from './contracts.js';
+import { burstEventsFor, type BenchOptions } from './options.js';
+import { startServer, stopServer, type LoadChannel, type ServerChannel, type ServerLaunch } from './processes.js';
+import { weightedPercentile, type WeightedSamples } from './statistics.js';
+
+export interface PhaseResult {
+  events: number;
+  deliveries: number;
+  expectedDeliveries: number;
+  deliveriesPerSecond: number;
+  cpuMicrosPerDelivery: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
+  /** The busiest load generator's CPU time over its wall time: near 1, it (not the server) set the pace. */
+  loadGeneratorCpuShare: number;
+  /** The phase on the server's monotonic clock (µs), to read its slice of a CPU profile. */
+  serverWindowMicros: [start: number, end: number];
+}
+
+export interface CellResult {
+  server: ServerKind;
+  subscribers: number;
+  repeat: number;
+  connected: number;
+  connectSeconds: number;
+  rssKbPerConnection: number;
+  heapKbPerConnection: number;
+  externalKbPerConnection: number;
+  /** The machine's 1-minute load average when the cell ended: above ~2 other work shared the 2 cores. */
+  loadAverage: number;
+  fixedRate: PhaseResult;
+  fullSpeed: PhaseResult;
+  problems: string[];
+}
+
+const maxSamplesPerGenerator = 20_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
+}
+
+async function waitForConnections(server: ServerChannel, expected: number, timeoutMs: number): Promise<ServerStats> {
+  const deadline = Date.now() + timeoutMs;
+  let stats = await server.request('stats', { collectGarbage: false }, 10_000);
+  while (stats.connections !== expected && Date.now() < deadline) {
+    await sleep(100);
+    stats = await server.request('stats', { collectGarbage: false }, 10_000);
+  }
+  return stats;
+}
+
+class Cell {
+  private nextSequence = 1;
+  readonly problems: string[] = [];
+
+  constructor(
+    private readonly server: ServerChannel,
+    private readonly generators: readonly LoadChannel[],
+    private readonly subscribers: number,
+  ) {}
+
+  async phase(name: string, events: number, plan: PublishPlan): Promise<PhaseResult> {
+    const firstSequence = this.nextSequence;
+    this.nextSequence += events;
+    const expectedSeconds = plan.mode === 'rate' ? events / plan.eventsPerSecond : (events * this.subscribers) / 5_000;
+    const timeoutMs = Math.round(expectedSeconds * 1000 + 15_000);
+    await Promise.all(this.generators.map((generator) => generator.request('arm', { firstSequence, events }, 10_000)));
+    const before = await this.server.request('stats', { collectGarbage: false }, 10_000);
+    const collecting = this.generators.map((generator) => generator.request('collect', { timeoutMs, maxSamples: maxSamplesPerGenerator }, timeoutMs + 10_000));
+    const published = await this.generators[0]!.request('publish', { firstSequence, events, plan, timeoutMs }, timeoutMs + 10_000);
+    const collected = await Promise.all(collecting);
+    const after = await this.server.request('stats', { collectGarbage: false }, 10_000);
+
+    const deliveries = collected.reduce((sum, part) => sum + part.received, 0);
+    const expectedDeliveries = collected.reduce((sum, part) => sum + part.expected, 0);
+    const lastReceiveAt = Math.max(...collected.map((part) => part.lastReceiveAt));
+    if (published.publishErrors > 0) this.problems.push(`${name}: ${published.publishErrors} publish errors (${published.firstError ?? ''})`);
+    if (deliveries < expectedDeliveries) this.problems.push(`${name}: ${expectedDeliveries - deliveries} of ${expectedDeliveries} deliveries missing`);
+    const closes = collected.reduce((sum, part) => sum + part.unexpectedCloses, 0);
+    if (closes > 0) this.problems.push(`${name}: ${closes} subscribers closed unexpectedly`);
+    const lists: WeightedSamples[] = collected
+      .filter((part) => part.samples.length > 0)
+      .map((part) => ({ samples: part.samples, weight: part.received / part.samples.length }));
+    return {
+      events,
+      deliveries,
+      expectedDeliveries,
+      deliveriesPerSecond: deliveries / ((lastReceiveAt - published.startedAt) / 1000),
+      cpuMicrosPerDelivery: deliveries > 0 ? (after.cpuMicros - before.cpuMicros) / deliveries : Number.NaN,
+      latencyP50Ms: weightedPercentile(lists, 50),
+      latencyP99Ms: weightedPercentile(lists, 99),
+      latencyMaxMs: weightedPercentile(lists, 100),
+      loadGeneratorCpuShare: Math.max(...collected.map((part) => part.cpuMicros / 1000 / Math.max(1, part.wallMilliseconds))),
+      serverWindowMicros: [before.monotonicMicros, after.monotonicMicros],
+    };
+  }
+}
+
+export async function measureCell(
+  options: BenchOptions,
+  kind: ServerKind,
+  subscribers: number,
+  repeat: number,
+  generators: readonly LoadChannel[],
+  launch: ServerLaunch = {},
+): Promise<CellResult> {
+  const server = startServer(kind, launch);
+  try {
+    const target = await server.ready;
+    const baseline = await server.request('stats', { collectGarbage: true }, 10_000);
+    const shares = split(subscribers, generators.length);
+    const connectTimeoutMs = 30_000 + subscribers * 10;
+    const connectStarted = performance.now();
+    const connections = await Promise.all(
+      generators.map((generator, index) =>
+        generator.request('connect', { target, subscribers: shares[index]!, publisher: index === 0, timeoutMs: connectTimeoutMs }, connectTimeoutMs + 30_000),
+      ),
+    );
+    const connectSeconds = (performance.now() - connectStarted) / 1000;
+    const connected = connections.reduce((sum, part) => sum + part.connected, 0);
+    const cell = new Cell(server, generators, connected);
+    const failed = connections.reduce((sum, part) => sum + part.failed, 0);
+    const connectProblem = `${failed} of ${subscribers} subscribers failed to connect (${connections.find((part) => part.firstError)?.firstError ?? ''})`;
+
+    // +1: the publisher's connection. Memory is measured before any event is sent.
+    await waitForConnections(server, connected + 1, 10_000);
+    await sleep(300);
+    const loaded = await server.request('stats', { collectGarbage: true }, 20_000);
+    const perConnectionKb = (bytes: number) => bytes / Math.max(1, connected) / 1024;
+
+    // Enough deliveries for the JIT to settle, few enough not to double the cell's time at large N.
+    const warmUpEvents = Math.min(50, Math.max(3, Math.round(30_000 / subscribers)));
+    await cell.phase('warm-up', warmUpEvents, { mode: 'burst', window: options.window });
+    cell.problems.length = 0; // the warm-up's own misses are not measured
+    if (failed > 0) cell.problems.push(connectProblem);
+    const fixedRate = await cell.phase('fixed rate', options.fixedRateEvents, { mode: 'rate', eventsPerSecond: options.fixedRate });
+    const fullSpeed = await cell.phase('full speed', burstEventsFor(options, subscribers), { mode: 'burst', window: options.window });
+
+    return {
+      server: kind,
+      subscribers,
+      repeat,
+      connected,
+      connectSeconds,
+      rssKbPerConnection: perConnectionKb(loaded.rssBytes - baseline.rssBytes),
+      heapKbPerConnection: perConnectionKb(loaded.heapUsedBytes - baseline.heapUsedBytes),
+      externalKbPerConnection: perConnectionKb(loaded.externalBytes - baseline.externalBytes),
+      loadAverage: loadavg()[0]!,
+      fixedRate,
+      fullSpeed,
+      problems: cell.problems,
+    };
+  } finally {
+    await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
+    await stopServer(server);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Command-line options of `npm run bench`. Defaults keep a full run under ~5 minutes on the
+ * 2-core machine; `--quick` under a minute; `--profile` profiles our server alone.
+ */
+import { parseArgs } from 'node:util';
+import { serverKinds, type ServerKind } from './contracts.js';
+
+export interface BenchOptions {
+  /** Subscriber counts to measure. @default [1000, 5000] */
+  subscriberCounts: number[];
+  /** Interleaved repeats of every (N, server) cell; medians are reported. @default 3 */
+  repeats: number;
+  /** Full-speed events per cell; by default sized so that each cell delivers ~`deliveriesPerCell`. */
+  burstEvents: number | undefined;
+  /** @default 200000 (quick: 100000) */
+  deliveriesPerCell: number;
+  /** Fixed-rate phase: events per second and how many events. @default 5 and 15 */
+  fixedRate: number;
+  fixedRateEvents: number;
+  /** Full-speed phase: events not yet delivered to every subscriber that the publisher allows. @default 16 */
+  window: number;
+  /** Load-generator processes the N subscribers are split across. @default 1 */
+  loadGenerators: number;
+  servers: ServerKind[];
+  /** Run our server under `node --cpu-prof` and print the top self-time functions. */
+  profile: boolean;
+  verifyOfficialClients: boolean;
+  outputDirectory: string;
+  quick: boolean;
+}
+
+const usage = `npm run bench -- [options]
+  --n 1000,5000        subscriber counts (N)
+  --repeats 3          interleaved repeats per cell (medians reported)
+  --events M           full-speed events per cell (default: ~200k deliveries per cell)
+  --rate 5             fixed-rate phase: events per second
+  --rate-events 15     fixed-rate phase: number of events
+  --window 16          full-speed phase: events in flight
+  --loadgens 1         load-generator processes (use 2 past ~19,000 connections: one fd per socket)
+  --servers trpc,ws,socketio
+  --quick              N=1000, 1 repeat, ~100k deliveries per cell (under a minute)
+  --profile            each server (default: only ours) under node --cpu-prof; prints top self-time functions
+  --no-verify          skip the official-client checks
+  --out bench-output   output directory`;
+
+function positiveIntegers(text: string, name: string): number[] {
+  const values = text.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value <= 0)) throw new Error(`--${name}: expected positive integers, got '${text}'`);
+  return values;
+}
+
+function positiveInteger(text: string | undefined, name: string, fallback: number): number {
+  return text === undefined ? fallback : positiveIntegers(text, name)[0]!;
+}
+
+export function parseBenchOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string' },
+      repeats: { type: 'string' },
+      events: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-events': { type: 'string' },
+      window: { type: 'string' },
+      loadgens: { type: 'string' },
+      servers: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'no-verify': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench-output' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const profile = values.profile ?? false;
+  const servers = (values.servers?.split(',').map((name) => name.trim()) ?? (profile ? ['trpc'] : [...serverKinds])) as ServerKind[];
+  for (const server of servers) if (!serverKinds.includes(server)) throw new Error(`--servers: unknown server '${server}' (known: ${serverKinds.join(', ')})`);
+  return {
+    subscriberCounts: values.n ? positiveIntegers(values.n, 'n') : quick || profile ? [1000] : [1000, 5000],
+    repeats: positiveInteger(values.repeats, 'repeats', quick || profile ? 1 : 3),
+    burstEvents: values.events === undefined ? undefined : positiveInteger(values.events, 'events', 1),
+    deliveriesPerCell: quick ? 100_000 : profile ? 500_000 : 200_000,
+    fixedRate: positiveInteger(values.rate, 'rate', quick ? 10 : 5),
+    fixedRateEvents: positiveInteger(values['rate-events'], 'rate-events', quick ? 10 : 15),
+    window: positiveInteger(values.window, 'window', 16),
+    loadGenerators: positiveInteger(values.loadgens, 'loadgens', 1),
+    servers,
+    profile,
+    verifyOfficialClients: !(values['no-verify'] ?? false),
+    outputDirectory: values.out ?? 'bench-output',
+    quick,
+  };
+}
+
+/** Full-speed events for one cell: enough deliveries to be steady, bounded both ways. */
+export function burstEventsFor(options: BenchOptions, subscribers: number): number {
+  if (options.burstEvents !== undefined) return options.burstEvents;
+  return Math.min(500, Math.max(20, Math.round(options.deliveriesPerCell / subscribers)));
+}

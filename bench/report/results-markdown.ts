@@ -1,0 +1,59 @@
+/** The markdown report: the medians table, our ratios to the others, the setup and any problems. */
+import { serverLabels } from '../contracts.js';
+import type { RatioRow, SummaryRow } from '../summary.js';
+import type { RunDescription } from './run-description.js';
+
+const number = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const thousands = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
+const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
+
+export function resultsMarkdown(run: RunDescription, rows: readonly SummaryRow[], ratioRows: readonly RatioRow[]): string {
+  const lines: string[] = [];
+  lines.push(`# Fan-out benchmark`, '');
+  lines.push(
+    `${run.date} · ${run.machine.cpuModel} × ${run.machine.cores} cores · ${run.machine.memoryGb} GB · Node ${run.machine.node} · ${run.machine.os}`,
+    '',
+    `N subscribers in one room, one admin publishing into it; one process per server, ${run.options.loadGenerators} load-generator process(es), ` +
+      `loopback. Medians of ${run.options.repeats} interleaved repeat(s), a fresh server process per cell. ` +
+      `Fixed rate: ${run.options.fixedRateEvents} events at ${run.options.fixedRate}/s. Full speed: closed loop, ${run.options.window} events in flight.`,
+    '',
+  );
+  lines.push(
+    '| N | server | deliveries/s (full speed) | CPU µs/delivery (full speed) | CPU µs/delivery (fixed rate) | p50 / p99 ms (fixed rate) | p50 / p99 ms (full speed) | KB/connection RSS | KB/connection heap + external |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const row of rows) {
+    lines.push(
+      `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.server]} | ${thousands(row.deliveriesPerSecond)} | ${number(row.cpuMicrosPerDelivery, 2)} | ` +
+        `${number(row.cpuMicrosPerDeliveryFixedRate, 2)} | ${number(row.fixedRateP50Ms)} / ${number(row.fixedRateP99Ms)} | ` +
+        `${number(row.fullSpeedP50Ms)} / ${number(row.fullSpeedP99Ms)} | ${number(row.rssKbPerConnection)} | ${number(row.heapKbPerConnection + row.externalKbPerConnection)} |`,
+    );
+  }
+  if (ratioRows.length > 0) {
+    lines.push('', '## This project relative to the others (ours ÷ theirs)', '');
+    lines.push('CPU, latency and memory: below 1× is better. Deliveries/s: above 1× is better.', '');
+    lines.push('| N | versus | CPU µs/delivery | p99 (fixed rate) | p99 (full speed) | KB/connection RSS | deliveries/s |', '|---:|---|---:|---:|---:|---:|---:|');
+    for (const row of ratioRows) {
+      lines.push(
+        `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.versus]} | ${ratio(row.cpuMicrosPerDelivery)} | ${ratio(row.fixedRateP99Ms)} | ` +
+          `${ratio(row.fullSpeedP99Ms)} | ${ratio(row.rssKbPerConnection)} | ${ratio(row.deliveriesPerSecond)} |`,
+      );
+    }
+  }
+  if (run.officialClientChecks.length > 0) {
+    lines.push('', '## Official clients', '', ...run.officialClientChecks.map((check) => `- ${check}`));
+  }
+  const problems = rows.flatMap((row) => row.problems.map((problem) => `- ${serverLabels[row.server]}, N=${row.subscribers}: ${problem}`));
+  lines.push('', '## Problems during the run', '', ...(problems.length > 0 ? problems : ['None: every expected delivery arrived.']));
+  lines.push(
+    '',
+    '## How it is measured',
+    '',
+    '- CPU µs/delivery: `process.cpuUsage()` of the server process (all threads, GC included) across the phase, divided by the deliveries received.',
+    '- Latency: the publisher writes a high-resolution timestamp into the event; each subscriber socket compares it with its receive time (same machine clock).',
+    '- KB/connection: server RSS (and heap + external after a forced GC) after connecting N subscribers, minus before, divided by N.',
+    '- Deliveries/s: deliveries received in the full-speed phase over the time from its first publish to its last delivery; bounded by the load generator on 2 cores.',
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,39 @@
+/**
+ * Server under test (c): Socket.IO 4.8 broadcasting to a room. `io.to(room).emit` encodes the
+ * packet once per broadcast and, on the websocket transport, pre-frames it once
+ * (`wsPreEncodedFrame`), which is the bar the issue sets.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { benchRoomId } from '../contracts.js';
+import { runBenchServer } from './harness.js';
+
+await runBenchServer(async () => {
+  const httpServer = createServer();
+  const io = new Server(httpServer, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
+  let sequence = 0;
+
+  io.on('connection', (socket) => {
+    if ((socket.handshake.auth as { role?: string }).role === 'publisher') {
+      socket.on('publish', (message: { type: string; data: unknown }) => {
+        const event = { id: String(++sequence), type: message.type, data: message.data, timestamp: new Date(), roomId: benchRoomId, senderId: 'bench-admin' };
+        io.to(benchRoomId).emit('event', event);
+      });
+      return;
+    }
+    void socket.join(benchRoomId);
+    socket.emit('ready');
+  });
+
+  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  const { port } = httpServer.address() as AddressInfo;
+  return {
+    target: { kind: 'socketio', url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket` },
+    connectionCount: () => io.engine.clientsCount,
+    close: async () => {
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    },
+  };
+});
