@@ -21,8 +21,9 @@ beforeAll(async () => {
   if (!enabled) return;
   redis = await startRedis();
   const env = { REDIS_URL: redis.url, REDIS_PREFIX: 'cluster', CLUSTER_DEAD_AFTER_MS: String(deadAfterMs) };
+  // Each process compiles the server on start (tsx): on a busy two-core machine that takes a while.
   processes = await Promise.all([startServerProcess(env), startServerProcess(env), startServerProcess(env)]);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const client of clients) client.close();

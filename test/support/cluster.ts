@@ -16,7 +16,7 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', AUTH_SECRET: testSecret, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
