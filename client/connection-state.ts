@@ -1,22 +1,29 @@
 /**
  * The connection state as a closed union, derived from the tRPC WebSocket client's own state
- * observable. One `setState` emits `{ prev, next }` only on a real change (centrifuge-style),
- * and the snapshot object is replaced only then, so React's `useSyncExternalStore` can read it.
+ * observable, or over SSE from the state of the client's streams (see stream-states.ts). One
+ * `setState` emits `{ prev, next }` only on a real change (centrifuge-style), and the snapshot
+ * object is replaced only then, so React's `useSyncExternalStore` can read it.
  */
 
 /**
- * - `idle`: not connected and not trying (lazy start).
+ * - `idle`: not connected and not trying (lazy start; over SSE, no subscription open: a stream
+ *   is the only connection there is).
  * - `connecting`: the first connection is being made (and may have failed; see `error`).
- * - `open`: the WebSocket is open.
- * - `reconnecting`: an open connection was lost; retrying with backoff, subscriptions resume.
+ * - `open`: the WebSocket is open; over SSE, the streams are open and none is failing.
+ * - `reconnecting`: an open connection (a stream) was lost; retrying with backoff, subscriptions resume.
  * - `closed`: `close()` was called; final.
  */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** What carries the subscriptions now: one WebSocket, or one Server-Sent Events stream per subscription. */
+export type SubscriptionTransport = 'websocket' | 'sse';
 
 export interface ConnectionSnapshot {
   readonly state: ConnectionState;
   /** Why the connection is not open: the failure that led to the current state; null when open. */
   readonly error: Error | null;
+  /** What carries the subscriptions now; `transport: 'auto'` starts on `websocket` and may move to `sse`. */
+  readonly transport: SubscriptionTransport;
 }
 
 export interface ConnectionStateChange {
@@ -40,8 +47,8 @@ export class ConnectionStateStore {
   private hasOpened = false;
   private closing = false;
 
-  constructor(initial: ConnectionState) {
-    this.snapshot = { state: initial, error: null };
+  constructor(initial: ConnectionState, transport: SubscriptionTransport = 'websocket') {
+    this.snapshot = { state: initial, error: null, transport };
   }
 
   get current(): ConnectionSnapshot {
@@ -86,6 +93,23 @@ export class ConnectionStateStore {
     }
   }
 
+  /**
+   * Sets the state directly, for transports that work the union out themselves (SSE streams).
+   * `closed` stays final.
+   */
+  applyState(next: Exclude<ConnectionState, 'closed'>, error: Error | null): void {
+    if (this.snapshot.state === 'closed') return;
+    if (next === 'open') this.hasOpened = true;
+    this.setState(next, error);
+  }
+
+  /** Records a change of transport (`auto` falling back): a snapshot change, not a state change. */
+  setTransport(transport: SubscriptionTransport): void {
+    if (this.snapshot.transport === transport) return;
+    this.snapshot = { ...this.snapshot, transport };
+    this.notify(this.snapshotListeners, undefined);
+  }
+
   /** Marks the coming `idle` as the end: the client was closed on purpose. */
   markClosing(): void {
     this.closing = true;
@@ -103,12 +127,12 @@ export class ConnectionStateStore {
       // The first failure of a bad spell is news (why we cannot connect); later retries only
       // repeat it. It changes the snapshot, not the state.
       if (error && !this.snapshot.error) {
-        this.snapshot = { state: next, error };
+        this.snapshot = { ...this.snapshot, error };
         this.notify(this.snapshotListeners, undefined);
       }
       return;
     }
-    this.snapshot = { state: next, error };
+    this.snapshot = { ...this.snapshot, state: next, error };
     this.notify(this.listeners, { prev, next, error });
     this.notify(this.snapshotListeners, undefined);
   }

@@ -3,7 +3,8 @@
  * union of exactly the types asked for, so no string event name escapes the compiler, and a
  * `stream.gap` notice goes to its own callback instead of widening every handler's type.
  *
- * Resumption is the official wsLink's: it records the id of every tracked event and resends it
+ * Resumption is the official wsLink's over the WebSocket, and the resubscribing link's over SSE
+ * (transports/resubscribing-link.ts): each records the id of every tracked event and resends it
  * as `lastEventId` when it resubscribes after a reconnect. The ids seen are also remembered here
  * (bounded), so an event that does arrive twice reaches the handler once.
  */

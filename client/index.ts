@@ -1,7 +1,16 @@
 /** The vanilla client package entry (`agent-realtime/client`). */
 export { createRealtimeClient, defaultRetryDelayMs } from './realtime-client.js';
 export type { RealtimeClient, RealtimeClientOptions } from './realtime-client.js';
-export type { ConnectionState, ConnectionSnapshot, ConnectionStateChange, ConnectionStateListener } from './connection-state.js';
+export type {
+  ConnectionState,
+  ConnectionSnapshot,
+  ConnectionStateChange,
+  ConnectionStateListener,
+  SubscriptionTransport,
+} from './connection-state.js';
+export type { TransportChoice } from './transports/transport-setup.js';
+export type { EventSourceConstructor, EventSourceLike } from './transports/event-source.js';
+export type { WebSocketFallbackOptions } from './transports/websocket-fallback.js';
 export type {
   RealtimeApi,
   NotificationEventType,

@@ -1,23 +1,26 @@
 /**
- * The vanilla client: one WebSocket (the official `createWSClient` + `wsLink`, superjson) that
- * carries every subscription, keeps itself alive, reconnects with backoff and resumes each
- * tracked subscription from its last event id; a typed tRPC proxy (`api`) of the server's
- * router; and the connection state as a closed union.
+ * The vanilla client: its subscriptions over one WebSocket (the official `createWSClient` +
+ * `wsLink`, superjson) or, where WebSockets cannot go, over Server-Sent Events (the official
+ * `httpSubscriptionLink`); kept alive, reconnected with backoff, each tracked subscription
+ * resumed from its last event id; a typed tRPC proxy (`api`) of the server's router; and the
+ * connection state as a closed union, the same whichever transport carries it.
  *
  * The router type is imported as a type only, so a browser bundle contains no server code.
  */
-import { createTRPCClient, createWSClient, httpLink, splitLink, wsLink, type TRPCLink } from '@trpc/client';
-import superjson from 'superjson';
-import type { AppRouter } from '../server/api/router.js';
+import { createTRPCClient } from '@trpc/client';
 import {
   ConnectionStateStore,
   type ConnectionSnapshot,
   type ConnectionState,
   type ConnectionStateListener,
+  type SubscriptionTransport,
 } from './connection-state.js';
 import { createEventStreams, type EventStreams, type RealtimeApi } from './event-streams.js';
 import { createPublishers, type Publishers } from './publishing.js';
-import { resolveToken, type TokenSource } from './token.js';
+import type { TokenSource } from './token.js';
+import type { EventSourceConstructor } from './transports/event-source.js';
+import { createTransport, initialTransport, type TransportChoice } from './transports/transport-setup.js';
+import type { WebSocketFallbackOptions } from './transports/websocket-fallback.js';
 import { serviceEndpoints } from './urls.js';
 
 export interface RealtimeClientOptions {
@@ -26,21 +29,46 @@ export interface RealtimeClientOptions {
   /** A JWT, or a function returning one; a function is called again on every (re)connect. */
   token: TokenSource;
   /**
-   * Where queries and mutations travel. Subscriptions always use the WebSocket.
+   * How subscriptions, queries and mutations travel.
    * - `'websocket'`: everything over the one socket (one authentication, one ordered channel,
    *   and no CORS, since the service sends no CORS headers).
-   * - `'http'`: queries and mutations over HTTP (`Authorization: Bearer`), so they work while
-   *   the socket reconnects; the page must be served from the service's origin.
+   * - `'http'`: subscriptions over the WebSocket; queries and mutations over HTTP
+   *   (`Authorization: Bearer`), so they work while the socket reconnects.
+   * - `'sse'`: no WebSocket at all, for networks that break them: each subscription is a
+   *   Server-Sent Events stream (the token goes as tRPC `connectionParams` in its URL, since
+   *   EventSource cannot set headers), queries and mutations go over HTTP. The service pings
+   *   every stream every 10 s; a stream silent for 30 s, or dropped, is resubscribed with
+   *   backoff, a freshly read token and its last event id. Each stream is a connection to the
+   *   service: the user is online (and may set presence) while at least one is open; with no
+   *   subscription there is no connection, and the state is `idle`.
+   * - `'auto'`: subscriptions over the WebSocket, moved to SSE (resuming from their last event
+   *   ids) if the WebSocket cannot connect before it has ever opened (see `autoFallback`); the
+   *   client then stays on SSE until it is closed. Once a socket has opened, a later failure is
+   *   reconnected as with `'websocket'`. Queries and mutations over HTTP from the start.
+   *
+   * Every choice but `'websocket'` makes HTTP requests to the service: the page must be served
+   * from the service's origin (or a proxy in front of both).
    * @default 'websocket'
    */
-  transport?: 'websocket' | 'http';
+  transport?: TransportChoice;
   /** A WebSocket implementation; required in Node 20 (pass `ws`). @default globalThis.WebSocket */
   WebSocket?: typeof WebSocket;
-  /** Delay before reconnect attempt `attempt` (0-based). @default jittered exponential, 250 ms doubling to 10 s */
+  /**
+   * An EventSource implementation, for `'sse'` and `'auto'`; required in Node (pass
+   * `EventSource` from the `eventsource` package). @default globalThis.EventSource
+   */
+  EventSource?: EventSourceConstructor;
+  /** When `'auto'` gives up on the WebSocket. @default { afterFailures: 2, timeoutMs: 5000 } */
+  autoFallback?: WebSocketFallbackOptions;
+  /**
+   * Delay before reconnect attempt `attempt` (0-based), of the WebSocket or of an SSE stream.
+   * @default jittered exponential, 250 ms doubling to 10 s
+   */
   retryDelayMs?: (attempt: number) => number;
   /**
-   * Application-level ping; a silent connection is closed and reconnected, which a dead mobile
-   * or NAT'd connection would otherwise never report. `false` turns it off.
+   * Application-level ping of the WebSocket; a silent connection is closed and reconnected,
+   * which a dead mobile or NAT'd connection would otherwise never report. `false` turns it off.
+   * (SSE streams are kept alive by the service's pings.)
    * @default { intervalMs: 10000, pongTimeoutMs: 5000 }
    */
   keepAlive?: { intervalMs?: number; pongTimeoutMs?: number } | false;
@@ -50,6 +78,8 @@ export interface RealtimeClient extends EventStreams, Publishers {
   /** The typed tRPC proxy: `client.api.rooms.join.mutate({ roomId })`. */
   readonly api: RealtimeApi;
   readonly state: ConnectionState;
+  /** What carries the subscriptions now (`'auto'` starts on `'websocket'` and may move to `'sse'`). */
+  readonly transport: SubscriptionTransport;
   /** The failure behind the current state; null when open. */
   readonly error: Error | null;
   /** The current `{ state, error }`; the same object until the state changes (for useSyncExternalStore). */
@@ -61,7 +91,7 @@ export interface RealtimeClient extends EventStreams, Publishers {
    * connecting. The `subscribe` of `useSyncExternalStore`. Returns its unsubscribe.
    */
   subscribeToSnapshot(listener: () => void): () => void;
-  /** Closes the socket and ends every subscription; the state becomes `closed`. Safe to call twice. */
+  /** Closes the socket (or the streams) and ends every subscription; the state becomes `closed`. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -82,38 +112,27 @@ export function defaultRetryDelayMs(attempt: number): number {
  */
 export function createRealtimeClient(options: RealtimeClientOptions): RealtimeClient {
   const endpoints = serviceEndpoints(options.url);
-  const store = new ConnectionStateStore('connecting');
-  const keepAlive =
-    options.keepAlive === false
-      ? { enabled: false }
-      : { enabled: true, intervalMs: 10_000, pongTimeoutMs: 5_000, ...options.keepAlive };
-
-  const wsClient = createWSClient({
-    url: endpoints.wsUrl,
-    ...(options.WebSocket && { WebSocket: options.WebSocket }),
-    // Re-read on every (re)connect, so a refreshed token is the one the server sees.
-    connectionParams: async () => ({ token: await resolveToken(options.token) }),
-    retryDelayMs: options.retryDelayMs ?? defaultRetryDelayMs,
-    keepAlive,
-  });
-  const stateSubscription = wsClient.connectionState.subscribe({ next: (transport) => store.applyTransport(transport) });
-
-  const socketLink = wsLink<AppRouter>({ client: wsClient, transformer: superjson });
-  const links: TRPCLink<AppRouter>[] =
-    options.transport === 'http'
-      ? [
-          splitLink({
-            condition: (operation) => operation.type === 'subscription',
-            true: socketLink,
-            false: httpLink({
-              url: endpoints.httpUrl,
-              transformer: superjson,
-              headers: async () => ({ authorization: `Bearer ${await resolveToken(options.token)}` }),
-            }),
-          }),
-        ]
-      : [socketLink];
-  const api: RealtimeApi = createTRPCClient<AppRouter>({ links });
+  const choice = options.transport ?? 'websocket';
+  const first = initialTransport(choice, options.WebSocket);
+  // Over SSE nothing connects before the first subscription.
+  const store = new ConnectionStateStore(first === 'sse' ? 'idle' : 'connecting', first);
+  const transport = createTransport(
+    {
+      transport: choice,
+      endpoints,
+      token: options.token,
+      WebSocket: options.WebSocket,
+      EventSource: options.EventSource,
+      retryDelayMs: options.retryDelayMs ?? defaultRetryDelayMs,
+      keepAlive:
+        options.keepAlive === false
+          ? { enabled: false }
+          : { enabled: true, intervalMs: 10_000, pongTimeoutMs: 5_000, ...options.keepAlive },
+      autoFallback: options.autoFallback,
+    },
+    store,
+  );
+  const api: RealtimeApi = createTRPCClient({ links: transport.links });
 
   let closing: Promise<void> | undefined;
   return {
@@ -122,6 +141,9 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
     ...createPublishers(api),
     get state() {
       return store.current.state;
+    },
+    get transport() {
+      return store.current.transport;
     },
     get error() {
       return store.current.error;
@@ -133,9 +155,8 @@ export function createRealtimeClient(options: RealtimeClientOptions): RealtimeCl
       closing ??= (async () => {
         store.markClosing();
         try {
-          await wsClient.close();
+          await transport.close();
         } finally {
-          stateSubscription.unsubscribe();
           store.markClosed();
         }
       })();

@@ -20,7 +20,7 @@ export type { PresenceState, UsePresenceOptions } from './use-presence.js';
 export { trpc } from './trpc.js';
 export { StreamHub } from './stream-hub.js';
 export type { StreamListener, StreamStarter } from './stream-hub.js';
-export type { ConnectionState, ConnectionSnapshot } from '../connection-state.js';
+export type { ConnectionState, ConnectionSnapshot, SubscriptionTransport } from '../connection-state.js';
 export type { RealtimeClient } from '../realtime-client.js';
 export type { EventType, RealtimeEvent } from '../../shared/events.js';
 export type { UserPresence, PresenceStatus } from '../../shared/presence.js';

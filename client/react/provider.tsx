@@ -1,6 +1,6 @@
 /**
- * RealtimeProvider: owns one RealtimeClient (one WebSocket) and one StreamHub for its subtree,
- * and provides tRPC's React Query hooks with the same client.
+ * RealtimeProvider: owns one RealtimeClient (one WebSocket, or SSE streams with `transport`) and
+ * one StreamHub for its subtree, and provides tRPC's React Query hooks with the same client.
  *
  * The client is made in an effect, not during render (a render may be thrown away, and a socket
  * made there would leak), and its close is deferred by one task: StrictMode's simulated unmount
@@ -29,8 +29,17 @@ export interface RealtimeProviderProps {
   WebSocket?: typeof WebSocket;
   /** @default a QueryClient owned by this provider */
   queryClient?: QueryClient;
-  /** @default 'websocket' (see RealtimeClientOptions.transport) */
+  /**
+   * `'websocket'`, `'http'`, `'sse'` (where WebSockets cannot go) or `'auto'` (WebSocket, falling
+   * back to SSE); the hooks behave the same over each. Changing it reconnects. See
+   * RealtimeClientOptions.transport.
+   * @default 'websocket'
+   */
   transport?: RealtimeClientOptions['transport'];
+  /** An EventSource implementation for `'sse'`/`'auto'`; required in Node (the `eventsource` package). @default globalThis.EventSource */
+  EventSource?: RealtimeClientOptions['EventSource'];
+  /** Read when the connection is made. @default { afterFailures: 2, timeoutMs: 5000 } */
+  autoFallback?: RealtimeClientOptions['autoFallback'];
   /** Read when the connection is made. @default jittered exponential backoff */
   retryDelayMs?: RealtimeClientOptions['retryDelayMs'];
   /** Read when the connection is made. @default { intervalMs: 10000, pongTimeoutMs: 5000 } */
@@ -48,9 +57,9 @@ interface ClientHolder {
 }
 
 export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
-  const { url, token, WebSocket: WebSocketImplementation, transport } = props;
+  const { url, token, WebSocket: WebSocketImplementation, EventSource: EventSourceImplementation, transport } = props;
   const latestToken = useLatest(token);
-  const latestOptions = useLatest({ retryDelayMs: props.retryDelayMs, keepAlive: props.keepAlive });
+  const latestOptions = useLatest({ retryDelayMs: props.retryDelayMs, keepAlive: props.keepAlive, autoFallback: props.autoFallback });
   const [ownQueryClient] = useState(() => new QueryClient({ defaultOptions: { queries: { retry: 1 } } }));
   const queryClient = props.queryClient ?? ownQueryClient;
   const holder = useRef<ClientHolder | null>(null);
@@ -64,14 +73,16 @@ export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
       clearTimeout(entry.closeTimer);
       entry.closeTimer = undefined;
     } else {
-      const { retryDelayMs, keepAlive } = latestOptions.current;
+      const { retryDelayMs, keepAlive, autoFallback } = latestOptions.current;
       const client = createRealtimeClient({
         url,
         token: () => resolveToken(latestToken.current),
         ...(transport && { transport }),
         ...(WebSocketImplementation && { WebSocket: WebSocketImplementation }),
+        ...(EventSourceImplementation && { EventSource: EventSourceImplementation }),
         ...(retryDelayMs && { retryDelayMs }),
         ...(keepAlive !== undefined && { keepAlive }),
+        ...(autoFallback && { autoFallback }),
       });
       entry = { key, client, hub: new StreamHub(), closeTimer: undefined };
       holder.current = entry;
@@ -85,7 +96,7 @@ export function RealtimeProvider(props: RealtimeProviderProps): ReactNode {
         void owned.client.close();
       }, 0);
     };
-  }, [key, url, transport, WebSocketImplementation, latestToken, latestOptions]);
+  }, [key, url, transport, WebSocketImplementation, EventSourceImplementation, latestToken, latestOptions]);
 
   const userId = useResolvedUserId(props.userId, token);
   const value = useMemo<RealtimeContextValue | null>(

@@ -3,7 +3,7 @@
  * is read with useSyncExternalStore, so every component sees the same state in the same render.
  */
 import { useMemo, useSyncExternalStore } from 'react';
-import type { ConnectionSnapshot, ConnectionState } from '../connection-state.js';
+import type { ConnectionSnapshot, ConnectionState, SubscriptionTransport } from '../connection-state.js';
 import type { RealtimeClient } from '../realtime-client.js';
 import type { RouterInputs, RouterOutputs } from '../router-types.js';
 import { useRealtimeContext } from './context.js';
@@ -26,12 +26,14 @@ export interface UseRealtimeResult extends RealtimeActions {
   state: ConnectionState;
   /** Why the connection is not open; null when open. */
   error: Error | null;
+  /** What carries the subscriptions now (`transport: 'auto'` may move from `websocket` to `sse`). */
+  transport: SubscriptionTransport;
   /** The signed-in user (the provider's `userId` or the token's `sub`). */
   userId: string | undefined;
   client: RealtimeClient;
 }
 
-/** The connection's `{ state, error }`, re-rendering when the state changes (or a first error appears). */
+/** The connection's `{ state, error, transport }`, re-rendering when the state changes (or a first error appears). */
 export function useConnectionState(): ConnectionSnapshot {
   const { client } = useRealtimeContext();
   return useSyncExternalStore(client.subscribeToSnapshot, client.getSnapshot, client.getSnapshot);
@@ -39,7 +41,7 @@ export function useConnectionState(): ConnectionSnapshot {
 
 export function useRealtime(): UseRealtimeResult {
   const { client, userId } = useRealtimeContext();
-  const { state, error } = useConnectionState();
+  const { state, error, transport } = useConnectionState();
   const utils = trpc.useUtils();
   const actions = useMemo<RealtimeActions>(
     () => ({
@@ -55,7 +57,7 @@ export function useRealtime(): UseRealtimeResult {
     }),
     [client, utils],
   );
-  return { state, error, userId, client, ...actions };
+  return { state, error, transport, userId, client, ...actions };
 }
 
 /** The seed's name for useRealtime. */

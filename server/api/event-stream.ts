@@ -35,11 +35,47 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     return this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
   }
 
+  /**
+   * For a stream iterated rather than attached (SSE, server-side callers): registers its
+   * connection and subscription now, queuing what arrives until it is read. The SSE resolver
+   * awaits it before returning, so by the time the client hears the stream started, the user is
+   * online and no event published from then on can be missed. Idempotent.
+   */
+  open(): Promise<void> {
+    this.opening ??= this.openNow();
+    return this.opening;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<TrackedEnvelope<StreamEvent<T>>, void, unknown> {
-    const queue: RealtimeEvent[] = [];
-    let overflowed = false;
-    let closedByCore = false;
-    let wake: (() => void) | undefined;
+    await this.open();
+    const onAbort = () => this.wake?.();
+    this.signal?.addEventListener('abort', onAbort);
+    try {
+      while (!this.signal?.aborted && !this.closedByCore) {
+        if (this.overflowed) throw new RealtimeError('SERVICE_UNAVAILABLE', 'Subscriber fell too far behind; resume with lastEventId');
+        const event = this.queue.shift();
+        if (event) {
+          yield tracked(event.id, event as StreamEvent<T>);
+          continue;
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+      }
+    } finally {
+      this.signal?.removeEventListener('abort', onAbort);
+      await this.teardown();
+    }
+  }
+
+  private opening: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private readonly queue: RealtimeEvent[] = [];
+  private overflowed = false;
+  private closedByCore = false;
+  private tornDown = false;
+  private wake: (() => void) | undefined;
+
+  private async openNow(): Promise<void> {
     // A stream without a transport connection (SSE) is a connection of its own for the core:
     // the user is online while it is open, and its end leaves rooms like a closed socket.
     const { registerWithCore, ...identity } = this.connection;
@@ -47,40 +83,32 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
       await this.core.connect({
         ...identity,
         close: () => {
-          closedByCore = true;
-          wake?.();
+          this.closedByCore = true;
+          this.wake?.();
         },
       });
     }
-    let subscription: Subscription;
     try {
-      subscription = await this.attach((event) => {
-        if (queue.length >= maxQueuedForIterator) overflowed = true;
-        else queue.push(event);
-        wake?.();
+      this.subscription = await this.attach((event) => {
+        if (this.queue.length >= maxQueuedForIterator) this.overflowed = true;
+        else this.queue.push(event);
+        this.wake?.();
       });
     } catch (error) {
       if (registerWithCore) await this.core.disconnect(identity);
       throw error;
     }
-    const onAbort = () => wake?.();
-    this.signal?.addEventListener('abort', onAbort);
-    try {
-      while (!this.signal?.aborted && !closedByCore) {
-        if (overflowed) throw new RealtimeError('SERVICE_UNAVAILABLE', 'Subscriber fell too far behind; resume with lastEventId');
-        const event = queue.shift();
-        if (event) {
-          yield tracked(event.id, event as StreamEvent<T>);
-          continue;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    } finally {
-      this.signal?.removeEventListener('abort', onAbort);
-      subscription.close();
-      if (registerWithCore) await this.core.disconnect(identity);
-    }
+    // A stream abandoned before it is ever read (the client went away first) still lets go.
+    this.signal?.addEventListener('abort', () => void this.teardown(), { once: true });
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.tornDown || !this.opening) return;
+    this.tornDown = true;
+    this.subscription?.close();
+    this.queue.length = 0;
+    const { registerWithCore, ...identity } = this.connection;
+    if (registerWithCore) await this.core.disconnect(identity);
   }
 }
 

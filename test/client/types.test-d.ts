@@ -3,8 +3,9 @@
  * against the server's router and the shared catalog. Each `@ts-expect-error` line must fail to
  * compile; if one ever compiles, typecheck fails on the unused directive.
  */
+import { EventSource } from 'eventsource';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AgentEventType, RealtimeClient, RealtimeEvent, RouterOutputs } from '../../client/index.js';
+import { createRealtimeClient, type AgentEventType, type RealtimeClient, type RealtimeEvent, type RouterOutputs } from '../../client/index.js';
 import {
   useAgentEvents,
   useEvent,
@@ -75,6 +76,15 @@ describe('the vanilla client', () => {
     // @ts-expect-error no such procedure
     void client.api.rooms.destroy;
     expectTypeOf(client.state).toEqualTypeOf<ConnectionState>();
+  });
+
+  it('takes a transport from a closed list, and the eventsource package as EventSource', () => {
+    createRealtimeClient({ url: 'http://127.0.0.1:3000', token: 't', transport: 'sse', EventSource });
+    createRealtimeClient({ url: 'http://127.0.0.1:3000', token: 't', transport: 'auto', autoFallback: { afterFailures: 3, timeoutMs: 2_000 } });
+    // @ts-expect-error no such transport
+    createRealtimeClient({ url: 'http://127.0.0.1:3000', token: 't', transport: 'polling' });
+    expectTypeOf(client.transport).toEqualTypeOf<'websocket' | 'sse'>();
+    expectTypeOf(useRealtime().transport).toEqualTypeOf<'websocket' | 'sse'>();
   });
 });
 

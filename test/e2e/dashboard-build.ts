@@ -1,10 +1,12 @@
 /**
  * Makes sure dist/client holds a build of the current dashboard: builds it when it is missing
  * or older than any source it is made from (client/, shared/), so the browser test never drives
- * a stale page.
+ * a stale page. Browser test files may run at once in two workers: one builds at a time (a lock
+ * file), and the other then finds the build current instead of emptying it under the first.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -28,9 +30,41 @@ export function dashboardBuildIsCurrent(): boolean {
   return sources.every((source) => newestModification(source) <= builtAt);
 }
 
+const buildLock = join(projectRoot, 'dist', '.dashboard-build.lock');
+/** A lock older than any build takes was left by a killed run. */
+const staleLockMs = 180_000;
+
 /** Runs `vite build` (the same as `npm run build`) unless the build is current. */
 export async function ensureDashboardBuild(): Promise<void> {
   if (dashboardBuildIsCurrent()) return;
+  mkdirSync(join(projectRoot, 'dist'), { recursive: true });
+  // While another worker builds, wait for it; a lock older than any build was left by a killed run.
+  const pollMs = 200;
+  for (let attempt = 0; !(await takeLock()); attempt++) {
+    if (attempt * pollMs > 2 * staleLockMs) throw new Error(`Could not take the dashboard build lock ${buildLock}`);
+    const lockAgeMs = Date.now() - (statSync(buildLock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (lockAgeMs > staleLockMs) await rm(buildLock, { force: true });
+    else await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  try {
+    // Another worker may have built it while this one waited.
+    if (!dashboardBuildIsCurrent()) await runViteBuild();
+  } finally {
+    await rm(buildLock, { force: true });
+  }
+}
+
+async function takeLock(): Promise<boolean> {
+  try {
+    await (await open(buildLock, 'wx')).close();
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+async function runViteBuild(): Promise<void> {
   const vite = join(projectRoot, 'node_modules', 'vite', 'bin', 'vite.js');
   await promisify(execFile)(process.execPath, [vite, 'build', '--config', 'client/dashboard/vite.config.ts', '--logLevel', 'warn'], {
     cwd: projectRoot,

@@ -1,5 +1,5 @@
-/** The connection state, exactly the client's closed union, with the last error on hover. */
-import type { ConnectionState } from '../../connection-state.js';
+/** The connection state, exactly the client's closed union, with the last error on hover, and SSE when that carries it. */
+import type { ConnectionState, SubscriptionTransport } from '../../connection-state.js';
 
 const labels: Record<ConnectionState, string> = {
   idle: 'Idle',
@@ -9,10 +9,11 @@ const labels: Record<ConnectionState, string> = {
   closed: 'Closed',
 };
 
-export function ConnectionBadge({ state, error }: { state: ConnectionState; error: Error | null }) {
+export function ConnectionBadge({ state, error, transport }: { state: ConnectionState; error: Error | null; transport: SubscriptionTransport }) {
   return (
-    <span className="connection" data-testid="connection-state" data-state={state} title={error?.message ?? state}>
+    <span className="connection" data-testid="connection-state" data-state={state} data-transport={transport} title={error?.message ?? state}>
       {labels[state]}
+      {transport === 'sse' ? ' · SSE' : ''}
     </span>
   );
 }

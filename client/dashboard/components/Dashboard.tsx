@@ -23,7 +23,7 @@ export interface DashboardProps {
 }
 
 export function Dashboard({ claims, onSignOut }: DashboardProps) {
-  const { state, error, client } = useRealtime();
+  const { state, error, transport, client } = useRealtime();
   const { pendingActions, approve, reject } = useGovernanceEvents();
   const service = useServiceQueries();
   const feed = useEventFeed(service.refreshFor);
@@ -46,7 +46,7 @@ export function Dashboard({ claims, onSignOut }: DashboardProps) {
     <>
       <header className="topbar">
         <h1>Realtime operator</h1>
-        <ConnectionBadge state={state} error={error} />
+        <ConnectionBadge state={state} error={error} transport={transport} />
         <span className="spacer" />
         <span className="who" data-testid="signed-in-as">
           {claims.userId} · {claims.role}

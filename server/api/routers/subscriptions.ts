@@ -16,8 +16,12 @@ import { authedProcedure } from '../trpc.js';
 
 type Ctx = ApiContext & { user: AuthUser };
 
-function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined): EventStream<T> {
-  return new EventStream<T>(ctx.services.core, streamConnection(ctx.connectionId, ctx.user.userId), spec, signal);
+async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined): Promise<EventStream<T>> {
+  const connection = streamConnection(ctx.connectionId, ctx.user.userId);
+  const created = new EventStream<T>(ctx.services.core, connection, spec, signal);
+  // Over SSE the stream is its own connection: registered before the client hears it started.
+  if (connection.registerWithCore) await created.open();
+  return created;
 }
 
 const resume = (lastEventId: string | undefined) => (lastEventId === undefined ? {} : { lastEventId });
