@@ -6,12 +6,7 @@
  */
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
-import type { RoomDetails } from '../core/rooms.js';
-
-interface ReplicaRoom {
-  createdAt: Date;
-  members: Map<string, Date>;
-}
+import { RoomIndex, type RoomDetails } from '../core/room-index.js';
 
 interface ReplicaPresence {
   status: PresenceStatus;
@@ -44,8 +39,10 @@ function pairs(flat: string[]): Array<[string, string]> {
 }
 
 export class ClusterReplica {
-  private readonly rooms = new Map<string, ReplicaRoom>();
-  private readonly roomsByUser = new Map<string, Set<string>>();
+  /** Members with the time they joined. */
+  private readonly rooms = new RoomIndex<Date>();
+  /** Rooms known from the snapshot before any member was read (kept for their creation time). */
+  private readonly roomCreatedAt = new Map<string, Date>();
   private readonly presence = new Map<string, ReplicaPresence>();
   private readonly typing = new Map<string, Set<string>>();
   /** Events up to this Redis sequence are already in the snapshot. */
@@ -54,17 +51,17 @@ export class ClusterReplica {
 
   load(snapshot: ClusterSnapshot): void {
     this.rooms.clear();
-    this.roomsByUser.clear();
+    this.roomCreatedAt.clear();
     this.presence.clear();
     this.typing.clear();
     this.snapshotSequence = snapshot.seq;
     this.snapshotEpoch = snapshot.epoch;
-    for (const [roomId, createdAt] of pairs(list(snapshot.rooms))) {
-      this.rooms.set(roomId, { createdAt: new Date(Number(createdAt)), members: new Map() });
-    }
+    for (const [roomId, createdAt] of pairs(list(snapshot.rooms))) this.roomCreatedAt.set(roomId, new Date(Number(createdAt)));
     for (const [roomId, flatMembers] of list(snapshot.members)) {
-      for (const [userId, joinedAt] of pairs(list(flatMembers))) this.addMember(roomId, userId, new Date(Number(joinedAt)));
+      const createdAt = this.roomCreatedAt.get(roomId) ?? new Date();
+      for (const [userId, joinedAt] of pairs(list(flatMembers))) this.rooms.add(roomId, userId, new Date(Number(joinedAt)), createdAt);
     }
+    this.roomCreatedAt.clear();
     for (const [userId, flatPresence, connections] of list(snapshot.online)) {
       const fields = Object.fromEntries(pairs(list(flatPresence)));
       const idle = fields.idle === '1';
@@ -91,11 +88,11 @@ export class ClusterReplica {
     if (epoch === this.snapshotEpoch && redisSequence <= this.snapshotSequence) return;
     switch (event.type) {
       case 'room.joined':
-        if (!this.rooms.has(event.data.roomId)) this.rooms.set(event.data.roomId, { createdAt: event.timestamp, members: new Map() });
-        this.addMember(event.data.roomId, event.data.userId, event.timestamp);
+        this.rooms.add(event.data.roomId, event.data.userId, event.timestamp, event.timestamp);
         break;
       case 'room.left':
-        this.removeMember(event.data.roomId, event.data.userId);
+        this.rooms.remove(event.data.roomId, event.data.userId);
+        this.setTyping(event.data.roomId, event.data.userId, false);
         break;
       case 'user.presence': {
         const previous = this.presence.get(event.data.userId);
@@ -132,29 +129,27 @@ export class ClusterReplica {
   }
 
   isMember(roomId: string, userId: string): boolean {
-    return this.rooms.get(roomId)?.members.has(userId) ?? false;
+    return this.rooms.isMember(roomId, userId);
   }
 
   members(roomId: string): Iterable<string> {
-    return this.rooms.get(roomId)?.members.keys() ?? [];
+    return this.rooms.members(roomId);
   }
 
   roomsOf(userId: string): string[] {
-    return [...(this.roomsByUser.get(userId) ?? [])];
+    return this.rooms.roomsOf(userId);
   }
 
   details(roomId: string): RoomDetails | undefined {
-    const room = this.rooms.get(roomId);
-    if (!room) return undefined;
-    return { roomId, createdAt: room.createdAt, memberCount: room.members.size, members: [...room.members.keys()] };
+    return this.rooms.details(roomId);
   }
 
   list(): RoomDetails[] {
-    return [...this.rooms.keys()].map((roomId) => this.details(roomId)!);
+    return this.rooms.list();
   }
 
   get roomCount(): number {
-    return this.rooms.size;
+    return this.rooms.roomCount;
   }
 
   presenceOf(userId: string): UserPresence | undefined {
@@ -172,25 +167,6 @@ export class ClusterReplica {
 
   typingIn(roomId: string): string[] {
     return [...(this.typing.get(roomId) ?? [])];
-  }
-
-  private addMember(roomId: string, userId: string, joinedAt: Date): void {
-    let room = this.rooms.get(roomId);
-    if (!room) this.rooms.set(roomId, (room = { createdAt: joinedAt, members: new Map() }));
-    room.members.set(userId, joinedAt);
-    let userRooms = this.roomsByUser.get(userId);
-    if (!userRooms) this.roomsByUser.set(userId, (userRooms = new Set()));
-    userRooms.add(roomId);
-  }
-
-  private removeMember(roomId: string, userId: string): void {
-    const room = this.rooms.get(roomId);
-    room?.members.delete(userId);
-    if (room?.members.size === 0) this.rooms.delete(roomId);
-    const userRooms = this.roomsByUser.get(userId);
-    userRooms?.delete(roomId);
-    if (userRooms?.size === 0) this.roomsByUser.delete(userId);
-    this.setTyping(roomId, userId, false);
   }
 
   private setTyping(roomId: string, userId: string, isTyping: boolean): void {

@@ -1,27 +1,16 @@
 /**
- * Room membership, indexed both ways (room → members, user → rooms), with a room deleted the
- * moment its last member leaves. A user is a member while anything holds the membership: an
- * explicit join, or one or more live `onRoom` subscriptions.
+ * Room membership in one process. A user is a member while anything holds the membership: an
+ * explicit join, or one or more live `onRoom` subscriptions; the room goes with its last member.
  */
 import { RealtimeError } from './errors.js';
+import { RoomIndex, type RoomDetails } from './room-index.js';
+
+export type { RoomDetails } from './room-index.js';
 
 interface Membership {
   explicit: boolean;
   subscriptions: number;
   joinedAt: Date;
-}
-
-interface Room {
-  readonly id: string;
-  readonly createdAt: Date;
-  readonly members: Map<string, Membership>;
-}
-
-export interface RoomDetails {
-  roomId: string;
-  createdAt: Date;
-  memberCount: number;
-  members: string[];
 }
 
 export type MembershipHold = 'explicit' | 'subscription';
@@ -36,99 +25,69 @@ export interface RoomLimits {
 }
 
 export class RoomRegistry {
-  private readonly rooms = new Map<string, Room>();
-  private readonly roomsByUser = new Map<string, Set<string>>();
+  private readonly index = new RoomIndex<Membership>();
 
   constructor(private readonly limits: RoomLimits) {}
 
   get roomCount(): number {
-    return this.rooms.size;
+    return this.index.roomCount;
   }
 
   /** Adds a hold; returns true when this made the user a member (so a `room.joined` is due). */
   hold(roomId: string, userId: string, kind: MembershipHold): boolean {
-    let room = this.rooms.get(roomId);
-    const userRooms = this.roomsByUser.get(userId);
-    const existing = room?.members.get(userId);
+    const existing = this.index.membership(roomId, userId);
     if (existing) {
       if (kind === 'explicit') existing.explicit = true;
       else existing.subscriptions++;
       return false;
     }
-    if ((userRooms?.size ?? 0) >= this.limits.maxRoomsPerUser) {
+    if (this.index.roomCountOf(userId) >= this.limits.maxRoomsPerUser) {
       throw new RealtimeError('TOO_MANY_REQUESTS', `A user may be in at most ${this.limits.maxRoomsPerUser} rooms`);
     }
-    if (!room) {
-      if (this.rooms.size >= this.limits.maxRooms) {
-        throw new RealtimeError('SERVICE_UNAVAILABLE', `The service holds its maximum of ${this.limits.maxRooms} rooms`);
-      }
-      room = { id: roomId, createdAt: new Date(), members: new Map() };
-      this.rooms.set(roomId, room);
+    if (!this.index.hasRoom(roomId) && this.index.roomCount >= this.limits.maxRooms) {
+      throw new RealtimeError('SERVICE_UNAVAILABLE', `The service holds its maximum of ${this.limits.maxRooms} rooms`);
     }
-    if (room.members.size >= this.limits.maxMembersPerRoom) {
+    if (this.index.memberCount(roomId) >= this.limits.maxMembersPerRoom) {
       throw new RealtimeError('TOO_MANY_REQUESTS', `Room ${roomId} is full`);
     }
-    room.members.set(userId, {
-      explicit: kind === 'explicit',
-      subscriptions: kind === 'subscription' ? 1 : 0,
-      joinedAt: new Date(),
-    });
-    if (userRooms) userRooms.add(roomId);
-    else this.roomsByUser.set(userId, new Set([roomId]));
+    const now = new Date();
+    this.index.add(roomId, userId, { explicit: kind === 'explicit', subscriptions: kind === 'subscription' ? 1 : 0, joinedAt: now }, now);
     return true;
   }
 
   /** Releases a hold; returns true when the user is no longer a member (so a `room.left` is due). */
   release(roomId: string, userId: string, kind: MembershipHold): boolean {
-    const membership = this.rooms.get(roomId)?.members.get(userId);
+    const membership = this.index.membership(roomId, userId);
     if (!membership) return false;
     if (kind === 'explicit') membership.explicit = false;
     else membership.subscriptions = Math.max(0, membership.subscriptions - 1);
     if (membership.explicit || membership.subscriptions > 0) return false;
-    this.remove(roomId, userId);
+    this.index.remove(roomId, userId);
     return true;
   }
 
   /** Removes the user from every room; returns the rooms left. */
   removeUser(userId: string): string[] {
-    const left = [...(this.roomsByUser.get(userId) ?? [])];
-    for (const roomId of left) this.remove(roomId, userId);
-    return left;
+    return this.index.removeUser(userId);
   }
 
   isMember(roomId: string, userId: string): boolean {
-    return this.rooms.get(roomId)?.members.has(userId) ?? false;
+    return this.index.isMember(roomId, userId);
   }
 
   members(roomId: string): Iterable<string> {
-    return this.rooms.get(roomId)?.members.keys() ?? [];
+    return this.index.members(roomId);
   }
 
   roomsOf(userId: string): string[] {
-    return [...(this.roomsByUser.get(userId) ?? [])];
+    return this.index.roomsOf(userId);
   }
 
   details(roomId: string): RoomDetails | undefined {
-    const room = this.rooms.get(roomId);
-    if (!room) return undefined;
-    return {
-      roomId: room.id,
-      createdAt: room.createdAt,
-      memberCount: room.members.size,
-      members: [...room.members.keys()],
-    };
+    return this.index.details(roomId);
   }
 
   list(): RoomDetails[] {
-    return [...this.rooms.keys()].map((roomId) => this.details(roomId)!);
-  }
-
-  private remove(roomId: string, userId: string): void {
-    const room = this.rooms.get(roomId);
-    room?.members.delete(userId);
-    if (room && room.members.size === 0) this.rooms.delete(roomId);
-    const userRooms = this.roomsByUser.get(userId);
-    userRooms?.delete(roomId);
-    if (userRooms?.size === 0) this.roomsByUser.delete(userId);
+    return this.index.list();
   }
 }
