@@ -26,6 +26,7 @@ import { bearerToken } from '../api/auth.js';
 import type { WsTransport } from './ws-transport.js';
 import type { PreparedFrame } from './event-frames.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
+import { atTime } from './at-time.js';
 
 type RequestId = string | number;
 
@@ -46,8 +47,6 @@ function requestIdOf(raw: unknown): RequestId | null {
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
-/** setTimeout's ceiling; longer token lifetimes are re-armed when it fires. */
-const maxTimerMs = 2_147_483_647;
 
 export class WsConnection {
   readonly id = randomUUID();
@@ -58,7 +57,7 @@ export class WsConnection {
   private readonly subscriptions = new Map<RequestId, ActiveSubscription>();
   private closed = false;
   private registeredWithCore = false;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private cancelExpiry: (() => void) | undefined;
   /** Made on the first delivery; null when this socket must go through `ws.send` (see frame-writer.ts). */
   private frameWriter: ConnectionFrameWriter | null | undefined;
   /** Queries and mutations received and not yet answered; shutdown waits for them. */
@@ -321,24 +320,17 @@ export class WsConnection {
         this.close(CloseCode.GoingAway, 'Service unavailable; reconnect later');
         return context;
       }
-      if (context.user.expiresAt !== undefined) this.armExpiry(context.user.expiresAt * 1000);
+      // A token that expires while connected closes the connection (code 4001) at its expiry.
+      if (context.user.expiresAt !== undefined) {
+        this.cancelExpiry = atTime(context.user.expiresAt * 1000, () => this.close(CloseCode.TokenExpired, 'Token expired'));
+      }
     }
     return context;
   }
 
-  /** A token that expires while connected closes the connection (code 4001) at its expiry. */
-  private armExpiry(expiresAtMs: number): void {
-    const delay = expiresAtMs - Date.now();
-    this.expiryTimer = setTimeout(
-      () => (delay > maxTimerMs ? this.armExpiry(expiresAtMs) : this.close(CloseCode.TokenExpired, 'Token expired')),
-      Math.max(0, Math.min(delay, maxTimerMs)),
-    );
-    this.expiryTimer.unref();
-  }
-
   private cleanup(): void {
     this.closed = true;
-    clearTimeout(this.expiryTimer);
+    this.cancelExpiry?.();
     // The core first: it takes the user offline in the rooms their subscriptions hold, then
     // closes those subscriptions. Closing them here first released the rooms, so members saw
     // the user leave ('unsubscribed') but never go offline.
