@@ -49,6 +49,12 @@ export interface EventBus {
   readHistory(channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead>;
   /** Newest first, across all channels. */
   recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]>;
+  /**
+   * The id of the newest event this process has seen, or undefined before the first. A client
+   * that subscribes with it as `lastEventId` resumes from the moment it asked, even if it is
+   * disconnected before its first event arrives.
+   */
+  headEventId(): string | undefined;
   health(): BusHealth;
   close(): Promise<void>;
 }

@@ -99,6 +99,10 @@ export class MemoryBus implements EventBus {
       .map((item) => item.event);
   }
 
+  headEventId(): string {
+    return formatEventId(this.epoch, this.sequence);
+  }
+
   health(): BusHealth {
     return { ready: true };
   }

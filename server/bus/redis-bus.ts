@@ -222,6 +222,10 @@ export class RedisBus implements EventBus {
     return found;
   }
 
+  headEventId(): string | undefined {
+    return this.epoch === '' ? undefined : `${this.epoch}-${this.lastSequence}`;
+  }
+
   health(): BusHealth {
     if (this.redis.status !== 'ready') return { ready: false, reason: `redis connection is ${this.redis.status}` };
     if (this.subscriber.status !== 'ready' || !this.subscribed) return { ready: false, reason: `redis subscriber is ${this.subscriber.status}` };

@@ -30,6 +30,22 @@ describe.each(transports)('resume over %s', (transport) => {
     alice.close();
   });
 
+  it('resumes a subscription that had received nothing yet, when it started from streamHead', async () => {
+    const { core } = t.server.services;
+    const user = `quiet-${transport}`;
+    const client = t.connect(await t.token(user), { retryDelayMs: 200, transport });
+    const { lastEventId } = await client.api.streamHead.query();
+    expect(lastEventId).toEqual(expect.any(String));
+    const stream = collect(client.api.onNotification, { lastEventId: lastEventId! });
+    await waitFor(() => stream.started, 'started');
+    t.dropAll();
+    for (const title of ['while-away-1', 'while-away-2']) await core.sendToUser(user, 'notification.new', { title, message: '' });
+    await waitFor(() => stream.events.length >= 2, 'events sent while away', 5_000);
+    await sleep(50);
+    expect(stream.events.map((event) => (event.data as { title: string }).title)).toEqual(['while-away-1', 'while-away-2']);
+    client.close();
+  });
+
   it('tells a resuming subscriber about a gap it can act on', async () => {
     const small = await startServer({ historyPerChannel: 3 });
     const { core } = small.server.services;

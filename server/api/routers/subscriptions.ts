@@ -29,6 +29,13 @@ const notificationTypes = new Set<EventType>(eventTypes.filter((type) => type.st
 const watchesEverything = (ctx: Ctx) => ctx.user.role === 'admin' || ctx.user.role === 'service';
 
 export const subscriptionProcedures = {
+  /**
+   * Where "now" is in the event stream. Subscribe with it as `lastEventId` and a disconnect
+   * before the first event still resumes without loss (the official client only tracks ids it
+   * has received).
+   */
+  streamHead: authedProcedure.query(({ ctx }) => ({ lastEventId: ctx.services.bus.headEventId() ?? null })),
+
   /** Every event of a room; the caller is a member of the room while subscribed. */
   onRoom: authedProcedure
     .input(z.object({ roomId: idSchema, lastEventId: lastEventIdSchema }))
