@@ -14,10 +14,10 @@ import type { Browser, Page } from 'playwright-core';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { AppRouter } from '../../server/api/router.js';
-import { createRealtimeServer, defaultConfig, type RealtimeServer } from '../../server/index.js';
+import type { RealtimeServer } from '../../server/index.js';
 import { waitFor } from '../support/wait.js';
-import { findChromium, launchChromium } from './chromium.js';
-import { dashboardOutput, ensureDashboardBuild, projectRoot } from './dashboard-build.js';
+import { findChromium } from './chromium.js';
+import { newDashboardPage, projectRoot, startDashboardTest } from './dashboard-build.js';
 
 const chromiumPath = findChromium();
 const mustRun = process.env.CI === 'true';
@@ -41,10 +41,7 @@ describe.skipIf(!chromiumPath && !mustRun)('operator dashboard over SSE in Chrom
 
   async function openSignedIn(query: string): Promise<Page> {
     // A context of its own: its own sessionStorage, so each page signs in afresh.
-    const context = await browser.newContext({ viewport: { width: 1440, height: 1100 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const page = await newDashboardPage(browser, pageErrors);
     onTestFailed(async () => {
       await mkdir(outputDirectory, { recursive: true });
       await page.screenshot({ path: join(outputDirectory, 'dashboard-sse-failure.png'), fullPage: true }).catch(() => undefined);
@@ -61,17 +58,7 @@ describe.skipIf(!chromiumPath && !mustRun)('operator dashboard over SSE in Chrom
   const feedRow = (page: Page, eventId: string) => page.locator(`[data-testid="feed-row"][data-event-id="${eventId}"]`);
 
   beforeAll(async () => {
-    if (!chromiumPath) throw new Error("CI=true but no Chromium: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH.");
-    const [launched, built] = await Promise.allSettled([launchChromium(chromiumPath), ensureDashboardBuild()]);
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (launched.status === 'rejected') throw launched.reason;
-    if (built.status === 'rejected') throw built.reason;
-    server = createRealtimeServer({
-      config: defaultConfig({ port: 0 }),
-      authSecret: 'test-secret-0123456789abcdef',
-      staticDirectory: dashboardOutput,
-      onError: (error, context) => serverErrors.push({ context, error }),
-    });
+    ({ browser, server } = await startDashboardTest(chromiumPath, serverErrors));
     ({ url } = await server.listen());
     // The network of this test lets no WebSocket through.
     server.httpServer.removeAllListeners('upgrade');

@@ -12,10 +12,10 @@ import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
 import type { AppRouter } from '../../server/api/router.js';
-import { createRealtimeServer, defaultConfig, TokenService, type RealtimeServer } from '../../server/index.js';
+import { TokenService, type RealtimeServer } from '../../server/index.js';
 import { waitFor } from '../support/wait.js';
-import { findChromium, launchChromium } from './chromium.js';
-import { dashboardOutput, ensureDashboardBuild, projectRoot } from './dashboard-build.js';
+import { findChromium } from './chromium.js';
+import { newDashboardPage, projectRoot, startDashboardTest } from './dashboard-build.js';
 
 const chromiumPath = findChromium();
 const mustRun = process.env.CI === 'true';
@@ -50,22 +50,9 @@ describe.skipIf(!chromiumPath && !mustRun)('operator dashboard in Chromium', () 
   }
 
   beforeAll(async () => {
-    if (!chromiumPath) throw new Error('CI=true but no Chromium: install Debian\'s chromium (apt-get install chromium) or set CHROMIUM_PATH.');
-    // Both take seconds; a failed build must still leave the browser to afterAll to close.
-    const [launched, built] = await Promise.allSettled([launchChromium(chromiumPath), ensureDashboardBuild()]);
-    if (launched.status === 'fulfilled') browser = launched.value;
-    if (launched.status === 'rejected') throw launched.reason;
-    if (built.status === 'rejected') throw built.reason;
-    server = createRealtimeServer({
-      config: defaultConfig({ port: 0 }),
-      authSecret: 'test-secret-0123456789abcdef',
-      staticDirectory: dashboardOutput,
-      onError: (error, context) => serverErrors.push({ context, error }),
-    });
+    ({ browser, server } = await startDashboardTest(chromiumPath, serverErrors));
     ({ url, wsUrl } = await server.listen());
-    page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page = await newDashboardPage(browser, pageErrors);
   }, 120_000);
 
   afterAll(async () => {
