@@ -5,13 +5,16 @@
  *
  * Resumption is the official wsLink's over the WebSocket, and the resubscribing link's over SSE
  * (transports/resubscribing-link.ts): each records the id of every tracked event and resends it
- * as `lastEventId` when it resubscribes after a reconnect. The ids seen are also remembered here
- * (bounded), so an event that does arrive twice reaches the handler once.
+ * as `lastEventId` when it resubscribes after a reconnect. Those links only know an id once an
+ * event has arrived, so every stream here starts from the server's `streamHead` (stream-head.ts):
+ * a drop before the first event then resumes from there too. The ids seen are also remembered
+ * here (bounded), so an event that does arrive twice reaches the handler once.
  */
 import type { TRPCClient } from '@trpc/client';
 import type { AppRouter } from '../server/api/router.js';
 import type { AgentEventType, EventType, GovernanceEventType, RealtimeEvent } from '../shared/events.js';
 import { RecentIds } from './recent-ids.js';
+import { subscribeFromStreamHead, withLastEventId } from './stream-head.js';
 
 /** The typed tRPC proxy: every procedure of the server's router. */
 export type RealtimeApi = TRPCClient<AppRouter>;
@@ -98,26 +101,35 @@ export function createEventStreams(api: RealtimeApi) {
       const wanted = types ? new Set<EventType>(types) : undefined;
       const accepts = wanted ? (type: EventType) => wanted.has(type) : anyType;
       const input = { ...(types && { types: [...types] }), ...(scope && { scope }) };
-      const subscription = api.onEvent.subscribe(input, callbacksFor(accepts, onEvent, handlers));
-      return () => subscription.unsubscribe();
+      const callbacks = callbacksFor(accepts, onEvent, handlers);
+      return subscribeFromStreamHead(api, (head) => api.onEvent.subscribe(withLastEventId(input, head), callbacks));
     },
 
     /** Every event of a room; the caller is a member of the room while subscribed. */
     subscribeToRoom(roomId: string, onEvent: (event: RealtimeEvent) => void, handlers: StreamHandlers = {}): Unsubscribe {
-      const subscription = api.onRoom.subscribe({ roomId }, callbacksFor(anyType, onEvent, handlers));
-      return () => subscription.unsubscribe();
+      const callbacks = callbacksFor(anyType, onEvent, handlers);
+      return subscribeFromStreamHead(api, (head) => api.onRoom.subscribe(withLastEventId({ roomId }, head), callbacks));
     },
 
+    /**
+     * The caller's agents' events, or one agent's. With `agentId` the server replays the agent's
+     * current run from its start whenever no `lastEventId` is given, on every (re)subscription:
+     * that replay is what a late subscriber needs, and it already covers a drop before the first
+     * event, so this one stream does not start from the head.
+     */
     subscribeToAgent(options: AgentStreamOptions, onEvent: (event: RealtimeEvent<AgentEventType>) => void): Unsubscribe {
       const { agentId, ...handlers } = options;
-      const input = agentId === undefined ? undefined : { agentId };
-      const subscription = api.onAgent.subscribe(input, callbacksFor(prefixed('agent.'), onEvent, handlers));
-      return () => subscription.unsubscribe();
+      const callbacks = callbacksFor(prefixed('agent.'), onEvent, handlers);
+      if (agentId !== undefined) {
+        const subscription = api.onAgent.subscribe({ agentId }, callbacks);
+        return () => subscription.unsubscribe();
+      }
+      return subscribeFromStreamHead(api, (head) => api.onAgent.subscribe(withLastEventId({}, head), callbacks));
     },
 
     subscribeToGovernance(onEvent: (event: RealtimeEvent<GovernanceEventType>) => void, handlers: StreamHandlers = {}): Unsubscribe {
-      const subscription = api.onGovernance.subscribe(undefined, callbacksFor(prefixed('governance.'), onEvent, handlers));
-      return () => subscription.unsubscribe();
+      const callbacks = callbacksFor(prefixed('governance.'), onEvent, handlers);
+      return subscribeFromStreamHead(api, (head) => api.onGovernance.subscribe(withLastEventId({}, head), callbacks));
     },
 
     /** The caller's notification.* events and system.* broadcasts. */
@@ -125,8 +137,8 @@ export function createEventStreams(api: RealtimeApi) {
       onEvent: (event: RealtimeEvent<NotificationEventType>) => void,
       handlers: StreamHandlers = {},
     ): Unsubscribe {
-      const subscription = api.onNotification.subscribe(undefined, callbacksFor(notificationType, onEvent, handlers));
-      return () => subscription.unsubscribe();
+      const callbacks = callbacksFor(notificationType, onEvent, handlers);
+      return subscribeFromStreamHead(api, (head) => api.onNotification.subscribe(withLastEventId({}, head), callbacks));
     },
   };
 }
