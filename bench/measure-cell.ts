@@ -21,9 +21,17 @@ export interface PhaseResult {
   latencyMaxMs: number;
   /** The busiest load generator's CPU time over its wall time: near 1, it (not the server) set the pace. */
   loadGeneratorCpuShare: number;
-  /** The phase on the server's monotonic clock (µs), to read its slice of a CPU profile. */
+  /** The phase on the (first) server's monotonic clock (µs), to read its slice of a CPU profile. */
   serverWindowMicros: [start: number, end: number];
+  /** CPU (µs) of every server process across the phase, summed, and per process. */
+  serverCpuMicros: number;
+  serverCpuMicrosByProcess: number[];
+  /** How much each counter of `SideCounters` (the cluster mode's redis-server) grew across the phase, when given. */
+  sideDeltas?: Record<string, number>;
 }
+
+/** Cumulative counters of another process than the servers (CPU µs, commands, ...), read around each phase. */
+export type SideCounters = () => Promise<Record<string, number>>;
 
 export interface CellResult {
   server: ServerKind;
@@ -44,11 +52,17 @@ export interface CellResult {
 const maxSamplesPerGenerator = 20_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function split(total: number, parts: number): number[] {
+/** `total` split into `parts` near-equal whole shares (the first ones one larger). */
+export function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
 }
 
-async function waitForConnections(server: ServerChannel, expected: number, timeoutMs: number): Promise<ServerStats> {
+/** Enough deliveries for the JIT to settle, few enough not to double the cell's time at large N. */
+export function warmUpEventsFor(subscribers: number): number {
+  return Math.min(50, Math.max(3, Math.round(30_000 / subscribers)));
+}
+
+export async function waitForConnections(server: ServerChannel, expected: number, timeoutMs: number): Promise<ServerStats> {
   const deadline = Date.now() + timeoutMs;
   let stats = await server.request('stats', { collectGarbage: false }, 10_000);
   while (stats.connections !== expected && Date.now() < deadline) {
@@ -58,15 +72,25 @@ async function waitForConnections(server: ServerChannel, expected: number, timeo
   return stats;
 }
 
-class Cell {
+/**
+ * Runs the publishing phases of one cell: the first generator publishes, every generator
+ * records. Several servers (the cluster mode) have their CPU summed; `sideCounters` reads one
+ * more process's counters around the phase.
+ */
+export class PhaseRunner {
   private nextSequence = 1;
   readonly problems: string[] = [];
 
   constructor(
-    private readonly server: ServerChannel,
+    private readonly servers: readonly ServerChannel[],
     private readonly generators: readonly LoadChannel[],
     private readonly subscribers: number,
+    private readonly sideCounters?: SideCounters,
   ) {}
+
+  private async serverStats(): Promise<ServerStats[]> {
+    return Promise.all(this.servers.map((server) => server.request('stats', { collectGarbage: false }, 10_000)));
+  }
 
   async phase(name: string, events: number, plan: PublishPlan): Promise<PhaseResult> {
     const firstSequence = this.nextSequence;
@@ -74,11 +98,15 @@ class Cell {
     const expectedSeconds = plan.mode === 'rate' ? events / plan.eventsPerSecond : (events * this.subscribers) / 5_000;
     const timeoutMs = Math.round(expectedSeconds * 1000 + 15_000);
     await Promise.all(this.generators.map((generator) => generator.request('arm', { firstSequence, events }, 10_000)));
-    const before = await this.server.request('stats', { collectGarbage: false }, 10_000);
+    const before = await this.serverStats();
+    const sideBefore = await this.sideCounters?.();
     const collecting = this.generators.map((generator) => generator.request('collect', { timeoutMs, maxSamples: maxSamplesPerGenerator }, timeoutMs + 10_000));
     const published = await this.generators[0]!.request('publish', { firstSequence, events, plan, timeoutMs }, timeoutMs + 10_000);
     const collected = await Promise.all(collecting);
-    const after = await this.server.request('stats', { collectGarbage: false }, 10_000);
+    const after = await this.serverStats();
+    const sideAfter = await this.sideCounters?.();
+    const serverCpuMicrosByProcess = after.map((stats, index) => stats.cpuMicros - before[index]!.cpuMicros);
+    const serverCpuMicros = serverCpuMicrosByProcess.reduce((sum, micros) => sum + micros, 0);
 
     const deliveries = collected.reduce((sum, part) => sum + part.received, 0);
     const expectedDeliveries = collected.reduce((sum, part) => sum + part.expected, 0);
@@ -95,12 +123,15 @@ class Cell {
       deliveries,
       expectedDeliveries,
       deliveriesPerSecond: deliveries / ((lastReceiveAt - published.startedAt) / 1000),
-      cpuMicrosPerDelivery: deliveries > 0 ? (after.cpuMicros - before.cpuMicros) / deliveries : Number.NaN,
+      cpuMicrosPerDelivery: deliveries > 0 ? serverCpuMicros / deliveries : Number.NaN,
       latencyP50Ms: weightedPercentile(lists, 50),
       latencyP99Ms: weightedPercentile(lists, 99),
       latencyMaxMs: weightedPercentile(lists, 100),
       loadGeneratorCpuShare: Math.max(...collected.map((part) => part.cpuMicros / 1000 / Math.max(1, part.wallMilliseconds))),
-      serverWindowMicros: [before.monotonicMicros, after.monotonicMicros],
+      serverWindowMicros: [before[0]!.monotonicMicros, after[0]!.monotonicMicros],
+      serverCpuMicros,
+      serverCpuMicrosByProcess,
+      ...(sideBefore && sideAfter && { sideDeltas: Object.fromEntries(Object.entries(sideAfter).map(([name, value]) => [name, value - (sideBefore[name] ?? 0)])) }),
     };
   }
 }
@@ -127,7 +158,7 @@ export async function measureCell(
     );
     const connectSeconds = (performance.now() - connectStarted) / 1000;
     const connected = connections.reduce((sum, part) => sum + part.connected, 0);
-    const cell = new Cell(server, generators, connected);
+    const cell = new PhaseRunner([server], generators, connected);
     const failed = connections.reduce((sum, part) => sum + part.failed, 0);
     const connectProblem = `${failed} of ${subscribers} subscribers failed to connect (${connections.find((part) => part.firstError)?.firstError ?? ''})`;
 
@@ -137,9 +168,7 @@ export async function measureCell(
     const loaded = await server.request('stats', { collectGarbage: true }, 20_000);
     const perConnectionKb = (bytes: number) => bytes / Math.max(1, connected) / 1024;
 
-    // Enough deliveries for the JIT to settle, few enough not to double the cell's time at large N.
-    const warmUpEvents = Math.min(50, Math.max(3, Math.round(30_000 / subscribers)));
-    await cell.phase('warm-up', warmUpEvents, { mode: 'burst', window: options.window });
+    await cell.phase('warm-up', warmUpEventsFor(subscribers), { mode: 'burst', window: options.window });
     cell.problems.length = 0; // the warm-up's own misses are not measured
     if (failed > 0) cell.problems.push(connectProblem);
     const fixedRate = await cell.phase('fixed rate', options.fixedRateEvents, { mode: 'rate', eventsPerSecond: options.fixedRate });

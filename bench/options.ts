@@ -41,7 +41,8 @@ const usage = `npm run bench -- [options]
   --quick              N=1000, 1 repeat, ~100k deliveries per cell (under a minute)
   --profile            each server (default: only ours) under node --cpu-prof; prints top self-time functions
   --no-verify          skip the official-client checks
-  --out bench-output   output directory`;
+  --out bench-output   output directory
+  --cluster            instead: one process vs processes over Redis (issue 5); --cluster --help for its options`;
 
 function positiveIntegers(text: string, name: string): number[] {
   const values = text.split(',').map((part) => Number(part.trim()));
@@ -98,7 +99,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
 }
 
 /** Full-speed events for one cell: enough deliveries to be steady, bounded both ways. */
-export function burstEventsFor(options: BenchOptions, subscribers: number): number {
+export function burstEventsFor(options: Pick<BenchOptions, 'burstEvents' | 'deliveriesPerCell'>, subscribers: number): number {
   if (options.burstEvents !== undefined) return options.burstEvents;
   return Math.min(500, Math.max(20, Math.round(options.deliveriesPerCell / subscribers)));
 }

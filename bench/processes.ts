@@ -19,17 +19,22 @@ const serverEntry: Record<ServerKind, string> = {
   socketio: 'servers/socketio-server.ts',
 };
 
-function start(entry: string, nodeFlags: string[]): ChildProcess {
+/** Tracks a child so that `killAllChildren` kills it on exit, error or Ctrl-C. */
+export function trackChild<Child extends ChildProcess>(child: Child): Child {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function start(entry: string, nodeFlags: string[], environment: Record<string, string> = {}): ChildProcess {
   const child = fork(`${benchDirectory}${entry}`, [], {
     cwd: projectRoot,
     // tsx as an ESM loader, so children are plain `node` processes that take node flags.
     execArgv: ['--import', 'tsx', ...nodeFlags],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, NODE_ENV: 'production', ...environment },
   });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
+  return trackChild(child);
 }
 
 export type ServerChannel = ChildChannel<ServerOperations, TargetInfo>;
@@ -38,12 +43,14 @@ export type LoadChannel = ChildChannel<LoadOperations, { pid: number }>;
 export interface ServerLaunch {
   /** Write V8 CPU profiles of the whole server process (one per thread) into this directory at exit. */
   cpuProfileDirectory?: string;
+  /** Extra environment for the server process (e.g. `REDIS_URL`, `REDIS_PREFIX` for our server). */
+  environment?: Record<string, string>;
 }
 
 export function startServer(kind: ServerKind, launch: ServerLaunch = {}): ServerChannel {
   const flags = ['--expose-gc'];
   if (launch.cpuProfileDirectory) flags.push('--cpu-prof', `--cpu-prof-dir=${launch.cpuProfileDirectory}`);
-  return new ChildChannel(start(serverEntry[kind], flags), `${kind} server`, 30_000);
+  return new ChildChannel(start(serverEntry[kind], flags, launch.environment), `${kind} server`, 30_000);
 }
 
 export function startLoadGenerator(index: number): LoadChannel {

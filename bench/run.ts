@@ -3,9 +3,11 @@
  * process (a fresh one per cell), N subscribers in load-generator processes, publishes into one
  * room at a fixed rate and at full speed, and writes bench-output/results.{json,md} and
  * chart.svg. `--profile` runs our server under `node --cpu-prof` and prints where the time goes.
+ * `--cluster` runs bench/cluster/ instead: one process versus processes over Redis (issue 5).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { runClusterBench } from './cluster/run-cluster.js';
 import { serverLabels, type ServerKind } from './contracts.js';
 import { measureCell, type CellResult } from './measure-cell.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
@@ -135,7 +137,11 @@ async function main(): Promise<void> {
   console.log(`Done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
-main()
+// `--cluster`: the one-process-versus-Redis figures of issue 5 (bench/cluster/), same children and clean-up.
+const argv = process.argv.slice(2);
+const benchmark = argv.includes('--cluster') ? runClusterBench(argv.filter((argument) => argument !== '--cluster')) : main();
+
+benchmark
   .then(() => {
     killAllChildren();
     process.exit(0);

@@ -9,17 +9,16 @@ export interface RunDescription {
   officialClientChecks: string[];
 }
 
-export function describeRun(options: BenchOptions, officialClientChecks: string[]): RunDescription {
+export function describeMachine(): RunDescription['machine'] {
   return {
-    date: new Date().toISOString(),
-    machine: {
-      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
-      cores: os.availableParallelism(),
-      memoryGb: Math.round(os.totalmem() / 2 ** 30),
-      node: process.versions.node,
-      os: `${os.type()} ${os.release()}`,
-    },
-    options,
-    officialClientChecks,
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: os.availableParallelism(),
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.versions.node,
+    os: `${os.type()} ${os.release()}`,
   };
+}
+
+export function describeRun(options: BenchOptions, officialClientChecks: string[]): RunDescription {
+  return { date: new Date().toISOString(), machine: describeMachine(), options, officialClientChecks };
 }

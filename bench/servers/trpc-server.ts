@@ -2,25 +2,31 @@
  * Server under test (a): this project's server, as `createRealtimeServer` builds it, with the
  * rate limit and per-address connection limit raised so that the load generator (one address,
  * one admin publishing at full speed) measures delivery, not the limits.
+ *
+ * With `BENCH_REDIS_URL` set (the `--cluster` mode sets it), the process joins a cluster over
+ * that Redis exactly as `REDIS_URL` makes `server/main.ts` do. A bench-only name, so that a
+ * `REDIS_URL` exported in the shell never silently turns the plain benchmark into a Redis one.
  */
 import { createRealtimeServer, defaultConfig } from '../../server/index.js';
+import { clusterFromConfig } from '../../server/bus/from-config.js';
 import { runBenchServer } from './harness.js';
 
 const authSecret = 'bench-secret-0123456789abcdef';
 
 await runBenchServer(async () => {
-  const server = createRealtimeServer({
-    config: defaultConfig({
-      port: 0,
-      logLevel: 'silent',
-      rateLimitPerSecond: 1_000_000,
-      rateLimitBurst: 1_000_000,
-      maxConnectionsPerAddress: 1_000_000,
-      maxBufferedBytes: 64 * 1024 * 1024,
-    }),
-    authSecret,
-    onError: (error, context) => console.error(`[bench trpc server] ${context}`, error),
+  const config = defaultConfig({
+    port: 0,
+    logLevel: 'silent',
+    rateLimitPerSecond: 1_000_000,
+    rateLimitBurst: 1_000_000,
+    maxConnectionsPerAddress: 1_000_000,
+    maxBufferedBytes: 64 * 1024 * 1024,
+    redisUrl: process.env.BENCH_REDIS_URL || undefined,
+    redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',
   });
+  const onError = (error: unknown, context: string) => console.error(`[bench trpc server] ${context}`, error);
+  const cluster = clusterFromConfig(config, onError);
+  const server = createRealtimeServer({ config, authSecret, onError, ...(cluster && { cluster }) });
   const { url, wsUrl } = await server.listen();
   return {
     target: {

@@ -1,0 +1,94 @@
+/**
+ * One cell of the cluster benchmark: fresh server process(es) of one variant, N subscribers
+ * split evenly over the two load generators, then a warm-up, the fixed-rate phase and the
+ * full-speed phase. The load is the same in every variant (two generators, the publisher on the
+ * first); only where it lands differs: in (c) generator i talks to process i. The redis-server's
+ * CPU and counters are read around every phase, in (a) too, where they show Redis's idle background.
+ */
+import { loadavg } from 'node:os';
+import { PhaseRunner, split, waitForConnections, warmUpEventsFor, type PhaseResult } from '../measure-cell.js';
+import { burstEventsFor } from '../options.js';
+import { startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
+import type { BenchRedis } from './redis-server.js';
+import { variantProcesses, type ClusterBenchOptions, type ClusterVariant } from './options.js';
+
+export interface VariantCell {
+  variant: ClusterVariant;
+  subscribers: number;
+  repeat: number;
+  processes: number;
+  /** Subscribers connected per server process. */
+  connectedPerProcess: number[];
+  connected: number;
+  /** The machine's 1-minute load average when the cell ended: above ~2 other work shared the 2 cores. */
+  loadAverage: number;
+  /** `sideDeltas` of each phase: the redis-server's counters across it (see RedisCounters). */
+  fixedRate: PhaseResult;
+  fullSpeed: PhaseResult;
+  problems: string[];
+}
+
+export async function measureVariantCell(
+  options: ClusterBenchOptions,
+  variant: ClusterVariant,
+  subscribers: number,
+  repeat: number,
+  generators: readonly LoadChannel[],
+  redis: BenchRedis,
+): Promise<VariantCell> {
+  // A key prefix per cell as well as a flush after it: nothing a previous cell's processes left
+  // (heartbeats, room holds) can reach this one. (a) clears the variable: a value inherited from
+  // the shell must not put the baseline on Redis.
+  const environment: Record<string, string> =
+    variant === 'memory' ? { BENCH_REDIS_URL: '' } : { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: `bench-${variant}-n${subscribers}-r${repeat}` };
+  const servers: ServerChannel[] = Array.from({ length: variantProcesses[variant] }, () => startServer('trpc', { environment }));
+  try {
+    const targets = await Promise.all(servers.map((server) => server.ready));
+    const shares = split(subscribers, generators.length);
+    const serverOf = (generatorIndex: number) => generatorIndex % servers.length;
+    const connectTimeoutMs = 30_000 + subscribers * 10;
+    const connections = await Promise.all(
+      generators.map((generator, index) =>
+        generator.request(
+          'connect',
+          { target: targets[serverOf(index)]!, subscribers: shares[index]!, publisher: index === 0, timeoutMs: connectTimeoutMs },
+          connectTimeoutMs + 30_000,
+        ),
+      ),
+    );
+    const connected = connections.reduce((sum, part) => sum + part.connected, 0);
+    const failed = connections.reduce((sum, part) => sum + part.failed, 0);
+    const connectedPerProcess = servers.map((_, serverIndex) =>
+      connections.reduce((sum, part, index) => sum + (serverOf(index) === serverIndex ? part.connected : 0), 0),
+    );
+    // +1 on the first process: the publisher's connection.
+    await Promise.all(servers.map((server, index) => waitForConnections(server, connectedPerProcess[index]! + (index === 0 ? 1 : 0), 10_000)));
+
+    const cell = new PhaseRunner(servers, generators, connected, () => redis.counters());
+    await cell.phase('warm-up', warmUpEventsFor(subscribers), { mode: 'burst', window: options.window });
+    cell.problems.length = 0; // the warm-up's own misses are not measured
+    if (failed > 0) {
+      const firstError = connections.find((part) => part.firstError)?.firstError ?? '';
+      cell.problems.push(`${failed} of ${subscribers} subscribers failed to connect (${firstError})`);
+    }
+    const fixedRate = await cell.phase('fixed rate', options.fixedRateEvents, { mode: 'rate', eventsPerSecond: options.fixedRate });
+    const fullSpeed = await cell.phase('full speed', burstEventsFor(options, subscribers), { mode: 'burst', window: options.window });
+    return {
+      variant,
+      subscribers,
+      repeat,
+      processes: servers.length,
+      connectedPerProcess,
+      connected,
+      loadAverage: loadavg()[0]!,
+      fixedRate,
+      fullSpeed,
+      problems: cell.problems,
+    };
+  } finally {
+    await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
+    await Promise.all(servers.map((server) => stopServer(server)));
+    // Each cell has its own key prefix too, so a failed flush costs memory, not correctness.
+    if (variant !== 'memory') await redis.flush().catch((error: unknown) => console.error('[cluster bench] flushing redis failed', error));
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Command-line options of `npm run bench -- --cluster`. Defaults keep a run under ~4 minutes on
+ * the 2-core machine; `--quick` under a minute.
+ */
+import { parseArgs } from 'node:util';
+
+/** The three ways of running the same fan-out job, measured side by side. */
+export type ClusterVariant = 'memory' | 'redis-1' | 'redis-2';
+
+export const clusterVariants: readonly ClusterVariant[] = ['memory', 'redis-1', 'redis-2'];
+
+export const variantLabels: Record<ClusterVariant, string> = {
+  memory: '(a) 1 process, memory bus',
+  'redis-1': '(b) 1 process, Redis',
+  'redis-2': '(c) 2 processes, Redis',
+};
+
+/** Server processes per variant; in (c) the subscribers are split evenly and the publisher is on the first. */
+export const variantProcesses: Record<ClusterVariant, number> = { memory: 1, 'redis-1': 1, 'redis-2': 2 };
+
+export interface ClusterBenchOptions {
+  /** Subscriber counts to measure (all in one room). @default [1000, 2000] (quick: [1000]) */
+  subscriberCounts: number[];
+  /** Interleaved repeats of every (N, variant) cell; medians are reported. @default 3 (quick: 1) */
+  repeats: number;
+  /** Full-speed events per cell; by default sized so that each cell delivers ~`deliveriesPerCell`. */
+  burstEvents: number | undefined;
+  /** @default 400000 (quick: 100000) */
+  deliveriesPerCell: number;
+  /** Fixed-rate phase: events per second and how many events. @default 10 and 20 */
+  fixedRate: number;
+  fixedRateEvents: number;
+  /** Full-speed phase: events not yet delivered to every subscriber of the first load generator. @default 16 */
+  window: number;
+  variants: ClusterVariant[];
+  outputDirectory: string;
+  quick: boolean;
+}
+
+const usage = `npm run bench -- --cluster [options]
+  --n 1000,2000        subscriber counts (N), all in one room
+  --repeats 3          interleaved repeats per cell (medians and median paired ratios reported)
+  --events M           full-speed events per cell (default: ~400k deliveries per cell)
+  --rate 10            fixed-rate phase: events per second
+  --rate-events 20     fixed-rate phase: number of events
+  --window 16          full-speed phase: events in flight
+  --variants memory,redis-1,redis-2
+  --quick              N=1000, 1 repeat, ~100k deliveries per cell (under a minute)
+  --out bench-output   output directory (writes cluster-results.json and cluster-results.md)
+
+Starts its own redis-server (Debian package redis-server) on a free loopback port and stops it at the end.`;
+
+function positiveIntegers(text: string, name: string): number[] {
+  const values = text.split(',').map((part) => Number(part.trim()));
+  if (values.some((value) => !Number.isInteger(value) || value <= 0)) throw new Error(`--${name}: expected positive integers, got '${text}'`);
+  return values;
+}
+
+function positiveInteger(text: string | undefined, name: string, fallback: number): number {
+  return text === undefined ? fallback : positiveIntegers(text, name)[0]!;
+}
+
+export function parseClusterBenchOptions(argv: string[]): ClusterBenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string' },
+      repeats: { type: 'string' },
+      events: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-events': { type: 'string' },
+      window: { type: 'string' },
+      variants: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench-output' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const quick = values.quick ?? false;
+  const variants = (values.variants?.split(',').map((name) => name.trim()) ?? [...clusterVariants]) as ClusterVariant[];
+  for (const variant of variants) {
+    if (!clusterVariants.includes(variant)) throw new Error(`--variants: unknown variant '${variant}' (known: ${clusterVariants.join(', ')})`);
+  }
+  return {
+    subscriberCounts: values.n ? positiveIntegers(values.n, 'n') : quick ? [1000] : [1000, 2000],
+    repeats: positiveInteger(values.repeats, 'repeats', quick ? 1 : 3),
+    burstEvents: values.events === undefined ? undefined : positiveInteger(values.events, 'events', 1),
+    deliveriesPerCell: quick ? 100_000 : 400_000,
+    fixedRate: positiveInteger(values.rate, 'rate', 10),
+    fixedRateEvents: positiveInteger(values['rate-events'], 'rate-events', quick ? 10 : 20),
+    window: positiveInteger(values.window, 'window', 16),
+    variants,
+    outputDirectory: values.out ?? 'bench-output',
+    quick,
+  };
+}
