@@ -66,7 +66,7 @@ export class WsConnection {
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly request: IncomingMessage,
+    request: IncomingMessage,
     private readonly transport: WsTransport,
   ) {
     // The official client sends its token in a first `connectionParams` message when the URL
