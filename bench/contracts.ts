@@ -89,7 +89,18 @@ export type LoadOperations = {
   publish: { request: { firstSequence: number; events: number; plan: PublishPlan; timeoutMs: number }; response: PublishResult };
   disconnect: { request: { timeoutMs: number }; response: { closed: number } };
   verifyOfficialClients: { request: { target: TargetInfo }; response: { checks: string[] } };
+  /** A snapshot while a long phase runs (the soak): answers at once, waits for nothing. */
+  progress: { request: Record<string, never>; response: LoadProgress };
 };
+
+/** What a load generator has seen so far of the armed events, and how many of its sockets are still open. */
+export interface LoadProgress {
+  received: number;
+  /** Events its publisher has sent since the last `publish` began (0 if it is not the publisher). */
+  published: number;
+  openSubscribers: number;
+  unexpectedCloses: number;
+}
 
 /** High-resolution wall-clock milliseconds, comparable across processes on one machine. */
 export function epochNow(): number {

@@ -42,7 +42,8 @@ const usage = `npm run bench -- [options]
   --profile            each server (default: only ours) under node --cpu-prof; prints top self-time functions
   --no-verify          skip the official-client checks
   --out bench-output   output directory
-  --cluster            instead: one process vs processes over Redis (issue 5); --cluster --help for its options`;
+  --cluster            instead: one process vs processes over Redis (issue 5); --cluster --help for its options
+  --soak               instead: 20,000 connections held 5 minutes, memory sampled (issue 7); --soak --help for its options`;
 
 function positiveIntegers(text: string, name: string): number[] {
   const values = text.split(',').map((part) => Number(part.trim()));

@@ -4,10 +4,12 @@
  * room at a fixed rate and at full speed, and writes bench-output/results.{json,md} and
  * chart.svg. `--profile` runs our server under `node --cpu-prof` and prints where the time goes.
  * `--cluster` runs bench/cluster/ instead: one process versus processes over Redis (issue 5).
+ * `--soak` runs bench/soak/ instead: 20,000 connections held for 5 minutes, memory sampled.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runClusterBench } from './cluster/run-cluster.js';
+import { runSoak } from './soak/run-soak.js';
 import { serverLabels, type ServerKind } from './contracts.js';
 import { measureCell, type CellResult } from './measure-cell.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
@@ -137,9 +139,14 @@ async function main(): Promise<void> {
   console.log(`Done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
-// `--cluster`: the one-process-versus-Redis figures of issue 5 (bench/cluster/), same children and clean-up.
+// `--cluster`: the one-process-versus-Redis figures of issue 5 (bench/cluster/); `--soak`: the
+// long hold of issue 7 (bench/soak/). Same children and clean-up.
 const argv = process.argv.slice(2);
-const benchmark = argv.includes('--cluster') ? runClusterBench(argv.filter((argument) => argument !== '--cluster')) : main();
+const benchmark = argv.includes('--cluster')
+  ? runClusterBench(argv.filter((argument) => argument !== '--cluster'))
+  : argv.includes('--soak')
+    ? runSoak(argv.filter((argument) => argument !== '--soak'))
+    : main();
 
 benchmark
   .then(() => {

@@ -22,6 +22,8 @@ let unexpectedCloses = 0;
 let tearingDown = false;
 let publishErrors = 0;
 let firstPublishError: string | undefined;
+/** Events sent by the publish in progress (or the last one), for the soak's periodic `progress`. */
+let publishedSoFar = 0;
 const recorder = new DeliveryRecorder();
 /** CPU and wall clock at `arm`, to tell whether this generator, not the server, was the bottleneck. */
 let armedCpu = process.cpuUsage();
@@ -94,7 +96,9 @@ async function publish(firstSequence: number, events: number, plan: LoadOperatio
   firstPublishError = undefined;
   const deadline = performance.now() + timeoutMs;
   let published = 0;
+  publishedSoFar = 0;
   const send = () => {
+    publishedSoFar++;
     const sequence = firstSequence + published++;
     wire.publish(socket, `${sequence}@${epochNow().toFixed(3)}`, sequence);
   };
@@ -164,8 +168,10 @@ const { announceReady } = serveParent<LoadOperations>({
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(connectConcurrency, count) }, worker));
+    // The publisher first: near a server's connection (or open-file) limit, the subscribers that
+    // do not fit are counted as failures, and the run still has someone to publish.
     if (withPublisher) publisher = await connectOne('publisher');
+    await Promise.all(Array.from({ length: Math.min(connectConcurrency, count) }, worker));
     return { connected: subscribers.length, failed, ...(firstError !== undefined && { firstError }), milliseconds: performance.now() - started };
   },
 
@@ -191,6 +197,11 @@ const { announceReady } = serveParent<LoadOperations>({
   },
 
   verifyOfficialClients: ({ target: checked }) => verifyOfficialClients(checked),
+
+  async progress() {
+    const openSubscribers = subscribers.reduce((open, socket) => open + (socket.readyState === WebSocket.OPEN ? 1 : 0), 0);
+    return { received: recorder.summary().received, published: publishedSoFar, openSubscribers, unexpectedCloses };
+  },
 });
 
 announceReady({ pid: process.pid });

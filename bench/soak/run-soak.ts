@@ -1,0 +1,182 @@
+/**
+ * `npm run bench -- --soak`: issue 7's "20,000 subscribed connections held with memory that stays
+ * flat over 5 minutes". One server process (our server, embedded bus), the subscribers split
+ * across load-generator processes, all in one room; an admin publishes a low-rate stream so
+ * every connection keeps receiving; the server's memory (after a forced GC) and the delivery
+ * counts are sampled over IPC every few seconds. Writes bench-output/soak.{json,md}.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import type { LoadProgress, ServerStats } from '../contracts.js';
+import { split, waitForConnections } from '../measure-cell.js';
+import { openFileLimit, startLoadGenerator, startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
+import { weightedPercentile } from '../statistics.js';
+import { parseSoakOptions, type SoakOptions } from './options.js';
+import { memorySeries, soakMarkdown, type SoakResult, type SoakSample } from './soak-report.js';
+
+const megabytes = (bytes: number) => bytes / 1024 / 1024;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Raises this process's open-file limit (soft and hard) before any child is forked, so the server
+ * and the load generators inherit it: each holds one fd per socket. Raising the hard limit needs
+ * CAP_SYS_RESOURCE, which root in a container may lack: then the run goes on at the current
+ * limit and says so, and the server's connections stop near that limit (the report shows where).
+ */
+function raiseOpenFileLimit(options: SoakOptions, problems: string[]): void {
+  const needed = options.subscribers + 1_024;
+  const current = openFileLimit();
+  if (current !== undefined && current >= needed) return;
+  try {
+    execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${options.openFiles}:${options.openFiles}`], { stdio: 'pipe', timeout: 10_000 });
+  } catch (error) {
+    const reason = error instanceof Error && 'stderr' in error ? String(error.stderr).trim() : String(error);
+    const problem = `open-file limit ${current} (soft and hard) could not be raised to ${options.openFiles}: ${reason}; the server process can hold at most ~${current} sockets`;
+    console.warn(`Warning: ${problem}`);
+    problems.push(problem);
+  }
+}
+
+function childOpenFileLimit(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const match = /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return match ? Number(match[1]) : undefined;
+}
+
+async function sample(server: ServerChannel, generators: readonly LoadChannel[], heldSince: number, connected: number): Promise<SoakSample> {
+  const stats: ServerStats = await server.request('stats', { collectGarbage: true }, 30_000);
+  const progress: LoadProgress[] = await Promise.all(generators.map((generator) => generator.request('progress', {}, 30_000)));
+  const published = progress[0]!.published;
+  return {
+    seconds: (performance.now() - heldSince) / 1000,
+    rssMb: megabytes(stats.rssBytes),
+    heapUsedMb: megabytes(stats.heapUsedBytes),
+    externalMb: megabytes(stats.externalBytes),
+    heapPlusExternalMb: megabytes(stats.heapUsedBytes + stats.externalBytes),
+    serverConnections: stats.connections,
+    openSubscribers: progress.reduce((sum, part) => sum + part.openSubscribers, 0),
+    unexpectedCloses: progress.reduce((sum, part) => sum + part.unexpectedCloses, 0),
+    published,
+    received: progress.reduce((sum, part) => sum + part.received, 0),
+    expected: published * connected,
+  };
+}
+
+function describeSample(s: SoakSample): string {
+  return (
+    `  t=${s.seconds.toFixed(0).padStart(4)} s  RSS ${s.rssMb.toFixed(1)} MB, heap+external ${s.heapPlusExternalMb.toFixed(1)} MB, ` +
+    `server conns ${s.serverConnections}, open subscribers ${s.openSubscribers}, received ${s.received.toLocaleString('en-US')} / ${s.expected.toLocaleString('en-US')}`
+  );
+}
+
+export async function runSoak(argv: string[]): Promise<void> {
+  const options = parseSoakOptions(argv);
+  const problems: string[] = [];
+  raiseOpenFileLimit(options, problems);
+  const outputDirectory = resolve(options.outputDirectory);
+  mkdirSync(outputDirectory, { recursive: true });
+
+  const generators = Array.from({ length: options.loadGenerators }, (_, index) => startLoadGenerator(index));
+  const server = startServer('trpc');
+  try {
+    await Promise.all(generators.map((generator) => generator.ready));
+    const target = await server.ready;
+    const openFileLimits: Record<string, number | undefined> = { orchestrator: openFileLimit(), server: childOpenFileLimit(server.child.pid) };
+    generators.forEach((generator, index) => (openFileLimits[`load generator ${index}`] = childOpenFileLimit(generator.child.pid)));
+    console.log(`Open-file limits: ${JSON.stringify(openFileLimits)}`);
+    const idle = await server.request('stats', { collectGarbage: true }, 10_000);
+
+    // Connecting is bounded: 64 handshakes in flight per generator, and a deadline per generator.
+    const shares = split(options.subscribers, options.loadGenerators);
+    const connectTimeoutMs = 30_000 + Math.max(...shares) * 15;
+    const connectStarted = performance.now();
+    const connections = await Promise.all(
+      generators.map((generator, index) =>
+        generator.request('connect', { target, subscribers: shares[index]!, publisher: index === 0, timeoutMs: connectTimeoutMs }, connectTimeoutMs + 30_000),
+      ),
+    );
+    const connectSeconds = (performance.now() - connectStarted) / 1000;
+    const connected = connections.reduce((sum, part) => sum + part.connected, 0);
+    const connectFailed = connections.reduce((sum, part) => sum + part.failed, 0);
+    const connectFirstError = connections.find((part) => part.firstError)?.firstError;
+    console.log(`Connected ${connected} of ${options.subscribers} in ${connectSeconds.toFixed(1)} s${connectFailed > 0 ? ` (${connectFailed} failed: ${connectFirstError})` : ''}`);
+    if (connectFailed > 0 || connected < options.subscribers) problems.push(`${options.subscribers - connected} of ${options.subscribers} subscribers did not connect (${connectFirstError ?? 'connect deadline'})`);
+    await waitForConnections(server, connected + 1, 30_000);
+
+    const events = Math.max(1, Math.round(options.minutes * 60 * options.eventsPerSecond));
+    await Promise.all(generators.map((generator) => generator.request('arm', { firstSequence: 1, events }, 10_000)));
+    const heldSince = performance.now();
+    const samples: SoakSample[] = [await sample(server, generators, heldSince, connected)];
+    console.log(describeSample(samples[0]!));
+
+    const publishTimeoutMs = Math.round((events / options.eventsPerSecond) * 1000 + 60_000);
+    let publishing = true;
+    const published = generators[0]!
+      .request('publish', { firstSequence: 1, events, plan: { mode: 'rate', eventsPerSecond: options.eventsPerSecond }, timeoutMs: publishTimeoutMs }, publishTimeoutMs + 30_000)
+      .finally(() => (publishing = false));
+    const collecting = generators.map((generator) => generator.request('collect', { timeoutMs: publishTimeoutMs + 30_000, maxSamples: 20_000 }, publishTimeoutMs + 60_000));
+    // Sampling is bounded by the publish's own deadline; the loop wakes early when publishing ends.
+    const holdDeadline = heldSince + publishTimeoutMs;
+    for (let tick = 1; publishing && performance.now() < holdDeadline; tick++) {
+      const wait = heldSince + tick * options.sampleSeconds * 1000 - performance.now();
+      if (wait > 0) await Promise.race([sleep(wait), published.catch(() => undefined)]);
+      if (!publishing) break;
+      samples.push(await sample(server, generators, heldSince, connected));
+      console.log(describeSample(samples.at(-1)!));
+    }
+    const publishResult = await published;
+    const collected = await Promise.all(collecting);
+    samples.push(await sample(server, generators, heldSince, connected));
+    console.log(describeSample(samples.at(-1)!));
+
+    const end = samples.at(-1)!;
+    const deliveriesReceived = collected.reduce((sum, part) => sum + part.received, 0);
+    const deliveriesExpected = collected.reduce((sum, part) => sum + part.expected, 0);
+    const lists = collected.filter((part) => part.samples.length > 0).map((part) => ({ samples: part.samples, weight: part.received / part.samples.length }));
+    if (publishResult.publishErrors > 0) problems.push(`${publishResult.publishErrors} publish errors (${publishResult.firstError ?? ''})`);
+    if (deliveriesReceived < deliveriesExpected) problems.push(`${deliveriesExpected - deliveriesReceived} of ${deliveriesExpected} deliveries missing`);
+    if (end.unexpectedCloses > 0) problems.push(`${end.unexpectedCloses} subscribers closed unexpectedly during the hold`);
+
+    const result: SoakResult = {
+      run: {
+        date: new Date().toISOString(),
+        machine: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
+        nodeVersion: process.versions.node,
+        loadAverageAtEnd: loadavg()[0]!,
+        openFileLimits,
+        options,
+      },
+      requested: options.subscribers,
+      connected,
+      connectFailed,
+      ...(connectFirstError !== undefined && { connectFirstError }),
+      connectSeconds,
+      heldAtEnd: end.openSubscribers,
+      serverConnectionsAtEnd: end.serverConnections,
+      unexpectedCloses: end.unexpectedCloses,
+      holdSeconds: end.seconds,
+      eventsPublished: publishResult.published,
+      publishErrors: publishResult.publishErrors,
+      deliveriesExpected,
+      deliveriesReceived,
+      latencyP50Ms: weightedPercentile(lists, 50),
+      latencyP99Ms: weightedPercentile(lists, 99),
+      latencyMaxMs: weightedPercentile(lists, 100),
+      heapPlusExternal: memorySeries(samples, (s) => s.heapPlusExternalMb),
+      rss: memorySeries(samples, (s) => s.rssMb),
+      idleRssMb: megabytes(idle.rssBytes),
+      idleHeapPlusExternalMb: megabytes(idle.heapUsedBytes + idle.externalBytes),
+      samples,
+      problems,
+    };
+    writeFileSync(resolve(outputDirectory, 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const markdown = soakMarkdown(result);
+    writeFileSync(resolve(outputDirectory, 'soak.md'), markdown);
+    console.log(`\n${markdown}\nWrote ${outputDirectory}/soak.json, soak.md`);
+  } finally {
+    await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
+    await stopServer(server);
+  }
+}
