@@ -27,11 +27,13 @@ const bytesPerEvent = 1_300;
 /**
  * Live memory (heap + Buffers after a full collection) may grow by: the stalled connection's
  * bound; the frames in flight to the normal reader (the publisher runs at most two chunks ahead);
- * history's churn (the room's new log, and a global log's worth of evicted events awaiting
- * compaction); and 2 MiB of slack. Without the bound the stalled connection alone keeps
- * everything the kernel could not take (~16 MB here, and more with every event).
+ * history's churn: the room's new log, which (like every BoundedLog) also keeps up to one log's
+ * worth of evicted entries until it compacts, and a global log's worth of evicted events awaiting
+ * compaction (the global log was already full before the measurement); and 2 MiB of slack.
+ * Without the bound the stalled connection alone keeps everything the kernel could not take
+ * (~16 MB here, and more with every event).
  */
-const liveGrowthBoundBytes = maxBufferedBytes + (2 * chunk + history.historyPerChannel + history.historyGlobal) * bytesPerEvent + 2 * mebibyte;
+const liveGrowthBoundBytes = maxBufferedBytes + (2 * chunk + 2 * history.historyPerChannel + history.historyGlobal) * bytesPerEvent + 2 * mebibyte;
 /** RSS adds the collector's slack on top: the young generation and heap pages not yet returned. */
 const rssGrowthBoundBytes = 48 * mebibyte;
 
