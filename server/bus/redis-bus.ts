@@ -107,11 +107,14 @@ export class RedisBus implements EventBus {
   private async resubscribe(): Promise<void> {
     if (this.closed || !this.subscribed) return;
     this.subscribed = false;
+    // The epoch from before the disconnect: read before subscribing, because once subscribed a
+    // message from a process that already restored its state carries the new epoch, and this
+    // process would then think nothing was lost and not restore its own.
+    const knownEpoch = this.epoch;
     try {
       await this.subscriber.subscribe(this.key('events'));
       this.subscribed = true;
       await this.commandsReady();
-      const knownEpoch = this.epoch;
       const currentEpoch = await this.redis.get(this.key('epoch'));
       await this.catchUp();
       // No epoch, or another one: Redis restarted without its data (or was flushed).
