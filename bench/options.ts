@@ -45,13 +45,14 @@ const usage = `npm run bench -- [options]
   --cluster            instead: one process vs processes over Redis (issue 5); --cluster --help for its options
   --soak               instead: 20,000 connections held 5 minutes, memory sampled (issue 7); --soak --help for its options`;
 
-function positiveIntegers(text: string, name: string): number[] {
+/** A comma-separated list of positive integers (`--n 1000,5000`); throws naming the option. */
+export function positiveIntegers(text: string, name: string): number[] {
   const values = text.split(',').map((part) => Number(part.trim()));
   if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value <= 0)) throw new Error(`--${name}: expected positive integers, got '${text}'`);
   return values;
 }
 
-function positiveInteger(text: string | undefined, name: string, fallback: number): number {
+export function positiveInteger(text: string | undefined, name: string, fallback: number): number {
   return text === undefined ? fallback : positiveIntegers(text, name)[0]!;
 }
 

@@ -3,6 +3,7 @@
  * the 2-core machine; `--quick` under a minute.
  */
 import { parseArgs } from 'node:util';
+import { positiveInteger, positiveIntegers } from '../options.js';
 
 /** The three ways of running the same fan-out job, measured side by side. */
 export type ClusterVariant = 'memory' | 'redis-1' | 'redis-2';
@@ -49,16 +50,6 @@ const usage = `npm run bench -- --cluster [options]
   --out bench-output   output directory (writes cluster-results.json and cluster-results.md)
 
 Starts its own redis-server (Debian package redis-server) on a free loopback port and stops it at the end.`;
-
-function positiveIntegers(text: string, name: string): number[] {
-  const values = text.split(',').map((part) => Number(part.trim()));
-  if (values.some((value) => !Number.isInteger(value) || value <= 0)) throw new Error(`--${name}: expected positive integers, got '${text}'`);
-  return values;
-}
-
-function positiveInteger(text: string | undefined, name: string, fallback: number): number {
-  return text === undefined ? fallback : positiveIntegers(text, name)[0]!;
-}
 
 export function parseClusterBenchOptions(argv: string[]): ClusterBenchOptions {
   const { values } = parseArgs({

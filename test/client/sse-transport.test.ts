@@ -10,9 +10,9 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRealtimeClient, type ConnectionStateChange, type RealtimeClient, type RealtimeClientOptions } from '../../client/index.js';
-import type { RealtimeEvent } from '../../shared/events.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { collectNotifications } from './notifications.js';
 
 const clients = new Set<RealtimeClient>();
 afterEach(async () => {
@@ -31,20 +31,6 @@ function connect(t: TestServer, token: RealtimeClientOptions['token'], extra: Pa
   });
   clients.add(client);
   return client;
-}
-
-/** Subscribes to the user's notifications and keeps the titles, in order, and the starts. */
-function collectNotifications(client: RealtimeClient) {
-  const titles: string[] = [];
-  const errors: Error[] = [];
-  let starts = 0;
-  const stop = client.subscribeToNotifications(
-    (event: RealtimeEvent) => {
-      if (event.type === 'notification.new') titles.push(event.data.title);
-    },
-    { onStarted: () => starts++, onError: (error) => errors.push(error) },
-  );
-  return { titles, errors, starts: () => starts, stop };
 }
 
 /** Streams the core counts as connections (an SSE stream is one; a WebSocket is one). */

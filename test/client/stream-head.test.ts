@@ -8,9 +8,9 @@ import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRealtimeClient, type RealtimeClient, type RealtimeClientOptions } from '../../client/index.js';
-import type { RealtimeEvent } from '../../shared/events.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { sleep, waitFor } from '../support/wait.js';
+import { collectNotifications } from './notifications.js';
 
 let t: TestServer;
 const clients = new Set<RealtimeClient>();
@@ -36,19 +36,6 @@ function connect(userId: string, extra: Partial<RealtimeClientOptions> = {}): Pr
     clients.add(client);
     return client;
   });
-}
-
-function collectNotifications(client: RealtimeClient) {
-  const titles: string[] = [];
-  const errors: Error[] = [];
-  let starts = 0;
-  const stop = client.subscribeToNotifications(
-    (event: RealtimeEvent) => {
-      if (event.type === 'notification.new') titles.push(event.data.title);
-    },
-    { onStarted: () => starts++, onError: (error) => errors.push(error) },
-  );
-  return { titles, errors, starts: () => starts, stop };
 }
 
 const attachedSubscriptions = () => t.server.services.core.stats().subscriptions;
