@@ -5,7 +5,7 @@
  * heap it once grew, so a reused process would report ~0 KB per connection on later rounds.
  */
 import { loadavg } from 'node:os';
-import type { PublishPlan, ServerKind, ServerStats } from './contracts.js';
+import type { ConnectResult, PublishPlan, ServerKind, ServerStats, TargetInfo } from './contracts.js';
 import { burstEventsFor, type BenchOptions } from './options.js';
 import { startServer, stopServer, type LoadChannel, type ServerChannel, type ServerLaunch } from './processes.js';
 import { weightedPercentile, type WeightedSamples } from './statistics.js';
@@ -55,6 +55,41 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** `total` split into `parts` near-equal whole shares (the first ones one larger). */
 export function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
+}
+
+export interface ConnectedSubscribers {
+  /** Per load generator, in order. */
+  parts: ConnectResult[];
+  connected: number;
+  failed: number;
+  firstError: string | undefined;
+  seconds: number;
+}
+
+/**
+ * Connects `subscribers` split across the load generators (the first also connects the
+ * publisher), generator i to `targetOf(i)`, each within `timeoutMs`.
+ */
+export async function connectSubscribers(
+  generators: readonly LoadChannel[],
+  subscribers: number,
+  targetOf: (generatorIndex: number) => TargetInfo,
+  timeoutMs: number,
+): Promise<ConnectedSubscribers> {
+  const shares = split(subscribers, generators.length);
+  const started = performance.now();
+  const parts = await Promise.all(
+    generators.map((generator, index) =>
+      generator.request('connect', { target: targetOf(index), subscribers: shares[index]!, publisher: index === 0, timeoutMs }, timeoutMs + 30_000),
+    ),
+  );
+  return {
+    parts,
+    connected: parts.reduce((sum, part) => sum + part.connected, 0),
+    failed: parts.reduce((sum, part) => sum + part.failed, 0),
+    firstError: parts.find((part) => part.firstError)?.firstError,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** Enough deliveries for the JIT to settle, few enough not to double the cell's time at large N. */
@@ -148,19 +183,9 @@ export async function measureCell(
   try {
     const target = await server.ready;
     const baseline = await server.request('stats', { collectGarbage: true }, 10_000);
-    const shares = split(subscribers, generators.length);
-    const connectTimeoutMs = 30_000 + subscribers * 10;
-    const connectStarted = performance.now();
-    const connections = await Promise.all(
-      generators.map((generator, index) =>
-        generator.request('connect', { target, subscribers: shares[index]!, publisher: index === 0, timeoutMs: connectTimeoutMs }, connectTimeoutMs + 30_000),
-      ),
-    );
-    const connectSeconds = (performance.now() - connectStarted) / 1000;
-    const connected = connections.reduce((sum, part) => sum + part.connected, 0);
+    const { connected, failed, firstError, seconds: connectSeconds } = await connectSubscribers(generators, subscribers, () => target, 30_000 + subscribers * 10);
     const cell = new PhaseRunner([server], generators, connected);
-    const failed = connections.reduce((sum, part) => sum + part.failed, 0);
-    const connectProblem = `${failed} of ${subscribers} subscribers failed to connect (${connections.find((part) => part.firstError)?.firstError ?? ''})`;
+    const connectProblem = `${failed} of ${subscribers} subscribers failed to connect (${firstError ?? ''})`;
 
     // +1: the publisher's connection. Memory is measured before any event is sent.
     await waitForConnections(server, connected + 1, 10_000);

@@ -6,7 +6,7 @@
  * CPU and counters are read around every phase, in (a) too, where they show Redis's idle background.
  */
 import { loadavg } from 'node:os';
-import { PhaseRunner, split, waitForConnections, warmUpEventsFor, type PhaseResult } from '../measure-cell.js';
+import { PhaseRunner, connectSubscribers, waitForConnections, warmUpEventsFor, type PhaseResult } from '../measure-cell.js';
 import { burstEventsFor } from '../options.js';
 import { startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
 import type { BenchRedis } from './redis-server.js';
@@ -44,20 +44,13 @@ export async function measureVariantCell(
   const servers: ServerChannel[] = Array.from({ length: variantProcesses[variant] }, () => startServer('trpc', { environment }));
   try {
     const targets = await Promise.all(servers.map((server) => server.ready));
-    const shares = split(subscribers, generators.length);
     const serverOf = (generatorIndex: number) => generatorIndex % servers.length;
-    const connectTimeoutMs = 30_000 + subscribers * 10;
-    const connections = await Promise.all(
-      generators.map((generator, index) =>
-        generator.request(
-          'connect',
-          { target: targets[serverOf(index)]!, subscribers: shares[index]!, publisher: index === 0, timeoutMs: connectTimeoutMs },
-          connectTimeoutMs + 30_000,
-        ),
-      ),
+    const { parts: connections, connected, failed, firstError } = await connectSubscribers(
+      generators,
+      subscribers,
+      (index) => targets[serverOf(index)]!,
+      30_000 + subscribers * 10,
     );
-    const connected = connections.reduce((sum, part) => sum + part.connected, 0);
-    const failed = connections.reduce((sum, part) => sum + part.failed, 0);
     const connectedPerProcess = servers.map((_, serverIndex) =>
       connections.reduce((sum, part, index) => sum + (serverOf(index) === serverIndex ? part.connected : 0), 0),
     );
@@ -68,8 +61,7 @@ export async function measureVariantCell(
     await cell.phase('warm-up', warmUpEventsFor(subscribers), { mode: 'burst', window: options.window });
     cell.problems.length = 0; // the warm-up's own misses are not measured
     if (failed > 0) {
-      const firstError = connections.find((part) => part.firstError)?.firstError ?? '';
-      cell.problems.push(`${failed} of ${subscribers} subscribers failed to connect (${firstError})`);
+      cell.problems.push(`${failed} of ${subscribers} subscribers failed to connect (${firstError ?? ''})`);
     }
     const fixedRate = await cell.phase('fixed rate', options.fixedRateEvents, { mode: 'rate', eventsPerSecond: options.fixedRate });
     const fullSpeed = await cell.phase('full speed', burstEventsFor(options, subscribers), { mode: 'burst', window: options.window });

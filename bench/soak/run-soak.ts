@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import type { LoadProgress, ServerStats } from '../contracts.js';
-import { split, waitForConnections } from '../measure-cell.js';
+import { connectSubscribers, split, waitForConnections } from '../measure-cell.js';
 import { openFileLimit, startLoadGenerator, startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
 import { weightedPercentile } from '../statistics.js';
 import { parseSoakOptions, type SoakOptions } from './options.js';
@@ -89,18 +89,13 @@ export async function runSoak(argv: string[]): Promise<void> {
     const idle = await server.request('stats', { collectGarbage: true }, 10_000);
 
     // Connecting is bounded: 64 handshakes in flight per generator, and a deadline per generator.
-    const shares = split(options.subscribers, options.loadGenerators);
-    const connectTimeoutMs = 30_000 + Math.max(...shares) * 15;
-    const connectStarted = performance.now();
-    const connections = await Promise.all(
-      generators.map((generator, index) =>
-        generator.request('connect', { target, subscribers: shares[index]!, publisher: index === 0, timeoutMs: connectTimeoutMs }, connectTimeoutMs + 30_000),
-      ),
-    );
-    const connectSeconds = (performance.now() - connectStarted) / 1000;
-    const connected = connections.reduce((sum, part) => sum + part.connected, 0);
-    const connectFailed = connections.reduce((sum, part) => sum + part.failed, 0);
-    const connectFirstError = connections.find((part) => part.firstError)?.firstError;
+    const connectTimeoutMs = 30_000 + Math.max(...split(options.subscribers, options.loadGenerators)) * 15;
+    const {
+      connected,
+      failed: connectFailed,
+      firstError: connectFirstError,
+      seconds: connectSeconds,
+    } = await connectSubscribers(generators, options.subscribers, () => target, connectTimeoutMs);
     console.log(`Connected ${connected} of ${options.subscribers} in ${connectSeconds.toFixed(1)} s${connectFailed > 0 ? ` (${connectFailed} failed: ${connectFirstError})` : ''}`);
     if (connectFailed > 0 || connected < options.subscribers) problems.push(`${options.subscribers - connected} of ${options.subscribers} subscribers did not connect (${connectFirstError ?? 'connect deadline'})`);
     await waitForConnections(server, connected + 1, 30_000);
