@@ -3,21 +3,38 @@
  * child is tracked and killed (by its own pid) when the orchestrator exits, fails or is
  * interrupted, so no server is left holding a port or a core.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ChildChannel } from './ipc.js';
 import type { LoadOperations, ServerKind, ServerOperations, TargetInfo } from './contracts.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-const benchDirectory = fileURLToPath(new URL('.', import.meta.url));
+/** bench/tsconfig.build.json's outDir: the children run from tsc's output, as `npm start` does. */
+const buildDirectory = `${projectRoot}bench-output/build/bench/`;
 const children = new Set<ChildProcess>();
 
 const serverEntry: Record<ServerKind, string> = {
-  trpc: 'servers/trpc-server.ts',
-  ws: 'servers/raw-ws-server.ts',
-  socketio: 'servers/socketio-server.ts',
+  trpc: 'servers/trpc-server.js',
+  ws: 'servers/raw-ws-server.js',
+  socketio: 'servers/socketio-server.js',
 };
+
+let compiled = false;
+
+/**
+ * Compiles the bench and what it imports (the server among it) once per run. The children run
+ * that output with plain node: under tsx, every named closure our code creates carries an extra
+ * property array (esbuild's keepNames), which the production build does not have and the
+ * comparison servers' libraries (plain JavaScript) never had.
+ */
+function compileChildren(): void {
+  if (compiled) return;
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'bench/tsconfig.build.json'], { cwd: projectRoot, stdio: 'inherit' });
+  compiled = true;
+}
 
 /** Tracks a child so that `killAllChildren` kills it on exit, error or Ctrl-C. */
 export function trackChild<Child extends ChildProcess>(child: Child): Child {
@@ -27,10 +44,10 @@ export function trackChild<Child extends ChildProcess>(child: Child): Child {
 }
 
 function start(entry: string, nodeFlags: string[], environment: Record<string, string> = {}): ChildProcess {
-  const child = fork(`${benchDirectory}${entry}`, [], {
+  compileChildren();
+  const child = fork(`${buildDirectory}${entry}`, [], {
     cwd: projectRoot,
-    // tsx as an ESM loader, so children are plain `node` processes that take node flags.
-    execArgv: ['--import', 'tsx', ...nodeFlags],
+    execArgv: nodeFlags,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', ...environment },
   });
@@ -54,7 +71,7 @@ export function startServer(kind: ServerKind, launch: ServerLaunch = {}): Server
 }
 
 export function startLoadGenerator(index: number): LoadChannel {
-  return new ChildChannel(start('loadgen/load-generator.ts', []), `load generator ${index}`, 30_000);
+  return new ChildChannel(start('loadgen/load-generator.js', []), `load generator ${index}`, 30_000);
 }
 
 /** Asks a server to shut down (writing its profile, if any), and kills it past the deadline. */

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
@@ -19,7 +19,13 @@ if (config.production && !config.authSecret) {
   process.exit(1);
 }
 const authSecret = config.authSecret ?? randomBytes(32).toString('hex');
-const staticDirectory = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'client');
+/** The dashboard build (dist/client), found from here whether this runs as dist/server/main.js (npm start) or server/main.ts (tsx). */
+function dashboardDirectory(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const compiled = basename(here) === 'server' && basename(dirname(here)) === 'dist';
+  return compiled ? join(here, '..', 'client') : join(here, '..', 'dist', 'client');
+}
+const staticDirectory = dashboardDirectory();
 
 const onError = (error: unknown, context: string) => logger.error({ err: error }, context);
 const cluster = clusterFromConfig(config, onError);

@@ -8,9 +8,9 @@
  * frames: no iterator step, promise or per-recipient serialization per delivered event.
  */
 import { tracked, type TrackedEnvelope } from '@trpc/server';
-import { randomUUID } from 'node:crypto';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { RealtimeError } from '../core/errors.js';
+import { newConnectionId } from '../core/connection-id.js';
 import type { EventSink } from '../core/fanout.js';
 import type { RealtimeCore, SubscribeOptions, Subscription } from '../core/realtime-core.js';
 
@@ -129,6 +129,6 @@ export interface StreamConnection {
  */
 export function streamConnection(connectionId: string | undefined, userId: string): StreamConnection {
   return connectionId === undefined
-    ? { id: `stream:${randomUUID()}`, userId, registerWithCore: true }
+    ? { id: `stream:${newConnectionId()}`, userId, registerWithCore: true }
     : { id: connectionId, userId, registerWithCore: false };
 }

@@ -9,7 +9,6 @@
  * `bufferedAmount`, closing a client that stopped reading instead of buffering without bound.
  */
 import type { IncomingMessage } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { callTRPCProcedure, getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import type { TRPCResponseMessage, TRPCClientOutgoingMessage } from '@trpc/server/rpc';
@@ -21,18 +20,31 @@ import type { RealtimeEvent } from '../../shared/events.js';
 import type { Subscription } from '../core/realtime-core.js';
 import type { ApiContext } from '../api/context.js';
 import { isEventStream } from '../api/event-stream.js';
+import { newConnectionId } from '../core/connection-id.js';
 import { toTRPCError } from '../api/trpc.js';
 import { bearerToken } from '../api/auth.js';
 import type { WsTransport } from './ws-transport.js';
 import type { PreparedFrame } from './event-frames.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
-import { atTime } from './at-time.js';
 
 type RequestId = string | number;
 
 interface ActiveSubscription {
-  readonly abort: AbortController;
+  /**
+   * The procedure's signal while it sets the subscription up (and for the whole life of a
+   * generic iterable). Dropped once an EventStream is attached: an AbortSignal with its listener
+   * maps is ~0.5 KB, kept per subscription for nothing, since `subscription.close()` ends it.
+   */
+  abort: AbortController | undefined;
   subscription?: Subscription;
+  stopped: boolean;
+}
+
+/** Ends a subscription however far it got: set-up aborted, attached stream closed. */
+function stop(active: ActiveSubscription): void {
+  active.stopped = true;
+  active.abort?.abort();
+  active.subscription?.close();
 }
 
 const textFrame = { binary: false } as const;
@@ -49,7 +61,7 @@ function requestIdOf(raw: unknown): RequestId | null {
 
 
 export class WsConnection {
-  readonly id = randomUUID();
+  readonly id = newConnectionId();
   /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
   alive = true;
   private contextPromise: Promise<ApiContext> | null = null;
@@ -67,6 +79,8 @@ export class WsConnection {
   constructor(
     private readonly socket: WebSocket,
     request: IncomingMessage,
+    /** The peer's address, for the per-address connection limit. */
+    readonly address: string,
     private readonly transport: WsTransport,
   ) {
     // The official client sends its token in a first `connectionParams` message when the URL
@@ -210,7 +224,7 @@ export class WsConnection {
         return;
       }
     }
-    const active: ActiveSubscription | undefined = type === 'subscription' ? { abort: new AbortController() } : undefined;
+    const active: ActiveSubscription | undefined = type === 'subscription' ? { abort: new AbortController(), stopped: false } : undefined;
     if (active) this.subscriptions.set(id, active);
 
     const call = this.call(id, type, path, input, batchIndex, active).catch((cause: unknown) => {
@@ -250,30 +264,43 @@ export class WsConnection {
       getRawInput: async () => input,
       ctx: context,
       type,
-      signal: active?.abort.signal ?? this.transport.shutdownSignal,
+      signal: active?.abort?.signal ?? this.transport.shutdownSignal,
       batchIndex,
     });
     if (!active) {
       this.respond({ id, result: { type: 'data', data: result } });
       return;
     }
-    if (this.closed || active.abort.signal.aborted) return;
+    if (this.closed || active.stopped) return;
     this.respond({ id, result: { type: 'started' } });
     if (isEventStream(result)) {
-      const sink = (event: RealtimeEvent) => this.sendFrame(this.transport.frames.frame(id, event));
-      const subscription = await result.attach(sink);
-      if (this.closed || active.abort.signal.aborted) subscription.close();
-      else active.subscription = subscription;
+      const subscription = await result.attach(this.sinkFor(id));
+      if (this.closed || active.stopped) {
+        subscription.close();
+        return;
+      }
+      active.subscription = subscription;
+      active.abort = undefined;
       return;
     }
     if (!isAsyncIterable(result)) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${path} did not return a stream` });
     await this.iterate(id, result, active);
   }
 
+  /**
+   * The delivery sink of one subscription. Made here rather than inside `call`, whose scope
+   * would keep the procedure's input (and everything else `call` closes over) alive for as long
+   * as the subscription lives.
+   */
+  private sinkFor(id: RequestId): (event: RealtimeEvent) => void {
+    return (event) => this.sendFrame(this.transport.frames.frame(id, event));
+  }
+
   /** The generic path, for a subscription that returns any other async iterable. */
   private async iterate(id: RequestId, iterable: AsyncIterable<unknown>, active: ActiveSubscription): Promise<void> {
     const iterator = iterable[Symbol.asyncIterator]();
-    const aborted = new Promise<'aborted'>((resolve) => active.abort.signal.addEventListener('abort', () => resolve('aborted')));
+    const signal = (active.abort ??= new AbortController()).signal;
+    const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', () => resolve('aborted')));
     try {
       while (true) {
         const next = await Promise.race([iterator.next(), aborted]);
@@ -289,7 +316,7 @@ export class WsConnection {
     } finally {
       await iterator.return?.();
     }
-    if (!active.abort.signal.aborted) {
+    if (!active.stopped) {
       this.subscriptions.delete(id);
       this.respond({ id, result: { type: 'stopped' } });
     }
@@ -299,8 +326,7 @@ export class WsConnection {
     const active = this.subscriptions.get(id);
     if (!active) return;
     this.subscriptions.delete(id);
-    active.abort.abort();
-    active.subscription?.close();
+    stop(active);
     this.respond({ id, result: { type: 'stopped' } });
   }
 
@@ -322,7 +348,7 @@ export class WsConnection {
       }
       // A token that expires while connected closes the connection (code 4001) at its expiry.
       if (context.user.expiresAt !== undefined) {
-        this.cancelExpiry = atTime(context.user.expiresAt * 1000, () => this.close(CloseCode.TokenExpired, 'Token expired'));
+        this.cancelExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
       }
     }
     return context;
@@ -338,10 +364,7 @@ export class WsConnection {
       this.registeredWithCore = false;
       void this.transport.services.core.disconnect({ id: this.id, userId: this.context.user.userId });
     }
-    for (const active of this.subscriptions.values()) {
-      active.abort.abort();
-      active.subscription?.close();
-    }
+    for (const active of this.subscriptions.values()) stop(active);
     this.subscriptions.clear();
     this.transport.forget(this);
   }

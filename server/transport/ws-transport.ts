@@ -12,6 +12,7 @@ import type { AppRouter } from '../api/router.js';
 import type { RealtimeServices } from '../core/service.js';
 import { EventFrameEncoder } from './event-frames.js';
 import { TickFlusher } from './frame-writer.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { WsConnection } from './ws-connection.js';
 
 export interface WsTransportOptions {
@@ -56,6 +57,8 @@ export class WsTransport {
   private readonly floodGuard: RateLimiterMemory;
   private readonly shutdown = new AbortController();
   private readonly pingTimer: NodeJS.Timeout;
+  /** Closes each connection (4001) when its token expires: one timer for all of them. */
+  readonly tokenExpiries: DeadlineQueue<WsConnection>;
 
   constructor(
     readonly router: AppRouter,
@@ -69,6 +72,10 @@ export class WsTransport {
     this.floodGuard = new RateLimiterMemory({ keyPrefix: 'frames', points: options.floodFramesPerSecond * 5, duration: 5 });
     this.pingTimer = setInterval(() => this.sweepDeadPeers(), options.keepAlivePingMs);
     this.pingTimer.unref();
+    this.tokenExpiries = new DeadlineQueue(
+      (connection) => connection.close(CloseCode.TokenExpired, 'Token expired'),
+      (error) => this.reportError(error, 'token expiry'),
+    );
   }
 
   get shutdownSignal(): AbortSignal {
@@ -87,22 +94,23 @@ export class WsTransport {
 
   /** Called by the HTTP server for an upgrade on the tRPC path. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.server.handleUpgrade(request, socket, head, (webSocket: WebSocket) => this.accept(webSocket, request));
+  }
+
+  /**
+   * A method of its own, not a closure in `handleUpgrade`: anything a connection's listeners
+   * capture lives as long as the connection, and the upgrade request (headers and all, ~1 KB)
+   * must not be part of it.
+   */
+  private accept(webSocket: WebSocket, request: IncomingMessage): void {
     const address = request.socket.remoteAddress ?? 'unknown';
-    const fromAddress = this.connectionsByAddress.get(address) ?? 0;
-    this.server.handleUpgrade(request, socket, head, (webSocket: WebSocket) => {
-      if (fromAddress >= this.options.maxConnectionsPerAddress || this.shutdown.signal.aborted) {
-        this.counters.refusedConnections++;
-        webSocket.close(CloseCode.TooManyConnections, this.shutdown.signal.aborted ? 'Shutting down' : 'Too many connections from this address');
-        return;
-      }
-      this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
-      webSocket.once('close', () => {
-        const remaining = (this.connectionsByAddress.get(address) ?? 1) - 1;
-        if (remaining <= 0) this.connectionsByAddress.delete(address);
-        else this.connectionsByAddress.set(address, remaining);
-      });
-      this.connections.add(new WsConnection(webSocket, request, this));
-    });
+    if ((this.connectionsByAddress.get(address) ?? 0) >= this.options.maxConnectionsPerAddress || this.shutdown.signal.aborted) {
+      this.counters.refusedConnections++;
+      webSocket.close(CloseCode.TooManyConnections, this.shutdown.signal.aborted ? 'Shutting down' : 'Too many connections from this address');
+      return;
+    }
+    this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
+    this.connections.add(new WsConnection(webSocket, request, address, this));
   }
 
   createContext(token: string | undefined, connectionId: string): Promise<ApiContext> {
@@ -125,8 +133,12 @@ export class WsTransport {
     this.counters.slowConsumerCloses++;
   }
 
+  /** Called by every connection's cleanup, possibly more than once. */
   forget(connection: WsConnection): void {
-    this.connections.delete(connection);
+    if (!this.connections.delete(connection)) return;
+    const remaining = (this.connectionsByAddress.get(connection.address) ?? 1) - 1;
+    if (remaining <= 0) this.connectionsByAddress.delete(connection.address);
+    else this.connectionsByAddress.set(connection.address, remaining);
   }
 
   reportError(error: unknown, context: string): void {
@@ -142,6 +154,7 @@ export class WsTransport {
   async close(): Promise<void> {
     this.shutdown.abort();
     clearInterval(this.pingTimer);
+    this.tokenExpiries.clear();
     for (const connection of this.connections) connection.requestReconnect();
     // A mutation that ran must not look failed to its caller (who might retry it): calls already
     // received are answered before the sockets close. One turn of the event loop first, so that

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { TokenService } from '../../server/api/auth.js';
-import { startServerProcess, type ServerProcess } from '../support/cluster.js';
+import { startServerProcess, type ServerProcess } from '../support/main-process.js';
 import { collect, ofType } from '../support/collect.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
 import { httpClient, testSecret, wsClient, type TestClient } from '../support/server.js';

@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../../server/api/router.js';
 import { TokenService } from '../../server/api/auth.js';
-import { startServerProcess, type ServerProcess } from '../support/cluster.js';
+import { startServerProcess, type ServerProcess } from '../support/main-process.js';
 import { collect } from '../support/collect.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
 import { httpClient, testSecret } from '../support/server.js';

@@ -1,57 +1,34 @@
 /**
- * Issue 6, item 3 (one process): SIGTERM on the real entry point (server/main.ts, what `npm start`
+ * Issue 6, item 3 (one process): SIGTERM on the real entry point (dist/server/main.js, what `npm start`
  * runs after building the dashboard) stops accepting, tells every client to reconnect (tRPC's
  * reconnect notification), answers the calls it already received, closes the sockets (1001) and
  * exits 0 within main.ts's 10 s deadline. Redis and moving clients between processes come with
  * the multi-process work.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TokenService } from '../../server/api/auth.js';
 import { CloseCode } from '../../shared/codes.js';
 import { openRawSocket, type RawSocket } from '../support/raw-socket.js';
+import { startServerProcess, type ServerProcess } from '../support/main-process.js';
 import { startServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { asResponses, connectionParamsMessage, eventOf, openPlainSocket } from './support/clients.js';
 
 const authSecret = 'shutdown-test-secret-0123456789';
 const shutdownDeadlineMs = 10_000;
-const mainScript = fileURLToPath(new URL('../../server/main.ts', import.meta.url));
-
-let child: ChildProcess | undefined;
+let main: ServerProcess | undefined;
 afterEach(() => {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (main && main.child.exitCode === null && main.child.signalCode === null) main.child.kill('SIGKILL');
 });
-
-/** Starts main.ts on a free port; resolves with its URLs once it logs that it is listening. */
-async function startMain(): Promise<{ url: string; wsUrl: string; exited: Promise<{ code: number | null; at: number }> }> {
-  child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTH_SECRET: authSecret, LOG_LEVEL: 'info', NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child!.once('exit', (code) => resolve({ code, at: Date.now() })));
-  const lines = createInterface({ input: child.stdout! });
-  const listening = await new Promise<{ url: string; wsUrl: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('main.ts did not start listening')), 30_000);
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; url?: string; wsUrl?: string };
-      if (entry.msg === 'realtime service listening' && entry.url && entry.wsUrl) {
-        clearTimeout(timer);
-        resolve({ url: entry.url, wsUrl: entry.wsUrl });
-      }
-    });
-  });
-  return { ...listening, exited };
-}
 
 const isReconnectNotice = (message: unknown) => (message as { method?: string }).method === 'reconnect';
 
 describe('graceful shutdown', () => {
   it('on SIGTERM answers what it received, asks clients to reconnect, closes with 1001 and exits 0 within the deadline', async () => {
-    const { wsUrl, exited } = await startMain();
+    // The real entry point, as `npm start` runs it (compiled).
+    main = await startServerProcess({ AUTH_SECRET: authSecret, NODE_ENV: 'production' });
+    const { wsUrl, exited } = main;
     const tokens = new TokenService(authSecret);
     const subscriber = await openRawSocket(wsUrl, await tokens.sign('target'));
     subscriber.send({ id: 1, method: 'subscription', params: { path: 'onNotification', input: { json: undefined } } });
@@ -69,7 +46,7 @@ describe('graceful shutdown', () => {
     publisher.send(connectionParamsMessage(await tokens.sign('root', 'admin')));
     publisher.send(calls);
     const signalledAt = Date.now();
-    child!.kill('SIGTERM');
+    main.child.kill('SIGTERM');
 
     const { code, at } = await exited;
     const exitMs = at - signalledAt;

@@ -1,29 +1,32 @@
 /**
- * Real server processes (`server/main.ts`, as `npm start` runs it) for multi-process tests:
- * each on its own free port, all sharing one Redis. SIGKILL is a real SIGKILL.
+ * Real server processes: `npm start`'s entry point, compiled (the global setup builds it), each
+ * on its own free port; the multi-process tests give them one Redis. SIGKILL is a real SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { compiledMainScript } from './compiled-paths.js';
 import { testSecret } from './server.js';
 
 export interface ServerProcess {
   url: string;
   wsUrl: string;
   child: ChildProcess;
-  /** Every log line the process printed (pino JSON). */
+  /** Every line the process printed (pino JSON logs, and whatever else). */
   logs: string[];
-  exited: Promise<number | null>;
+  /** The exit code and when (epoch ms) the process exited. */
+  exited: Promise<{ code: number | null; at: number }>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Environment variables as the process reads them; NODE_ENV defaults to test, AUTH_SECRET to the tests' secret. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [compiledMainScript], {
     cwd: new URL('../..', import.meta.url).pathname,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', AUTH_SECRET: testSecret, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
   createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${logs.join('\n')}`)), timeoutMs);
@@ -39,7 +42,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
         // not a log line
       }
     });
-    void exited.then((code) => {
+    void exited.then(({ code }) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening:\n${logs.join('\n')}`));
     });
@@ -52,7 +55,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     exited,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null) child.kill(signal);
-      return exited;
+      return (await exited).code;
     },
   };
 }
