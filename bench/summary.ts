@@ -79,3 +79,38 @@ export function ratios(rows: readonly SummaryRow[]): RatioRow[] {
   }
   return result;
 }
+
+export interface MarginalMemoryRow {
+  server: ServerKind;
+  fromSubscribers: number;
+  toSubscribers: number;
+  /** (memory at the larger N − memory at the smaller N) ÷ the connections added: what one more connection costs. */
+  rssKbPerAddedConnection: number;
+  heapPlusExternalKbPerAddedConnection: number;
+}
+
+/**
+ * Memory per connection at one N includes what a server grows once, whatever N: V8's young
+ * generation doubling during the connect burst, the libuv thread pool and its malloc arenas
+ * (ours verifies tokens with WebCrypto), code compiled on first use. At N = 1,000 that is tens of
+ * KB per connection. The difference between two N of the same run cancels it.
+ */
+export function marginalMemory(rows: readonly SummaryRow[]): MarginalMemoryRow[] {
+  const result: MarginalMemoryRow[] = [];
+  for (const server of serverKinds) {
+    const own = rows.filter((row) => row.server === server).sort((a, b) => a.subscribers - b.subscribers);
+    const smallest = own[0];
+    const largest = own.at(-1);
+    if (!smallest || !largest || smallest.subscribers === largest.subscribers) continue;
+    const added = largest.subscribers - smallest.subscribers;
+    const grown = (pick: (row: SummaryRow) => number) => (pick(largest) * largest.subscribers - pick(smallest) * smallest.subscribers) / added;
+    result.push({
+      server,
+      fromSubscribers: smallest.subscribers,
+      toSubscribers: largest.subscribers,
+      rssKbPerAddedConnection: grown((row) => row.rssKbPerConnection),
+      heapPlusExternalKbPerAddedConnection: grown((row) => row.heapKbPerConnection + row.externalKbPerConnection),
+    });
+  }
+  return result;
+}

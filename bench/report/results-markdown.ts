@@ -1,6 +1,6 @@
 /** The markdown report: the medians table, our ratios to the others, the setup and any problems. */
 import { serverLabels } from '../contracts.js';
-import type { RatioRow, SummaryRow } from '../summary.js';
+import { marginalMemory, type RatioRow, type SummaryRow } from '../summary.js';
 import type { RunDescription } from './run-description.js';
 
 const number = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -38,6 +38,22 @@ export function resultsMarkdown(run: RunDescription, rows: readonly SummaryRow[]
         `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.versus]} | ${ratio(row.cpuMicrosPerDelivery)} | ${ratio(row.fixedRateP99Ms)} | ` +
           `${ratio(row.fullSpeedP99Ms)} | ${ratio(row.rssKbPerConnection)} | ${ratio(row.deliveriesPerSecond)} |`,
       );
+    }
+  }
+  const marginal = marginalMemory(rows);
+  const ours = marginal.find((row) => row.server === 'trpc');
+  if (marginal.length > 0) {
+    const first = marginal[0]!;
+    lines.push('', `## Memory per added connection (N = ${first.fromSubscribers.toLocaleString('en-US')} → ${first.toSubscribers.toLocaleString('en-US')})`, '');
+    lines.push(
+      'The memory at the larger N minus the memory at the smaller, over the connections added: what one more subscribed connection costs, ' +
+        'without what a server grows once whatever N (the young generation doubling during the connect burst, the thread pool, code compiled on first use).',
+      '',
+    );
+    lines.push('| server | KB RSS per added connection | KB heap + external per added connection | ours ÷ theirs (RSS / heap + external) |', '|---|---:|---:|---:|');
+    for (const row of marginal) {
+      const versus = ours && row.server !== 'trpc' ? `${ratio(ours.rssKbPerAddedConnection / row.rssKbPerAddedConnection)} / ${ratio(ours.heapPlusExternalKbPerAddedConnection / row.heapPlusExternalKbPerAddedConnection)}` : '';
+      lines.push(`| ${serverLabels[row.server]} | ${number(row.rssKbPerAddedConnection)} | ${number(row.heapPlusExternalKbPerAddedConnection)} | ${versus} |`);
     }
   }
   if (run.officialClientChecks.length > 0) {

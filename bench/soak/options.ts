@@ -9,6 +9,12 @@ export interface SoakOptions {
   subscribers: number;
   /** Load-generator processes the subscribers are split across (one fd per socket each). @default 2 */
   loadGenerators: number;
+  /**
+   * Server processes, one service over a Redis of the run's own when more than one; load
+   * generator i connects to process i mod P. Where one process may not hold the connections (the
+   * open-file limit), P processes on the same machine can. @default 1
+   */
+  processes: number;
   /** How long the connections are held while events flow. @default 5 (quick: 1) */
   minutes: number;
   /** Events per second published into the room during the hold. @default 1 */
@@ -24,6 +30,7 @@ export interface SoakOptions {
 const usage = `npm run bench -- --soak [options]
   --n 20000            subscribers held in one room (quick: 5000)
   --loadgens 2         load-generator processes sharing them
+  --processes 1        server processes; above 1 they are one service over the run's own redis-server
   --minutes 5          how long they are held (quick: 1)
   --rate 1             events per second published into the room while holding
   --sample 10          seconds between server memory samples (forced GC before each)
@@ -44,6 +51,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions {
     options: {
       n: { type: 'string' },
       loadgens: { type: 'string' },
+      processes: { type: 'string' },
       minutes: { type: 'string' },
       rate: { type: 'string' },
       sample: { type: 'string' },
@@ -61,6 +69,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions {
   return {
     subscribers: positiveNumber(values.n, 'n', quick ? 5_000 : 20_000),
     loadGenerators: positiveNumber(values.loadgens, 'loadgens', 2),
+    processes: positiveNumber(values.processes, 'processes', 1),
     minutes: positiveNumber(values.minutes, 'minutes', quick ? 1 : 5, false),
     eventsPerSecond: positiveNumber(values.rate, 'rate', 1, false),
     sampleSeconds: positiveNumber(values.sample, 'sample', 10, false),

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- --soak`: issue 7's "20,000 subscribed connections held with memory that stays
- * flat over 5 minutes". One server process (our server, embedded bus), the subscribers split
+ * flat over 5 minutes". One server process (our server, embedded bus), or with `--processes P`
+ * P processes acting as one service over a redis-server of the run's own; the subscribers split
  * across load-generator processes, all in one room; an admin publishes a low-rate stream so
  * every connection keeps receiving; the server's memory (after a forced GC) and the delivery
  * counts are sampled over IPC every few seconds. Writes bench-output/soak.{json,md}.
@@ -10,6 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import type { LoadProgress, ServerStats } from '../contracts.js';
+import { startBenchRedis, type BenchRedis } from '../cluster/redis-server.js';
 import { connectSubscribers, split, waitForConnections } from '../measure-cell.js';
 import { openFileLimit, startLoadGenerator, startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
 import { weightedPercentile } from '../statistics.js';
@@ -45,8 +47,22 @@ function childOpenFileLimit(pid: number | undefined): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-async function sample(server: ServerChannel, generators: readonly LoadChannel[], heldSince: number, connected: number): Promise<SoakSample> {
-  const stats: ServerStats = await server.request('stats', { collectGarbage: true }, 30_000);
+/** Memory and connections of every server process, summed. */
+async function serverTotals(servers: readonly ServerChannel[]): Promise<ServerStats> {
+  const each: ServerStats[] = await Promise.all(servers.map((server) => server.request('stats', { collectGarbage: true }, 30_000)));
+  const sum = (pick: (stats: ServerStats) => number) => each.reduce((total, stats) => total + pick(stats), 0);
+  return {
+    cpuMicros: sum((stats) => stats.cpuMicros),
+    rssBytes: sum((stats) => stats.rssBytes),
+    heapUsedBytes: sum((stats) => stats.heapUsedBytes),
+    externalBytes: sum((stats) => stats.externalBytes),
+    connections: sum((stats) => stats.connections),
+    monotonicMicros: each[0]!.monotonicMicros,
+  };
+}
+
+async function sample(servers: readonly ServerChannel[], generators: readonly LoadChannel[], heldSince: number, connected: number): Promise<SoakSample> {
+  const stats = await serverTotals(servers);
   const progress: LoadProgress[] = await Promise.all(generators.map((generator) => generator.request('progress', {}, 30_000)));
   const published = progress[0]!.published;
   return {
@@ -79,31 +95,40 @@ export async function runSoak(argv: string[]): Promise<void> {
   mkdirSync(outputDirectory, { recursive: true });
 
   const generators = Array.from({ length: options.loadGenerators }, (_, index) => startLoadGenerator(index));
-  const server = startServer('trpc');
+  // More than one process: one service over a redis-server of this run's own, as REDIS_URL makes it.
+  const redis: BenchRedis | undefined = options.processes > 1 ? await startBenchRedis() : undefined;
+  const environment: Record<string, string> = redis ? { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: 'soak' } : { BENCH_REDIS_URL: '' };
+  const servers = Array.from({ length: options.processes }, () => startServer('trpc', { environment }));
   try {
     await Promise.all(generators.map((generator) => generator.ready));
-    const target = await server.ready;
-    const openFileLimits: Record<string, number | undefined> = { orchestrator: openFileLimit(), server: childOpenFileLimit(server.child.pid) };
+    const targets = await Promise.all(servers.map((server) => server.ready));
+    const openFileLimits: Record<string, number | undefined> = { orchestrator: openFileLimit() };
+    servers.forEach((server, index) => (openFileLimits[`server ${index}`] = childOpenFileLimit(server.child.pid)));
     generators.forEach((generator, index) => (openFileLimits[`load generator ${index}`] = childOpenFileLimit(generator.child.pid)));
     console.log(`Open-file limits: ${JSON.stringify(openFileLimits)}`);
-    const idle = await server.request('stats', { collectGarbage: true }, 10_000);
+    const idle = await serverTotals(servers);
 
     // Connecting is bounded: 64 handshakes in flight per generator, and a deadline per generator.
     const connectTimeoutMs = 30_000 + Math.max(...split(options.subscribers, options.loadGenerators)) * 15;
     const {
+      parts: connections,
       connected,
       failed: connectFailed,
       firstError: connectFirstError,
       seconds: connectSeconds,
-    } = await connectSubscribers(generators, options.subscribers, () => target, connectTimeoutMs);
+    } = await connectSubscribers(generators, options.subscribers, (index) => targets[index % targets.length]!, connectTimeoutMs);
     console.log(`Connected ${connected} of ${options.subscribers} in ${connectSeconds.toFixed(1)} s${connectFailed > 0 ? ` (${connectFailed} failed: ${connectFirstError})` : ''}`);
     if (connectFailed > 0 || connected < options.subscribers) problems.push(`${options.subscribers - connected} of ${options.subscribers} subscribers did not connect (${connectFirstError ?? 'connect deadline'})`);
-    await waitForConnections(server, connected + 1, 30_000);
+    // The publisher (generator 0) is connected to process 0; the subscribers of generator i to process i mod P.
+    const expectedPerProcess = servers.map((_, process) =>
+      connections.reduce((sum, part, index) => sum + (index % servers.length === process ? part.connected : 0), process === 0 ? 1 : 0),
+    );
+    await Promise.all(servers.map((server, index) => waitForConnections(server, expectedPerProcess[index]!, 30_000)));
 
     const events = Math.max(1, Math.round(options.minutes * 60 * options.eventsPerSecond));
     await Promise.all(generators.map((generator) => generator.request('arm', { firstSequence: 1, events }, 10_000)));
     const heldSince = performance.now();
-    const samples: SoakSample[] = [await sample(server, generators, heldSince, connected)];
+    const samples: SoakSample[] = [await sample(servers, generators, heldSince, connected)];
     console.log(describeSample(samples[0]!));
 
     const publishTimeoutMs = Math.round((events / options.eventsPerSecond) * 1000 + 60_000);
@@ -118,12 +143,12 @@ export async function runSoak(argv: string[]): Promise<void> {
       const wait = heldSince + tick * options.sampleSeconds * 1000 - performance.now();
       if (wait > 0) await Promise.race([sleep(wait), published.catch(() => undefined)]);
       if (!publishing) break;
-      samples.push(await sample(server, generators, heldSince, connected));
+      samples.push(await sample(servers, generators, heldSince, connected));
       console.log(describeSample(samples.at(-1)!));
     }
     const publishResult = await published;
     const collected = await Promise.all(collecting);
-    samples.push(await sample(server, generators, heldSince, connected));
+    samples.push(await sample(servers, generators, heldSince, connected));
     console.log(describeSample(samples.at(-1)!));
 
     const end = samples.at(-1)!;
@@ -166,12 +191,14 @@ export async function runSoak(argv: string[]): Promise<void> {
       samples,
       problems,
     };
-    writeFileSync(resolve(outputDirectory, 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const name = options.processes === 1 ? 'soak' : `soak-${options.processes}-processes`;
+    writeFileSync(resolve(outputDirectory, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
     const markdown = soakMarkdown(result);
-    writeFileSync(resolve(outputDirectory, 'soak.md'), markdown);
-    console.log(`\n${markdown}\nWrote ${outputDirectory}/soak.json, soak.md`);
+    writeFileSync(resolve(outputDirectory, `${name}.md`), markdown);
+    console.log(`\n${markdown}\nWrote ${outputDirectory}/${name}.json, ${name}.md`);
   } finally {
     await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
-    await stopServer(server);
+    await Promise.all(servers.map((server) => stopServer(server)));
+    await redis?.stop();
   }
 }

@@ -97,7 +97,7 @@ export function soakMarkdown(result: SoakResult): string {
   const lines = [
     `# Soak: ${count(result.requested)} subscribers held for ${run.options.minutes} min (issue 7)`,
     '',
-    `${run.date}, ${run.machine}, Node ${run.nodeVersion}; our server (one process, embedded bus), ` +
+    `${run.date}, ${run.machine}, Node ${run.nodeVersion}; our server (${run.options.processes === 1 ? 'one process, embedded bus' : `${run.options.processes} processes over one Redis, load generator i connected to process i mod ${run.options.processes}; memory summed over the processes`}), ` +
       `${run.options.loadGenerators} load generators, one room, ${run.options.eventsPerSecond} event/s published by an admin; ` +
       `server memory sampled every ${run.options.sampleSeconds} s after a forced GC. Load average at the end ${run.loadAverageAtEnd.toFixed(1)}.`,
     '',

@@ -40,6 +40,11 @@ export class DeadlineQueue<T> {
     return this.heap.length - this.cancelledCount;
   }
 
+  /** Entries in the heap, cancelled ones not yet dropped included: at most twice `size` plus 64. */
+  get heldEntries(): number {
+    return this.heap.length;
+  }
+
   /** Calls `expire(item)` at `atMs` (epoch milliseconds). Returns its cancel. */
   add(atMs: number, item: T): () => void {
     const entry: Entry<T> = { atMs, item, cancelled: false };
