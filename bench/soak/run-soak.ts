@@ -28,14 +28,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * limit and says so, and the server's connections stop near that limit (the report shows where).
  */
 function raiseOpenFileLimit(options: SoakOptions, problems: string[]): void {
-  const needed = options.subscribers + 1_024;
+  // The busiest process: a server with its share of the subscribers, or a load generator with its own.
+  const perProcess = Math.max(Math.ceil(options.subscribers / options.processes), Math.ceil(options.subscribers / options.loadGenerators));
+  const needed = perProcess + 1_024;
   const current = openFileLimit();
   if (current !== undefined && current >= needed) return;
   try {
     execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${options.openFiles}:${options.openFiles}`], { stdio: 'pipe', timeout: 10_000 });
   } catch (error) {
     const reason = error instanceof Error && 'stderr' in error ? String(error.stderr).trim() : String(error);
-    const problem = `open-file limit ${current} (soft and hard) could not be raised to ${options.openFiles}: ${reason}; the server process can hold at most ~${current} sockets`;
+    const problem = `open-file limit ${current} (soft and hard) could not be raised to ${options.openFiles}: ${reason}; each server process can hold at most ~${current} sockets`;
     console.warn(`Warning: ${problem}`);
     problems.push(problem);
   }
