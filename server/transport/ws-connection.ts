@@ -13,7 +13,6 @@ import type { WebSocket } from 'ws';
 import { callTRPCProcedure, getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import type { TRPCResponseMessage, TRPCClientOutgoingMessage } from '@trpc/server/rpc';
 import { parseTRPCMessage } from '@trpc/server/rpc';
-import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import { isAsyncIterable, isTrackedEnvelope } from '@trpc/server/unstable-core-do-not-import';
 import { CloseCode } from '../../shared/codes.js';
 import type { RealtimeEvent } from '../../shared/events.js';
@@ -26,8 +25,7 @@ import { bearerToken } from '../api/auth.js';
 import type { WsTransport } from './ws-transport.js';
 import type { PreparedFrame } from './event-frames.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
-
-type RequestId = string | number;
+import { isConnectionParamsMessage, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
 
 interface ActiveSubscription {
   /**
@@ -48,17 +46,6 @@ function stop(active: ActiveSubscription): void {
 }
 
 const textFrame = { binary: false } as const;
-
-function isConnectionParamsMessage(raw: unknown): boolean {
-  return typeof raw === 'object' && raw !== null && (raw as { method?: unknown }).method === 'connectionParams';
-}
-
-/** The id of a message that failed to parse, when it has a usable one. */
-function requestIdOf(raw: unknown): RequestId | null {
-  const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
 
 export class WsConnection {
   readonly id = newConnectionId();
@@ -145,7 +132,7 @@ export class WsConnection {
     }
     this.transport.noteFrame(this);
     if (!this.contextPromise) {
-      const params = this.readConnectionParams(data);
+      const params = readConnectionParams(data);
       this.contextPromise = this.createContext(params?.token);
       // Anything else first is answered as a call without identity (UNAUTHORIZED), not dropped.
       if (params) return;
@@ -178,23 +165,6 @@ export class WsConnection {
       }
       this.handle(message, index);
     });
-  }
-
-  /** The token of a connectionParams message (possibly none); undefined when the message is something else. */
-  private readConnectionParams(data: Buffer): { token?: string } | undefined {
-    let message: unknown;
-    try {
-      message = JSON.parse(data.toString('utf8'));
-    } catch {
-      return undefined;
-    }
-    if (!isConnectionParamsMessage(message)) return undefined;
-    try {
-      const params = parseConnectionParamsFromUnknown((message as { data?: unknown }).data);
-      return typeof params?.token === 'string' ? { token: params.token } : {};
-    } catch {
-      return {};
-    }
   }
 
   private handle(message: TRPCClientOutgoingMessage, batchIndex: number): void {
