@@ -1,6 +1,6 @@
-/** Starts child-server.ts in its own Node process and talks to it over IPC. */
+/** Starts child-server.ts (compiled) in its own Node process and talks to it over IPC. */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { compiledChildServer } from '../../support/compiled-paths.js';
 import { childConfigVariable, type ChildConfig, type ChildReply, type ChildRequest, type MemorySample, type TransportCountersReply } from './child-protocol.js';
 
 type Reply = Extract<ChildReply, { type: 'reply' }>;
@@ -21,11 +21,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-const childScript = fileURLToPath(new URL('./child-server.ts', import.meta.url));
-
 export async function startServerProcess(config: ChildConfig = {}, timeoutMs = 40_000): Promise<ServerProcess> {
-  const child = fork(childScript, {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+  // Compiled by the global setup, as `npm start` runs the server: tsx's transform would add its
+  // own per-closure overhead to every memory figure.
+  const child = fork(compiledChildServer, {
+    execArgv: ['--expose-gc'],
     // As deployed: NODE_ENV=production (tRPC then formats no stack traces for error answers).
     env: { ...process.env, NODE_ENV: 'production', [childConfigVariable]: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
