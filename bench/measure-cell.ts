@@ -92,6 +92,11 @@ export async function connectSubscribers(
   };
 }
 
+/** Closes every generator's sockets (bounded); a generator that fails to answer is left to be killed with the run. */
+export async function disconnectSubscribers(generators: readonly LoadChannel[]): Promise<void> {
+  await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
+}
+
 /** Enough deliveries for the JIT to settle, few enough not to double the cell's time at large N. */
 export function warmUpEventsFor(subscribers: number): number {
   return Math.min(50, Math.max(3, Math.round(30_000 / subscribers)));
@@ -214,7 +219,7 @@ export async function measureCell(
       problems: cell.problems,
     };
   } finally {
-    await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
+    await disconnectSubscribers(generators);
     await stopServer(server);
   }
 }

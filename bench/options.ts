@@ -14,7 +14,7 @@ export interface BenchOptions {
   burstEvents: number | undefined;
   /** @default 200000 (quick: 100000) */
   deliveriesPerCell: number;
-  /** Fixed-rate phase: events per second and how many events. @default 5 and 15 */
+  /** Fixed-rate phase: events per second and how many events. @default 5 and 50 (quick: 10) */
   fixedRate: number;
   fixedRateEvents: number;
   /** Full-speed phase: events not yet delivered to every subscriber that the publisher allows. @default 16 */

@@ -6,7 +6,7 @@
  * CPU and counters are read around every phase, in (a) too, where they show Redis's idle background.
  */
 import { loadavg } from 'node:os';
-import { PhaseRunner, connectSubscribers, waitForConnections, warmUpEventsFor, type PhaseResult } from '../measure-cell.js';
+import { PhaseRunner, connectSubscribers, disconnectSubscribers, waitForConnections, warmUpEventsFor, type PhaseResult } from '../measure-cell.js';
 import { burstEventsFor } from '../options.js';
 import { startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
 import type { BenchRedis } from './redis-server.js';
@@ -78,7 +78,7 @@ export async function measureVariantCell(
       problems: cell.problems,
     };
   } finally {
-    await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
+    await disconnectSubscribers(generators);
     await Promise.all(servers.map((server) => stopServer(server)));
     // Each cell has its own key prefix too, so a failed flush costs memory, not correctness.
     if (variant !== 'memory') await redis.flush().catch((error: unknown) => console.error('[cluster bench] flushing redis failed', error));

@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import type { LoadProgress, ServerStats } from '../contracts.js';
 import { startBenchRedis, type BenchRedis } from '../cluster/redis-server.js';
-import { connectSubscribers, split, waitForConnections } from '../measure-cell.js';
+import { connectSubscribers, disconnectSubscribers, split, waitForConnections } from '../measure-cell.js';
 import { openFileLimit, startLoadGenerator, startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
 import { weightedPercentile } from '../statistics.js';
 import { parseSoakOptions, type SoakOptions } from './options.js';
@@ -199,7 +199,7 @@ export async function runSoak(argv: string[]): Promise<void> {
     writeFileSync(resolve(outputDirectory, `${name}.md`), markdown);
     console.log(`\n${markdown}\nWrote ${outputDirectory}/${name}.json, ${name}.md`);
   } finally {
-    await Promise.all(generators.map((generator) => generator.request('disconnect', { timeoutMs: 20_000 }, 30_000).catch(() => undefined)));
+    await disconnectSubscribers(generators);
     await Promise.all(servers.map((server) => stopServer(server)));
     await redis?.stop();
   }
