@@ -2,9 +2,26 @@
  * Configuration from the environment, validated once at start. Every knob has a default that
  * suits one process on a laptop; the README's configuration table lists them.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const integer = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Past the open-file limit, accept() fails and every client is locked out (21,000 idle TCP
+ * connections did it): keep 10% and at least 128 descriptors for files, Redis, logs and the
+ * connections being closed. Linux reports the soft limit in /proc; elsewhere assume 10,000.
+ */
+function defaultMaxConnections(): number {
+  let openFiles = 10_000;
+  try {
+    const match = readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+(\d+)/m);
+    if (match) openFiles = Number(match[1]);
+  } catch {
+    // not Linux: the assumption above stands
+  }
+  return Math.max(64, Math.min(openFiles - 128, Math.floor(openFiles * 0.9)));
+}
 
 const environmentSchema = z.object({
   NODE_ENV: z.string().default('development'),
@@ -21,10 +38,25 @@ const environmentSchema = z.object({
   RATE_LIMIT_PER_SECOND: integer(50),
   /** Short bursts above the rate. */
   RATE_LIMIT_BURST: integer(100),
+  /** Largest single call (one procedure's message, or an HTTP request body). */
   MAX_PAYLOAD_BYTES: integer(64 * 1024),
+  /** Largest WebSocket frame: the official client sends the calls of one tick as one frame. */
+  MAX_FRAME_BYTES: integer(1024 * 1024),
+  /** A WebSocket must present a valid token within this long of opening, or it is closed (4408). */
+  AUTH_TIMEOUT_MS: integer(5_000),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: integer(100),
   MAX_BUFFERED_BYTES: integer(4 * 1024 * 1024),
-  MAX_CONNECTIONS_PER_ADDRESS: integer(10_000),
+  MAX_CONNECTIONS_PER_ADDRESS: integer(1_000),
+  /** WebSockets and SSE streams one user may hold per process. */
+  MAX_CONNECTIONS_PER_USER: integer(64),
+  /** Open TCP connections in all; the default keeps clear of the open-file limit. */
+  MAX_CONNECTIONS: integer(defaultMaxConnections()),
+  /** An HTTP request's headers must arrive within this long (slowloris, idle sockets). */
+  HTTP_HEADERS_TIMEOUT_MS: integer(10_000),
+  /** An HTTP request (headers and body) must arrive within this long. */
+  HTTP_REQUEST_TIMEOUT_MS: integer(30_000),
+  /** An idle keep-alive HTTP connection is closed after this long. */
+  HTTP_KEEPALIVE_TIMEOUT_MS: integer(5_000),
   HISTORY_PER_CHANNEL: integer(1000),
   HISTORY_GLOBAL: integer(10_000),
   IDLE_AFTER_MS: integer(300_000),
@@ -47,9 +79,16 @@ export type ServerConfig = {
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   maxPayloadBytes: number;
+  maxFrameBytes: number;
+  authTimeoutMs: number;
   maxSubscriptionsPerConnection: number;
   maxBufferedBytes: number;
   maxConnectionsPerAddress: number;
+  maxConnectionsPerUser: number;
+  maxConnections: number;
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
   historyPerChannel: number;
   historyGlobal: number;
   idleAfterMs: number;
@@ -79,9 +118,16 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,
     rateLimitBurst: env.RATE_LIMIT_BURST,
     maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
+    maxFrameBytes: Math.max(env.MAX_FRAME_BYTES, env.MAX_PAYLOAD_BYTES),
+    authTimeoutMs: env.AUTH_TIMEOUT_MS,
     maxSubscriptionsPerConnection: env.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     maxBufferedBytes: env.MAX_BUFFERED_BYTES,
     maxConnectionsPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS,
+    maxConnectionsPerUser: env.MAX_CONNECTIONS_PER_USER,
+    maxConnections: env.MAX_CONNECTIONS,
+    httpHeadersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+    httpRequestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+    httpKeepAliveTimeoutMs: env.HTTP_KEEPALIVE_TIMEOUT_MS,
     historyPerChannel: env.HISTORY_PER_CHANNEL,
     historyGlobal: env.HISTORY_GLOBAL,
     idleAfterMs: env.IDLE_AFTER_MS,

@@ -29,9 +29,17 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** The token expired while connected; get a fresh token and reconnect. */
   TokenExpired: 4001,
+  /**
+   * The connection's token was missing, malformed, forged or expired when it connected (the
+   * reason says which), or its first message was not `connectionParams`. Calls that arrived
+   * before the verdict are answered UNAUTHORIZED first. Reconnecting with the same token fails again.
+   */
+  Unauthorized: 4401,
+  /** No token arrived within the authentication window (`AUTH_TIMEOUT_MS`) after the socket opened. */
+  AuthenticationTimeout: 4408,
   /** The connection's outgoing buffer passed its bound because the client did not read. */
   SlowConsumer: 4008,
-  /** Too many connections from one address, or the server is at its connection limit. */
+  /** Too many connections from one address or for one user, or the server is at its connection limit. */
   TooManyConnections: 4029,
   /** The client sent messages far faster than its rate limit, repeatedly. */
   RateLimited: 4030,

@@ -20,6 +20,8 @@ await runBenchServer(async () => {
     rateLimitPerSecond: 1_000_000,
     rateLimitBurst: 1_000_000,
     maxConnectionsPerAddress: 1_000_000,
+    maxConnectionsPerUser: 1_000_000,
+    maxConnections: 1_000_000,
     maxBufferedBytes: 64 * 1024 * 1024,
     redisUrl: process.env.BENCH_REDIS_URL || undefined,
     redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',

@@ -74,19 +74,17 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
   private closedByCore = false;
   private tornDown = false;
   private wake: (() => void) | undefined;
+  private expiry: NodeJS.Timeout | undefined;
 
   private async openNow(): Promise<void> {
     // A stream without a transport connection (SSE) is a connection of its own for the core:
     // the user is online while it is open, and its end leaves rooms like a closed socket.
-    const { registerWithCore, ...identity } = this.connection;
+    const { registerWithCore, expiresAtMs, ...identity } = this.connection;
     if (registerWithCore) {
-      await this.core.connect({
-        ...identity,
-        close: () => {
-          this.closedByCore = true;
-          this.wake?.();
-        },
-      });
+      await this.core.connect({ ...identity, close: () => this.end() });
+      // Like a WebSocket closing with 4001: the stream ends when its token does, and the client
+      // comes back with a fresh token (and lastEventId) or not at all.
+      if (expiresAtMs !== undefined) this.endAt(expiresAtMs);
     }
     try {
       this.subscription = await this.attach((event) => {
@@ -102,12 +100,24 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     this.signal?.addEventListener('abort', () => void this.teardown(), { once: true });
   }
 
+  private endAt(atMs: number): void {
+    const delay = atMs - Date.now();
+    this.expiry = setTimeout(() => (delay > maxTimerMs ? this.endAt(atMs) : this.end()), Math.max(0, Math.min(delay, maxTimerMs)));
+    this.expiry.unref();
+  }
+
+  private end(): void {
+    this.closedByCore = true;
+    this.wake?.();
+  }
+
   private async teardown(): Promise<void> {
     if (this.tornDown || !this.opening) return;
     this.tornDown = true;
+    clearTimeout(this.expiry);
     this.subscription?.close();
     this.queue.length = 0;
-    const { registerWithCore, ...identity } = this.connection;
+    const { registerWithCore, expiresAtMs: _expiresAtMs, ...identity } = this.connection;
     if (registerWithCore) await this.core.disconnect(identity);
   }
 }
@@ -121,14 +131,20 @@ export interface StreamConnection {
   userId: string;
   /** True for a stream that arrives without a WebSocket (SSE, server-side callers). */
   registerWithCore: boolean;
+  /** When the stream's token expires (epoch ms): a stream of its own ends then. */
+  expiresAtMs?: number;
 }
+
+/** setTimeout's ceiling (~24.8 days): a later end is reached in steps. */
+const maxTimerMs = 2_147_483_647;
 
 /**
  * The connection a stream belongs to: the WebSocket it arrived on, or, without one (SSE over
  * HTTP), a connection of its own that lives as long as the stream.
  */
-export function streamConnection(connectionId: string | undefined, userId: string): StreamConnection {
+export function streamConnection(connectionId: string | undefined, user: { userId: string; expiresAt?: number }): StreamConnection {
+  const { userId, expiresAt } = user;
   return connectionId === undefined
-    ? { id: `stream:${newConnectionId()}`, userId, registerWithCore: true }
+    ? { id: `stream:${newConnectionId()}`, userId, registerWithCore: true, ...(expiresAt !== undefined && { expiresAtMs: expiresAt * 1000 }) }
     : { id: connectionId, userId, registerWithCore: false };
 }

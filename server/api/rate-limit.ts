@@ -1,7 +1,8 @@
 /**
  * Rate limits on incoming calls (rate-limiter-flexible): a steady rate per second plus a burst
- * allowance, keyed per WebSocket connection, or per user over HTTP. A rejected call costs a map
- * lookup, so a flooding client cannot delay anyone else's events.
+ * allowance, keyed per user over every transport (more sockets buy no more calls). A WebSocket
+ * call is charged before it is decoded; a rejected call costs a map lookup, so a flooding client
+ * cannot delay anyone else's events.
  */
 import type { Redis } from 'ioredis';
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -21,8 +22,6 @@ export interface RateLimitOptions {
 export class RateLimits {
   private readonly limiter: BurstyRateLimiter;
   private rejectedCount = 0;
-  /** Whether limits are per user (cluster-wide) rather than per connection. */
-  readonly perUser: boolean;
 
   constructor(options: RateLimitOptions) {
     const steady = { keyPrefix: 'steady', points: options.perSecond, duration: 1 };
@@ -34,7 +33,6 @@ export class RateLimits {
           new RateLimiterRedis({ ...burst, keyPrefix: `${redis.prefix}:rl:burst`, storeClient: redis.client, insuranceLimiter: new RateLimiterMemory(burst) }),
         )
       : new BurstyRateLimiter(new RateLimiterMemory(steady), new RateLimiterMemory(burst));
-    this.perUser = redis !== undefined;
   }
 
   /** Total calls rejected since start (exported as a metric). */

@@ -59,10 +59,13 @@ export const publicProcedure = t.procedure.use(mapErrors);
 
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.authFailure ?? 'No token' });
-  const key = ctx.connectionId !== undefined && !ctx.rateLimits.perUser ? ctx.connectionId : `user:${ctx.user.userId}`;
-  const retryAfterMs = await ctx.rateLimits.consume(key);
-  if (retryAfterMs > 0) {
-    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Rate limit exceeded; retry in ${retryAfterMs} ms` });
+  // A call over the WebSocket was charged by the transport before it was decoded; over HTTP the
+  // charge is here. Per user either way: more sockets or requests buy no more calls.
+  if (ctx.transport !== 'ws') {
+    const retryAfterMs = await ctx.rateLimits.consume(`user:${ctx.user.userId}`);
+    if (retryAfterMs > 0) {
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Rate limit exceeded; retry in ${retryAfterMs} ms` });
+    }
   }
   ctx.services.core.touch(ctx.user.userId);
   return next({ ctx: { ...ctx, user: ctx.user } });

@@ -23,6 +23,11 @@ export interface RealtimeCoreOptions {
   idleAfterMs?: number;
   /** A typing indicator stops by itself after this long without a refresh. @default 5000 */
   typingExpireMs?: number;
+  /**
+   * Connections (WebSockets and SSE streams) one user may hold in this process; one more is
+   * refused with TOO_MANY_REQUESTS. @default 64
+   */
+  maxConnectionsPerUser?: number;
   /** @default 10000 */
   maxRooms?: number;
   /** @default 100 */
@@ -75,6 +80,8 @@ export class RealtimeCore {
   readonly membership: MembershipState;
   private readonly statistics = new StatisticsCounter();
   private readonly connections = new Map<string, CoreConnection>();
+  private readonly connectionCountByUser = new Map<string, number>();
+  private readonly maxConnectionsPerUser: number;
   private readonly subscriptionsByConnection = new Map<string, Set<Subscription>>();
   private readonly maxReplay: number;
   private readonly reportError: (error: unknown, context: string) => void;
@@ -84,6 +91,7 @@ export class RealtimeCore {
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
     this.maxReplay = options.maxReplay ?? 5_000;
+    this.maxConnectionsPerUser = options.maxConnectionsPerUser ?? 64;
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
     this.index = new SubscriptionIndex((error) => this.reportError(error, 'subscriber sink failed'));
     this.membership =
@@ -115,13 +123,26 @@ export class RealtimeCore {
   /** Registers a connection: its user is online while they hold at least one. */
   async connect(connection: CoreConnection): Promise<void> {
     if (this.connections.has(connection.id)) return;
+    const held = this.connectionCountByUser.get(connection.userId) ?? 0;
+    if (held >= this.maxConnectionsPerUser) {
+      throw new RealtimeError('TOO_MANY_REQUESTS', `At most ${this.maxConnectionsPerUser} connections per user`);
+    }
     this.connections.set(connection.id, connection);
+    this.connectionCountByUser.set(connection.userId, held + 1);
     try {
       await this.membership.connect(connection.id, connection.userId);
     } catch (error) {
-      this.connections.delete(connection.id);
+      this.forgetConnection(connection);
       throw error;
     }
+  }
+
+  private forgetConnection(connection: Pick<CoreConnection, 'id' | 'userId'>): boolean {
+    if (!this.connections.delete(connection.id)) return false;
+    const remaining = (this.connectionCountByUser.get(connection.userId) ?? 1) - 1;
+    if (remaining <= 0) this.connectionCountByUser.delete(connection.userId);
+    else this.connectionCountByUser.set(connection.userId, remaining);
+    return true;
   }
 
   /**
@@ -129,7 +150,7 @@ export class RealtimeCore {
    * of their rooms. Never rejects (failures are reported).
    */
   async disconnect(connection: Pick<CoreConnection, 'id' | 'userId'>, reason = 'closed'): Promise<void> {
-    if (!this.connections.delete(connection.id)) return;
+    if (!this.forgetConnection(connection)) return;
     // Presence goes offline (to the rooms the user is still in) before the subscriptions close:
     // closing an onRoom subscription releases its room, so its members never heard the user go
     // offline (reliability test, dead peers).

@@ -64,6 +64,7 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; st
   fromNumber('realtime_flood_closes_total', 'Connections closed for sending frames far past the rate limit (4030)', counter('floodCloses'));
   fromNumber('realtime_deduplicated_publishes_total', 'Publishes answered from the idempotency store instead of publishing twice', () => services.idempotency.deduplicated);
   fromNumber('realtime_refused_connections_total', 'Upgrades refused (per-address limit, shutting down)', counter('refusedConnections'));
+  fromNumber('realtime_refusals_total', 'Input refused before it cost anything: unauthenticated sockets, bad frames, oversized or malformed calls', counter('refusals'));
 
   return { registry, stop: stopCounting };
 }

@@ -43,6 +43,12 @@ export interface RealtimeServerOptions {
   /** Directory of the built dashboard; served at `/` when it exists. */
   staticDirectory?: string;
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Told of input refused before it cost anything (unauthenticated sockets, bad frames, oversized
+   * calls, idle or excess TCP connections). Frequent under attack: log it rate-limited, below error
+   * level. @default ignored (counted in `/metrics` as realtime_refusals_total)
+   */
+  onRefusal?: (reason: string, error?: unknown) => void;
 }
 
 export interface RealtimeServer {
@@ -66,6 +72,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
     governanceExpiresInMs: config.governanceExpiresMs,
+    maxConnectionsPerUser: config.maxConnectionsPerUser,
     idempotency: cluster?.idempotency ?? new MemoryIdempotencyStore({ windowMs: config.idempotencyWindowMs }),
     ...(cluster && { membership: cluster.membership, decisionClaims: cluster.decisionClaims }),
     onError,
@@ -83,6 +90,8 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     services,
     {
       maxPayloadBytes: config.maxPayloadBytes,
+      maxFrameBytes: config.maxFrameBytes,
+      authTimeoutMs: config.authTimeoutMs,
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
       maxBufferedBytes: config.maxBufferedBytes,
       maxConnectionsPerAddress: config.maxConnectionsPerAddress,
@@ -90,7 +99,9 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       floodFramesPerSecond: 4 * (config.rateLimitPerSecond + config.rateLimitBurst),
     },
     (token, connectionId) => createApiContext(dependencies, { token, transport: 'ws', connectionId }),
+    rateLimits,
     onError,
+    options.onRefusal,
   );
   const metrics = createMetrics({ services, transport, rateLimits });
   cluster?.reportProcessStats(() => ({
@@ -135,12 +146,27 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     sendJson(response, 404, { error: 'Not found' });
   };
 
-  const httpServer = createServer((request, response) => {
+  const httpServer = createServer(
+    {
+      // Slowloris and idle sockets: a request's headers, and the whole request, must arrive in
+      // time; checked every second (Node's default check runs every 30 s).
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
+    (request, response) => {
     handle(request, response).catch((error: unknown) => {
       onError(error, 'http request');
       if (!response.headersSent) sendJson(response, 500, { error: 'Internal error' });
       else response.destroy();
     });
+  },
+  );
+  httpServer.maxConnections = config.maxConnections;
+  limitConnectionsPerAddress(httpServer, config.maxConnectionsPerAddress, () => {
+    transport.counters.refusedConnections++;
+    options.onRefusal?.('too many connections from one address');
   });
   httpServer.on('upgrade', (request, socket, head) => {
     // A peer that goes away mid-handshake (a closed tab) is routine, not an error worth a log line.
@@ -184,6 +210,31 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       await services.stop();
     },
   };
+}
+
+/**
+ * Every TCP connection counts against its address, whatever it becomes (HTTP, SSE, WebSocket,
+ * or nothing at all). A little room above the WebSocket limit lets the transport refuse a
+ * surplus WebSocket with its close code (4029) rather than a reset.
+ */
+function limitConnectionsPerAddress(server: Server, limit: number, onRefused: () => void): void {
+  const open = new Map<string, number>();
+  const ceiling = limit + 16;
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = open.get(address) ?? 0;
+    if (count >= ceiling) {
+      onRefused();
+      socket.destroy();
+      return;
+    }
+    open.set(address, count + 1);
+    socket.once('close', () => {
+      const remaining = (open.get(address) ?? 1) - 1;
+      if (remaining <= 0) open.delete(address);
+      else open.set(address, remaining);
+    });
+  });
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -11,10 +11,43 @@ export function isConnectionParamsMessage(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && (raw as { method?: unknown }).method === 'connectionParams';
 }
 
-/** The id of a message that failed to parse, when it has a usable one. */
+/**
+ * Longest client-chosen request id. Ids are kept per subscription and written into every frame
+ * it receives; the official client uses small integers. 58 kB ids were accepted before.
+ */
+export const maxRequestIdLength = 64;
+
+/** A message's id when it is usable: a string of at most 64 characters, or a safe integer. */
 export function requestIdOf(raw: unknown): RequestId | null {
   const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
+  if (typeof id === 'string') return id.length <= maxRequestIdLength ? id : null;
+  return typeof id === 'number' && Number.isSafeInteger(id) ? id : null;
+}
+
+/** One frame's messages (a single message or the official client's batch), or undefined when it is not JSON. */
+export function parseFrame(data: Buffer): unknown[] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(data.toString('utf8'));
+    return Array.isArray(parsed) ? parsed : [parsed];
+  } catch {
+    return undefined;
+  }
+}
+
+export type CallMethod = 'query' | 'mutation' | 'subscription' | 'subscription.stop';
+const callMethods = new Set<unknown>(['query', 'mutation', 'subscription', 'subscription.stop']);
+
+/**
+ * What a call is, read from plain JSON before anything is decoded: its method and path (a stop
+ * has none). Undefined when the message is not a call.
+ */
+export function callHeaderOf(raw: unknown): { method: CallMethod; path: string | undefined } | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { method, params } = raw as { method?: unknown; params?: { path?: unknown } };
+  if (!callMethods.has(method)) return undefined;
+  if (method === 'subscription.stop') return { method, path: undefined };
+  const path = typeof params === 'object' && params !== null ? params.path : undefined;
+  return typeof path === 'string' ? { method: method as CallMethod, path } : undefined;
 }
 
 /** The token of a connectionParams message (possibly none); undefined when the message is something else. */

@@ -25,7 +25,8 @@ import { bearerToken } from '../api/auth.js';
 import type { WsTransport } from './ws-transport.js';
 import type { PreparedFrame } from './event-frames.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
-import { isConnectionParamsMessage, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
+import { callHeaderOf, isConnectionParamsMessage, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
+import { isRealtimeError } from '../core/errors.js';
 
 interface ActiveSubscription {
   /**
@@ -47,16 +48,42 @@ function stop(active: ActiveSubscription): void {
 
 const textFrame = { binary: false } as const;
 
+/**
+ * Where a connection stands. Until `open` nothing it sends is decoded: `awaiting-token` takes
+ * only its connectionParams message, `verifying` holds raw frames (bounded) until the token's
+ * verdict. `refused` answers calls UNAUTHORIZED by id for a moment, so that the official
+ * client's callers see why (its batch follows connectionParams by a few milliseconds), and
+ * then the socket closes with 4401.
+ */
+type ConnectionPhase = 'awaiting-token' | 'verifying' | 'refused' | 'open' | 'closed';
+
+/** How long a refused connection answers before it closes. */
+const refusalLingerMs = 1_000;
+
+/** A connectionParams message carries a token and little else; a JWT is rarely past 4 KB. */
+const maxConnectionParamsBytes = 16 * 1024;
+/**
+ * Frames a client may send while its token is being verified (the official client sends a batch
+ * per tick; verifying against a JWKS may take a network round trip). Past it, or past one
+ * frame's worth of bytes, the client is flooding (4030).
+ */
+const maxHeldFrames = 64;
+
 export class WsConnection {
   readonly id = newConnectionId();
   /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
   alive = true;
-  private contextPromise: Promise<ApiContext> | null = null;
+  private phase: ConnectionPhase = 'awaiting-token';
   private context: ApiContext | undefined;
+  /** Raw frames received while `verifying`, with their total size. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private refusalReason = '';
+  private framesSinceRefusal = 0;
   private readonly subscriptions = new Map<RequestId, ActiveSubscription>();
-  private closed = false;
   private registeredWithCore = false;
   private cancelExpiry: (() => void) | undefined;
+  private cancelAuthDeadline: (() => void) | undefined;
   /** Made on the first delivery; null when this socket must go through `ws.send` (see frame-writer.ts). */
   private frameWriter: ConnectionFrameWriter | null | undefined;
   /** Queries and mutations received and not yet answered; shutdown waits for them. */
@@ -70,16 +97,16 @@ export class WsConnection {
     readonly address: string,
     private readonly transport: WsTransport,
   ) {
+    this.cancelAuthDeadline = transport.authDeadlines.add(Date.now() + transport.options.authTimeoutMs, this);
     // The official client sends its token in a first `connectionParams` message when the URL
-    // says so; otherwise the context is made at once from the Authorization header.
+    // says so; otherwise the token is the Authorization header's, verified at once.
     const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.searchParams.get('connectionParams') !== '1') {
-      this.contextPromise = this.createContext(bearerToken(request.headers.authorization));
-    }
+    if (url.searchParams.get('connectionParams') !== '1') this.authenticate(bearerToken(request.headers.authorization));
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     socket.on('pong', () => (this.alive = true));
-    // An unhandled 'error' event would bring the process down (ws#1354: RSV bits, bad frames).
-    socket.on('error', (error) => transport.reportError(error, 'socket error'));
+    // An unhandled 'error' event would bring the process down (ws#1354: RSV bits, bad frames,
+    // frames past maxPayload). They are the peer's fault: counted, not logged as our errors.
+    socket.on('error', (error) => transport.noteRefusal('bad frame', error));
     socket.once('close', () => this.cleanup());
   }
 
@@ -87,18 +114,35 @@ export class WsConnection {
     return this.subscriptions.size;
   }
 
+  /** A method, not a field read, so that checks after an `await` are not narrowed away. */
+  isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
   /** Every teardown goes through here, with a code from the closed set and a reason. */
   close(code: CloseCode, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
     try {
-      this.socket.close(code, reason);
+      // The protocol allows 123 bytes of reason.
+      this.socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
     } catch {
       this.socket.terminate();
     }
     // A peer that does not read will not complete the closing handshake either.
     setTimeout(() => this.socket.terminate(), 1_000).unref();
     this.cleanup();
+  }
+
+  /** Called by the transport when the authentication window (or a refusal's linger) ends. */
+  authenticationWindowEnded(): void {
+    this.cancelAuthDeadline = undefined;
+    if (this.phase === 'refused') {
+      this.close(CloseCode.Unauthorized, `Unauthorized: ${this.refusalReason}`);
+    } else if (this.phase === 'awaiting-token' || this.phase === 'verifying') {
+      this.transport.noteRefusal('authentication timeout');
+      this.close(CloseCode.AuthenticationTimeout, 'No valid token within the authentication window');
+    }
   }
 
   /** A protocol-level ping: every WebSocket client answers it, browsers included. */
@@ -124,84 +168,162 @@ export class WsConnection {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.alive = true;
-    if (this.closed) return;
+    if (this.phase === 'closed') return;
     if (!isBinary && data.length === 4) {
       const text = data.toString();
       if (text === 'PING') return this.sendRaw('PONG');
       if (text === 'PONG') return;
     }
     this.transport.noteFrame(this);
-    if (!this.contextPromise) {
-      const params = readConnectionParams(data);
-      this.contextPromise = this.createContext(params?.token);
-      // Anything else first is answered as a call without identity (UNAUTHORIZED), not dropped.
-      if (params) return;
+    switch (this.phase) {
+      case 'awaiting-token':
+        return this.onConnectionParams(data);
+      case 'verifying':
+        return this.hold(data);
+      case 'refused':
+        return this.answerUnauthorized(data);
+      case 'open':
+        return this.onCalls(data);
     }
-    let list: unknown[];
-    try {
-      const parsed: unknown = JSON.parse(data.toString('utf8'));
-      list = Array.isArray(parsed) ? parsed : [parsed];
-      if (list.length > this.transport.options.maxSubscriptionsPerConnection) throw new Error('Batch too large');
-    } catch (cause) {
-      this.respondError(null, new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed message', cause }), undefined, 'unknown');
+  }
+
+  /** The first message must be connectionParams; it is the only thing decoded before a verdict. */
+  private onConnectionParams(data: Buffer): void {
+    const params = data.length <= maxConnectionParamsBytes ? readConnectionParams(data) : undefined;
+    if (!params) {
+      this.held.push(data);
+      this.refuse('the first message must be connectionParams with a token');
       return;
     }
-    list.forEach((raw, index) => {
-      if (isConnectionParamsMessage(raw)) {
-        // A connection keeps the identity of its first message: a replay (with someone else's
-        // token, say) changes nothing, and its sender is told so.
-        const error = new TRPCError({ code: 'BAD_REQUEST', message: 'connectionParams is accepted once, as the first message; this connection keeps its identity' });
-        this.respondError(requestIdOf(raw), error, undefined, 'unknown');
-        return;
-      }
-      let message: TRPCClientOutgoingMessage;
-      try {
-        message = parseTRPCMessage(raw, this.transport.router._def._config.transformer);
-      } catch (cause) {
-        // Answered with the request's own id when it has one (input the transformer cannot
-        // read, e.g. forged superjson annotations): a client waiting on that id gets its error.
-        this.respondError(requestIdOf(raw), new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed message', cause }), undefined, 'unknown');
-        return;
-      }
-      this.handle(message, index);
+    this.authenticate(params.token);
+  }
+
+  private hold(data: Buffer): void {
+    this.heldBytes += data.length;
+    this.held.push(data);
+    if (this.held.length > maxHeldFrames || this.heldBytes > this.transport.options.maxFrameBytes) {
+      this.transport.noteRefusal('flooding before authentication');
+      this.close(CloseCode.RateLimited, 'Too many messages before the token was verified');
+    }
+  }
+
+  private authenticate(token: string | undefined): void {
+    this.phase = 'verifying';
+    this.createContext(token).catch((error: unknown) => {
+      this.transport.reportError(error, 'authenticating a connection');
+      this.close(CloseCode.GoingAway, 'Service unavailable; reconnect later');
     });
   }
 
-  private handle(message: TRPCClientOutgoingMessage, batchIndex: number): void {
-    const { id } = message;
-    if (id === null) {
-      this.respondError(null, new TRPCError({ code: 'PARSE_ERROR', message: '`id` is required' }), undefined, 'unknown');
+  /**
+   * Closes a connection whose token was refused (4401). Calls it sent meanwhile are answered
+   * UNAUTHORIZED by id first, so the official client's callers see the reason, not a bare close.
+   * Only plain JSON is read for their ids, never their inputs.
+   */
+  private refuse(reason: string): void {
+    this.transport.noteRefusal('unauthenticated');
+    this.phase = 'refused';
+    this.refusalReason = reason;
+    this.cancelAuthDeadline?.();
+    this.cancelAuthDeadline = this.transport.authDeadlines.add(Date.now() + refusalLingerMs, this);
+    const held = this.held.splice(0);
+    this.heldBytes = 0;
+    for (const frame of held) this.answerUnauthorized(frame);
+  }
+
+  private answerUnauthorized(frame: Buffer): void {
+    if (++this.framesSinceRefusal > maxHeldFrames || frame.length > this.transport.options.maxPayloadBytes) {
+      this.close(CloseCode.Unauthorized, `Unauthorized: ${this.refusalReason}`);
       return;
     }
-    if (message.method === 'subscription.stop') {
-      this.stopSubscription(id);
+    const error = new TRPCError({ code: 'UNAUTHORIZED', message: this.refusalReason });
+    for (const raw of parseFrame(frame) ?? []) {
+      const id = requestIdOf(raw);
+      if (id !== null && callHeaderOf(raw)?.method !== 'subscription.stop') this.respondError(id, error, undefined, 'unknown');
+    }
+  }
+
+  /** An authenticated connection's frame: one call or the official client's batch of calls. */
+  private onCalls(data: Buffer): void {
+    const list = parseFrame(data);
+    if (!list) {
+      this.transport.noteRefusal('malformed frame');
+      this.respondError(null, new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed message' }), undefined, 'unknown');
       return;
     }
+    // Only a frame larger than one call may hold a call that is too large: measure each then.
+    const measure = data.length > this.transport.options.maxPayloadBytes;
+    list.forEach((raw, index) => this.onCall(raw, index, measure));
+  }
+
+  private onCall(raw: unknown, batchIndex: number, measure: boolean): void {
+    const id = requestIdOf(raw);
+    const header = callHeaderOf(raw);
+    if (isConnectionParamsMessage(raw)) {
+      // A connection keeps the identity of its first message: a replay (with someone else's
+      // token, say) changes nothing, and its sender is told so.
+      const error = new TRPCError({ code: 'BAD_REQUEST', message: 'connectionParams is accepted once, as the first message; this connection keeps its identity' });
+      this.respondError(id, error, undefined, 'unknown');
+      return;
+    }
+    if (id === null || !header) {
+      this.transport.noteRefusal('malformed call');
+      this.respondError(id, new TRPCError({ code: 'PARSE_ERROR', message: id === null ? 'A call needs an `id`: a string of at most 64 characters or an integer' : 'Malformed message' }), undefined, 'unknown');
+      return;
+    }
+    const { method, path } = header;
+    if (method === 'subscription.stop') return this.stopSubscription(id);
+    const limit = this.transport.options.maxPayloadBytes;
+    if (measure && JSON.stringify(raw).length > limit) {
+      this.transport.noteRefusal('call too large');
+      this.respondError(id, new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `A call may be at most ${limit} bytes` }), path, method);
+      return;
+    }
+    let active: ActiveSubscription | undefined;
+    if (method === 'subscription') {
+      if (this.subscriptions.has(id)) {
+        this.respondError(id, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }), path, method);
+        return;
+      }
+      const maxSubscriptions = this.transport.options.maxSubscriptionsPerConnection;
+      if (this.subscriptions.size >= maxSubscriptions) {
+        this.respondError(id, new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${maxSubscriptions} subscriptions per connection` }), path, method);
+        return;
+      }
+      // Reserved now, before the asynchronous admission, so that a stop in the same batch finds it.
+      active = { abort: new AbortController(), stopped: false };
+      this.subscriptions.set(id, active);
+    }
+    const call = this.admit(raw, id, batchIndex, active).catch((cause: unknown) => {
+      if (active && this.subscriptions.get(id) === active) this.subscriptions.delete(id);
+      this.respondError(id, toTRPCError(cause), path, method);
+    });
+    if (!active) this.trackInFlight(call);
+  }
+
+  /**
+   * Charges the user's rate limit for the call, then decodes it (superjson included) and runs
+   * it. A refused call costs neither the decoding nor the procedure.
+   */
+  private async admit(raw: unknown, id: RequestId, batchIndex: number, active: ActiveSubscription | undefined): Promise<void> {
+    const retryAfterMs = await this.transport.chargeCall(this.context!.user!.userId);
+    if (retryAfterMs > 0) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Rate limit exceeded; retry in ${retryAfterMs} ms` });
+    if (active?.stopped || this.isClosed()) return;
+    let message: TRPCClientOutgoingMessage;
+    try {
+      message = parseTRPCMessage(raw, this.transport.router._def._config.transformer);
+    } catch (cause) {
+      // Input the transformer cannot read, e.g. forged superjson annotations.
+      this.transport.noteRefusal('undecodable call');
+      throw new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed message', cause });
+    }
+    if (message.method === 'subscription.stop') return;
     const { path, lastEventId } = message.params;
-    const type = message.method;
     let input = message.params.input;
     if (lastEventId !== undefined) {
       input = input !== null && typeof input === 'object' && !Array.isArray(input) ? { ...input, lastEventId } : (input ?? { lastEventId });
     }
-    if (type === 'subscription') {
-      if (this.subscriptions.has(id)) {
-        this.respondError(id, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }), path, type);
-        return;
-      }
-      if (this.subscriptions.size >= this.transport.options.maxSubscriptionsPerConnection) {
-        const limit = this.transport.options.maxSubscriptionsPerConnection;
-        this.respondError(id, new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${limit} subscriptions per connection` }), path, type);
-        return;
-      }
-    }
-    const active: ActiveSubscription | undefined = type === 'subscription' ? { abort: new AbortController(), stopped: false } : undefined;
-    if (active) this.subscriptions.set(id, active);
-
-    const call = this.call(id, type, path, input, batchIndex, active).catch((cause: unknown) => {
-      if (active) this.subscriptions.delete(id);
-      this.respondError(id, toTRPCError(cause), path, type, input);
-    });
-    if (!active) this.trackInFlight(call);
+    await this.call(id, message.method, path, input, batchIndex, active);
   }
 
   /** Resolves once every query and mutation received so far has been answered (graceful shutdown). */
@@ -227,12 +349,11 @@ export class WsConnection {
     batchIndex: number,
     active: ActiveSubscription | undefined,
   ): Promise<void> {
-    const context = await this.contextPromise!;
     const result = await callTRPCProcedure({
       router: this.transport.router,
       path,
       getRawInput: async () => input,
-      ctx: context,
+      ctx: this.context!,
       type,
       signal: active?.abort?.signal ?? this.transport.shutdownSignal,
       batchIndex,
@@ -241,11 +362,11 @@ export class WsConnection {
       this.respond({ id, result: { type: 'data', data: result } });
       return;
     }
-    if (this.closed || active.stopped) return;
+    if (this.isClosed() || active.stopped) return;
     this.respond({ id, result: { type: 'started' } });
     if (isEventStream(result)) {
       const subscription = await result.attach(this.sinkFor(id));
-      if (this.closed || active.stopped) {
+      if (this.isClosed() || active.stopped) {
         subscription.close();
         return;
       }
@@ -302,31 +423,46 @@ export class WsConnection {
 
   // ── context and lifecycle ──────────────────────────────────────────────────────────────────
 
-  private async createContext(token: string | undefined): Promise<ApiContext> {
+  /**
+   * Verifies the token, then registers the connection with the core and opens it: the first
+   * call already sees its user online. Frames held meanwhile are then handled in order.
+   */
+  private async createContext(token: string | undefined): Promise<void> {
     const context = await this.transport.createContext(token, this.id);
+    if (this.isClosed()) return;
+    if (!context.user) return this.refuse(context.authFailure ?? 'no token');
     this.context = context;
-    if (context.user && !this.closed) {
-      this.registeredWithCore = true;
-      try {
-        // Awaited, so the first call on this connection already sees its user online.
-        await this.transport.services.core.connect({ id: this.id, userId: context.user.userId, close: (code, reason) => this.close(code, reason) });
-      } catch (error) {
-        this.registeredWithCore = false;
-        this.transport.reportError(error, 'registering a connection');
-        this.close(CloseCode.GoingAway, 'Service unavailable; reconnect later');
-        return context;
+    this.registeredWithCore = true;
+    try {
+      await this.transport.services.core.connect({ id: this.id, userId: context.user.userId, close: (code, reason) => this.close(code, reason) });
+    } catch (error) {
+      this.registeredWithCore = false;
+      if (isRealtimeError(error) && error.code === 'TOO_MANY_REQUESTS') {
+        this.transport.noteRefusal('too many connections for one user');
+        this.close(CloseCode.TooManyConnections, error.message);
+        return;
       }
-      // A token that expires while connected closes the connection (code 4001) at its expiry.
-      if (context.user.expiresAt !== undefined) {
-        this.cancelExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
-      }
+      throw error;
     }
-    return context;
+    if (this.isClosed()) return;
+    this.cancelAuthDeadline?.();
+    this.cancelAuthDeadline = undefined;
+    this.phase = 'open';
+    // A token that expires while connected closes the connection (code 4001) at its expiry.
+    if (context.user.expiresAt !== undefined) {
+      this.cancelExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
+    }
+    const held = this.held.splice(0);
+    this.heldBytes = 0;
+    for (const frame of held) this.onCalls(frame);
   }
 
   private cleanup(): void {
-    this.closed = true;
+    this.phase = 'closed';
+    this.held = [];
     this.cancelExpiry?.();
+    this.cancelAuthDeadline?.();
+    this.cancelAuthDeadline = undefined;
     // The core first: it takes the user offline in the rooms their subscriptions hold, then
     // closes those subscriptions. Closing them here first released the rooms, so members saw
     // the user leave ('unsubscribed') but never go offline.
@@ -359,7 +495,7 @@ export class WsConnection {
   }
 
   private sendRaw(data: string): void {
-    if (this.closed) return;
+    if (this.isClosed()) return;
     this.socket.send(data);
     this.checkBuffered();
   }
@@ -369,7 +505,7 @@ export class WsConnection {
    * tick so that several events in one burst leave in one syscall; `ws.send` is the fallback.
    */
   private sendFrame(frame: PreparedFrame): void {
-    if (this.closed) return;
+    if (this.isClosed()) return;
     if (this.frameWriter === undefined) this.frameWriter = ConnectionFrameWriter.for(this.socket, this.transport.flusher) ?? null;
     if (!this.frameWriter?.write(frame.bytes)) this.socket.send(frame.payload, textFrame);
     this.transport.countDelivery();

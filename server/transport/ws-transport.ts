@@ -10,14 +10,22 @@ import { CloseCode } from '../../shared/codes.js';
 import type { ApiContext } from '../api/context.js';
 import type { AppRouter } from '../api/router.js';
 import type { RealtimeServices } from '../core/service.js';
+import type { RateLimits } from '../api/rate-limit.js';
 import { EventFrameEncoder } from './event-frames.js';
 import { TickFlusher } from './frame-writer.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { WsConnection } from './ws-connection.js';
 
 export interface WsTransportOptions {
-  /** Largest incoming frame; bigger ones close the socket with 1009. @default 65536 */
+  /** Largest single call; a bigger one is answered PAYLOAD_TOO_LARGE by its id. @default 65536 */
   maxPayloadBytes: number;
+  /**
+   * Largest incoming frame (the official client batches one tick's calls into one frame); a
+   * bigger one closes the socket with 1009. @default 1048576
+   */
+  maxFrameBytes: number;
+  /** A connection without a verified token this long after opening is closed (4408). @default 5000 */
+  authTimeoutMs: number;
   /** @default 100 */
   maxSubscriptionsPerConnection: number;
   /** Outgoing bytes a connection may have unsent before it is closed as a slow consumer (4008). @default 4 MiB */
@@ -38,6 +46,8 @@ export interface TransportCounters {
   deadPeerTerminations: number;
   floodCloses: number;
   refusedConnections: number;
+  /** Input refused before it cost anything: bad frames, unauthenticated sockets, oversized or malformed calls. */
+  refusals: number;
 }
 
 export class WsTransport {
@@ -50,6 +60,7 @@ export class WsTransport {
     deadPeerTerminations: 0,
     floodCloses: 0,
     refusedConnections: 0,
+    refusals: 0,
   };
   private readonly server: WebSocketServer;
   private readonly connections = new Set<WsConnection>();
@@ -59,22 +70,31 @@ export class WsTransport {
   private readonly pingTimer: NodeJS.Timeout;
   /** Closes each connection (4001) when its token expires: one timer for all of them. */
   readonly tokenExpiries: DeadlineQueue<WsConnection>;
+  /** Ends each connection's authentication window (4408 unless it authenticated by then). */
+  readonly authDeadlines: DeadlineQueue<WsConnection>;
 
   constructor(
     readonly router: AppRouter,
     readonly services: RealtimeServices,
     readonly options: WsTransportOptions,
     private readonly contextFactory: (token: string | undefined, connectionId: string) => Promise<ApiContext>,
+    private readonly rateLimits: RateLimits,
     private readonly onError: (error: unknown, context: string) => void,
+    /** Told of every refusal (rate-limited logging is the caller's); nothing by default. */
+    private readonly onRefusal?: (reason: string, error?: unknown) => void,
   ) {
     this.frames = new EventFrameEncoder((value) => router._def._config.transformer.output.serialize(value));
-    this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+    this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
     this.floodGuard = new RateLimiterMemory({ keyPrefix: 'frames', points: options.floodFramesPerSecond * 5, duration: 5 });
     this.pingTimer = setInterval(() => this.sweepDeadPeers(), options.keepAlivePingMs);
     this.pingTimer.unref();
     this.tokenExpiries = new DeadlineQueue(
       (connection) => connection.close(CloseCode.TokenExpired, 'Token expired'),
       (error) => this.reportError(error, 'token expiry'),
+    );
+    this.authDeadlines = new DeadlineQueue(
+      (connection) => connection.authenticationWindowEnded(),
+      (error) => this.reportError(error, 'authentication window'),
     );
   }
 
@@ -125,6 +145,21 @@ export class WsTransport {
     });
   }
 
+  /**
+   * Charges one call to its user's rate limit, before the call is decoded. Per user, not per
+   * connection, so opening more sockets buys no more calls. Resolves to the milliseconds to wait,
+   * or 0 when the call may proceed.
+   */
+  chargeCall(userId: string): Promise<number> {
+    return this.rateLimits.consume(`user:${userId}`);
+  }
+
+  /** Input refused before it cost anything: counted (a metric) and passed to `onRefusal`. */
+  noteRefusal(reason: string, error?: unknown): void {
+    this.counters.refusals++;
+    this.onRefusal?.(reason, error);
+  }
+
   countDelivery(): void {
     this.counters.deliveries++;
   }
@@ -155,6 +190,7 @@ export class WsTransport {
     this.shutdown.abort();
     clearInterval(this.pingTimer);
     this.tokenExpiries.clear();
+    this.authDeadlines.clear();
     for (const connection of this.connections) connection.requestReconnect();
     // A mutation that ran must not look failed to its caller (who might retry it): calls already
     // received are answered before the sockets close. One turn of the event loop first, so that

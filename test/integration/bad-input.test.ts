@@ -49,7 +49,13 @@ describe('bad input', () => {
     expect(codes).toContain('BAD_REQUEST');
     expect(raw.socket.readyState).toBe(raw.socket.OPEN);
 
-    raw.send('x'.repeat(100 * 1024));
+    // A call past the per-call limit is refused by its id; the connection goes on.
+    raw.send({ id: 5, method: 'mutation', params: { path: 'rooms.join', input: { json: { roomId: 'x'.repeat(100 * 1024) } } } });
+    await waitFor(() => raw.messages.length >= 9, 'an answer to the oversized call');
+    expect(raw.messages.at(-1)).toMatchObject({ id: 5, error: { json: { data: { code: 'PAYLOAD_TOO_LARGE' } } } });
+    expect(raw.socket.readyState).toBe(raw.socket.OPEN);
+    // Only a frame past the frame limit (1 MiB by default) closes the socket.
+    raw.send('x'.repeat(1024 * 1024 + 1));
     expect((await raw.closed).code).toBe(1009);
 
     await admin.admin.send.mutate({ userId: 'bystander', type: 'notification.new', data: { title: 'still here', message: '' } });

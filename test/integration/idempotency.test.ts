@@ -79,11 +79,13 @@ describe('idempotent publishing', () => {
       method: 'mutation',
       params: { path: 'notifications.notify', input: { json: { userId: 'erin', title: 'lost reply', message: '', idempotencyKey: 'job-7' } } },
     };
-    // First attempt: the socket dies right after sending, so the reply never arrives.
+    // First attempt: handled, then the socket dies before the producer reads the reply. (A call
+    // still held while the token is verified dies with its socket: nothing is run for a
+    // connection that is gone.)
     const first = await openRawSocket(t.wsUrl, producerToken);
     first.send(request);
-    first.close();
     await waitFor(() => ofType(stream.events, 'notification.new').length === 1, 'first attempt handled');
+    first.close();
     // The producer cannot know it went through, and retries on a new connection.
     const retry = await openRawSocket(t.wsUrl, producerToken);
     retry.send(request);

@@ -140,8 +140,9 @@ function sseErrors(text: string): unknown[] {
 
 describe('hostile input (fast-check)', () => {
   it(`answers ${wsRuns} bursts of up to ${framesPerRun} random WebSocket frames with tRPC errors, and never crashes`, async () => {
+    // Sockets without a valid token are closed (4401) after answering UNAUTHORIZED: they are
+    // covered by test/reliability/unauthenticated.test.ts. Here, what an authenticated peer sends.
     const sockets = await Promise.all([
-      openRawSocket(target.wsUrl),
       openRawSocket(target.wsUrl, await target.token('mallory')),
       openRawSocket(target.wsUrl, await target.token('eve', 'admin')),
     ]);

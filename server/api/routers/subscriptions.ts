@@ -17,7 +17,7 @@ import { authedProcedure } from '../trpc.js';
 type Ctx = ApiContext & { user: AuthUser };
 
 async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined): Promise<EventStream<T>> {
-  const connection = streamConnection(ctx.connectionId, ctx.user.userId);
+  const connection = streamConnection(ctx.connectionId, ctx.user);
   const created = new EventStream<T>(ctx.services.core, connection, spec, signal);
   // Over SSE the stream is its own connection: registered before the client hears it started.
   if (connection.registerWithCore) await created.open();
