@@ -66,3 +66,36 @@ export function readConnectionParams(data: Buffer): { token?: string } | undefin
     return {};
   }
 }
+
+/**
+ * Most superjson annotations a call's input may carry. Decoding walks each annotated path, into
+ * Sets and Maps by iteration: a 90 kB input annotating 4,000 elements of a Set took 78 ms to
+ * decode (cold) against 0.5 ms for its plain JSON. Inputs here need a few (Dates, undefined).
+ */
+export const maxInputAnnotations = 64;
+
+/**
+ * Whether the input's superjson meta stays within `maxInputAnnotations` annotations (and a small
+ * tree), checked on plain JSON before superjson reads it. Iterative, so depth cannot overflow.
+ */
+export function annotationsWithinBounds(raw: unknown): boolean {
+  const input = (raw as { params?: { input?: unknown } }).params?.input;
+  const meta = typeof input === 'object' && input !== null ? (input as { meta?: unknown }).meta : undefined;
+  if (meta === undefined) return true;
+  let annotations = 0;
+  let nodes = 0;
+  const pending: unknown[] = [meta];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (++nodes > 4 * maxInputAnnotations) return false;
+    if (Array.isArray(node)) {
+      if (typeof node[0] === 'string' && ++annotations > maxInputAnnotations) return false;
+      pending.push(...node.filter((child) => typeof child === 'object' && child !== null));
+    } else if (typeof node === 'object' && node !== null) {
+      pending.push(...Object.values(node).filter((child) => typeof child === 'object' && child !== null || typeof child === 'string'));
+    } else if (typeof node === 'string' && ++annotations > maxInputAnnotations) {
+      return false;
+    }
+  }
+  return true;
+}

@@ -25,7 +25,7 @@ import { bearerToken } from '../api/auth.js';
 import type { WsTransport } from './ws-transport.js';
 import type { PreparedFrame } from './event-frames.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
-import { callHeaderOf, isConnectionParamsMessage, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
+import { annotationsWithinBounds, callHeaderOf, isConnectionParamsMessage, maxInputAnnotations, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
 import { isRealtimeError } from '../core/errors.js';
 
 interface ActiveSubscription {
@@ -309,6 +309,10 @@ export class WsConnection {
     const retryAfterMs = await this.transport.chargeCall(this.context!.user!.userId);
     if (retryAfterMs > 0) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Rate limit exceeded; retry in ${retryAfterMs} ms` });
     if (active?.stopped || this.isClosed()) return;
+    if (!annotationsWithinBounds(raw)) {
+      this.transport.noteRefusal('too many superjson annotations');
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `An input may carry at most ${maxInputAnnotations} superjson annotations` });
+    }
     let message: TRPCClientOutgoingMessage;
     try {
       message = parseTRPCMessage(raw, this.transport.router._def._config.transformer);

@@ -38,6 +38,8 @@ export interface TransportCountersReply {
   slowConsumerCloses: number;
   deadPeerTerminations: number;
   refusedConnections: number;
+  /** Input refused before it cost anything (unauthenticated sockets, bad frames, oversized calls). */
+  refusals: number;
   /** Errors the server reported from procedures (INTERNAL_SERVER_ERROR answers): each one is a bug. */
   procedureErrors: number;
   /** CPU time the server process has used (user + system), in ms: a cost figure a busy machine does not inflate. */

@@ -82,6 +82,7 @@ async function handle(request: ChildRequest): Promise<void> {
         slowConsumerCloses: counters.slowConsumerCloses,
         deadPeerTerminations: counters.deadPeerTerminations,
         refusedConnections: counters.refusedConnections,
+        refusals: counters.refusals,
         procedureErrors,
         cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
       });
