@@ -13,11 +13,20 @@ import { RealtimeError } from '../core/errors.js';
 import { newConnectionId } from '../core/connection-id.js';
 import type { EventSink } from '../core/fanout.js';
 import type { RealtimeCore, SubscribeOptions, Subscription } from '../core/realtime-core.js';
+import { toTRPCError } from './trpc.js';
 
 export type StreamSpec = Omit<SubscribeOptions, 'sink' | 'connection'>;
 
 /** Events a subscription yields: its own types, plus the gap notice any resumed stream may carry. */
 export type StreamEvent<T extends EventType> = RealtimeEvent<T | 'stream.gap'>;
+
+/**
+ * Who may end a live stream from outside (room access taken back): told when the stream is live,
+ * it returns what to call when the stream ends for any reason.
+ */
+export interface StreamGuard {
+  watch(stream: { end(error: RealtimeError): void }): () => void;
+}
 
 /** Events queued for a slow iterating consumer before the stream ends with an error. */
 const maxQueuedForIterator = 10_000;
@@ -28,11 +37,36 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     private readonly connection: StreamConnection,
     readonly spec: StreamSpec,
     private readonly signal?: AbortSignal,
+    private readonly guard?: StreamGuard,
   ) {}
 
-  /** The fast path: deliver straight to `sink` until the returned subscription is closed. */
-  attach(sink: EventSink): Promise<Subscription> {
-    return this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
+  /**
+   * The fast path: deliver straight to `sink` until the returned subscription is closed.
+   * `onEnd` hears when the service ends the stream with an error (the transport tells the client).
+   */
+  async attach(sink: EventSink, onEnd?: (error: RealtimeError) => void): Promise<Subscription> {
+    const subscription = await this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
+    this.onEnd = onEnd;
+    const unwatch = this.guard?.watch(this);
+    let closed = false;
+    this.subscription = {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        unwatch?.();
+        subscription.close();
+      },
+    };
+    return this.subscription;
+  }
+
+  /** Ends the stream from the service's side: the subscription closes and the client receives `error`. */
+  end(error: RealtimeError): void {
+    if (this.endedWith) return;
+    this.endedWith = error;
+    this.subscription?.close();
+    this.onEnd?.(error);
+    this.wake?.();
   }
 
   /**
@@ -52,6 +86,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     this.signal?.addEventListener('abort', onAbort);
     try {
       while (!this.signal?.aborted && !this.closedByCore) {
+        if (this.endedWith) throw toTRPCError(this.endedWith);
         if (this.overflowed) throw new RealtimeError('SERVICE_UNAVAILABLE', 'Subscriber fell too far behind; resume with lastEventId');
         const event = this.queue.shift();
         if (event) {
@@ -74,6 +109,8 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
   private closedByCore = false;
   private tornDown = false;
   private wake: (() => void) | undefined;
+  private endedWith: RealtimeError | undefined;
+  private onEnd: ((error: RealtimeError) => void) | undefined;
 
   private async openNow(): Promise<void> {
     // A stream without a transport connection (SSE) is a connection of its own for the core:
@@ -89,7 +126,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
       });
     }
     try {
-      this.subscription = await this.attach((event) => {
+      await this.attach((event) => {
         if (this.queue.length >= maxQueuedForIterator) this.overflowed = true;
         else this.queue.push(event);
         this.wake?.();

@@ -244,7 +244,7 @@ export class WsConnection {
     if (this.closed || active.stopped) return;
     this.respond({ id, result: { type: 'started' } });
     if (isEventStream(result)) {
-      const subscription = await result.attach(this.sinkFor(id));
+      const subscription = await result.attach(this.sinkFor(id), (error) => this.endSubscription(id, toTRPCError(error), path));
       if (this.closed || active.stopped) {
         subscription.close();
         return;
@@ -290,6 +290,15 @@ export class WsConnection {
       this.subscriptions.delete(id);
       this.respond({ id, result: { type: 'stopped' } });
     }
+  }
+
+  /** The service ended a subscription (room access revoked): the client hears why, and it is not resumed. */
+  private endSubscription(id: RequestId, error: TRPCError, path: string): void {
+    const active = this.subscriptions.get(id);
+    if (!active) return;
+    this.subscriptions.delete(id);
+    stop(active);
+    this.respondError(id, error, path, 'subscription');
   }
 
   private stopSubscription(id: RequestId): void {

@@ -10,15 +10,15 @@ import { channels } from '../../core/channels.js';
 import { firehoseChannel } from '../../core/channels.js';
 import type { ApiContext } from '../context.js';
 import type { AuthUser } from '../auth.js';
-import { EventStream, streamConnection, type StreamSpec } from '../event-stream.js';
+import { EventStream, streamConnection, type StreamGuard, type StreamSpec } from '../event-stream.js';
 import { eventTypesSchema, idSchema, lastEventIdSchema } from '../inputs.js';
 import { authedProcedure } from '../trpc.js';
 
 type Ctx = ApiContext & { user: AuthUser };
 
-async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined): Promise<EventStream<T>> {
+async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined, guard?: StreamGuard): Promise<EventStream<T>> {
   const connection = streamConnection(ctx.connectionId, ctx.user.userId);
-  const created = new EventStream<T>(ctx.services.core, connection, spec, signal);
+  const created = new EventStream<T>(ctx.services.core, connection, spec, signal, guard);
   // Over SSE the stream is its own connection: registered before the client hears it started.
   if (connection.registerWithCore) await created.open();
   return created;
@@ -27,6 +27,10 @@ async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: A
 const resume = (lastEventId: string | undefined) => (lastEventId === undefined ? {} : { lastEventId });
 const notificationTypes = new Set<EventType>(eventTypes.filter((type) => type.startsWith('notification.') || type.startsWith('system.')));
 const watchesEverything = (ctx: Ctx) => ctx.user.role === 'admin' || ctx.user.role === 'service';
+/** A room stream the revocation sweep can end (`roomId`: the room an onRoom stream holds). */
+const revocable = (ctx: Ctx, roomId?: string): StreamGuard => ({
+  watch: (stream) => ctx.roomAccessSweep.watch({ user: ctx.user, ...(roomId !== undefined && { roomId }), end: (error) => stream.end(error) }),
+});
 
 export const subscriptionProcedures = {
   /**
@@ -39,9 +43,15 @@ export const subscriptionProcedures = {
   /** Every event of a room; the caller is a member of the room while subscribed. */
   onRoom: authedProcedure
     .input(z.object({ roomId: idSchema, lastEventId: lastEventIdSchema }))
-    .subscription(({ ctx, input, signal }) =>
-      stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, ...resume(input.lastEventId) }, signal),
-    ),
+    .subscription(async ({ ctx, input, signal }) => {
+      await ctx.roomAccess.check(ctx.user, input.roomId, 'subscribe');
+      return stream<EventType>(
+        ctx,
+        { channels: [channels.room(input.roomId)], holdRoom: input.roomId, ...resume(input.lastEventId) },
+        signal,
+        revocable(ctx, input.roomId),
+      );
+    }),
 
   /**
    * Agent events: the caller's own agents (all agents for admins and services), optionally one
@@ -103,15 +113,20 @@ export const subscriptionProcedures = {
         if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: "scope 'all' requires role admin" });
         return stream<EventType>(ctx, { channels: [firehoseChannel], ...(types && { types }), ...resume(input.lastEventId) }, signal);
       }
+      const { user, roomAccess } = ctx;
       return stream<EventType>(
         ctx,
         {
           channels: [channels.user(ctx.user.userId), channels.everyone],
           followRoomsOfUser: true,
+          // Membership was checked when it began; this connection's own token may admit less
+          // (refreshed without the room), and the sweep keeps the authorizer's answers current.
+          followsRoom: (roomId) => roomAccess.knownDecision(user, roomId, 'subscribe') !== false,
           ...(types && { types }),
           ...resume(input?.lastEventId),
         },
         signal,
+        revocable(ctx),
       );
     }),
 };
