@@ -1,6 +1,6 @@
 /**
  * Whose presence a caller may see: their own, and that of users who share a room with them
- * (both members). Admins and services see everyone. Presence metadata is often what an agent
+ * (both members). Admins and services see everyone; to anyone else a user reads as offline. Presence metadata is often what an agent
  * workspace keeps private (which project someone is looking at), so a room is the boundary.
  */
 import type { UserPresence } from '../../shared/presence.js';
@@ -17,6 +17,11 @@ export function sharesRoom(core: RealtimeCore, viewerId: string, userId: string)
 
 export function presenceVisible(core: RealtimeCore, viewer: AuthUser, userId: string): boolean {
   return seesEveryone(viewer) || sharesRoom(core, viewer.userId, userId);
+}
+
+/** How a user the caller may not see reads: offline, never seen. */
+export function unseen(userId: string): UserPresence {
+  return { userId, status: 'offline', lastSeen: new Date(0), connections: 0, idle: false };
 }
 
 /** The caller's view of who is online. */

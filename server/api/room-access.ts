@@ -93,6 +93,41 @@ export class RoomAccess {
     throw new RealtimeError('FORBIDDEN', `${user.userId} may not ${action} in room ${roomId}: not in the token's rooms claim, OPEN_ROOMS or the room authorizer`);
   }
 
+  /**
+   * The synchronous filter of a stream that follows its user's rooms (onEvent): the fan-out asks
+   * it for every room event. It answers from the claim, OPEN_ROOMS and the cached answers, and
+   * otherwise from the last answer it saw for that room (the cache let it go; the authorizer is
+   * asked again in the background, once per cache period); a room it has never heard of is
+   * admitted meanwhile (its membership was checked when it began). `prime` asks for the rooms the user holds before the stream starts.
+   */
+  followFilter(user: AuthUser): FollowedRoomsFilter {
+    const last = new Map<string, boolean>();
+    const remember = (roomId: string, admitted: boolean) => {
+      last.set(roomId, admitted);
+      // Bounded by the rooms a user may hold; forget the oldest beyond that.
+      if (last.size > maxRememberedRooms) last.delete(last.keys().next().value!);
+    };
+    const askInBackground = (roomId: string) =>
+      this.admits(user, roomId, 'subscribe').then(
+        (admitted) => remember(roomId, admitted),
+        () => undefined,
+      );
+    return {
+      follows: (roomId) => {
+        const known = this.knownDecision(user, roomId, 'subscribe');
+        if (known !== undefined) {
+          if (this.authorize) remember(roomId, known);
+          return known;
+        }
+        void askInBackground(roomId);
+        return last.get(roomId) ?? true;
+      },
+      prime: async (roomIds) => {
+        await Promise.all(roomIds.filter((roomId) => this.authorize !== undefined && !this.admitsStatically(user, roomId)).map(askInBackground));
+      },
+    };
+  }
+
   private async ask(request: RoomAuthorizationRequest, key: string): Promise<boolean> {
     try {
       const answer = (await this.authorize!(request)) === true;
@@ -105,5 +140,12 @@ export class RoomAccess {
     }
   }
 }
+
+export interface FollowedRoomsFilter {
+  follows(roomId: string): boolean;
+  prime(roomIds: readonly string[]): Promise<void>;
+}
+
+const maxRememberedRooms = 1_000;
 
 const keyOf = (user: AuthUser, roomId: string, action: RoomAction) => `${action}\u0000${user.userId}\u0000${roomId}`;

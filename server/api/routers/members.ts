@@ -6,7 +6,7 @@ import { limits } from '../../../shared/limits.js';
 import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
 import { idSchema, roomInput } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
-import { presenceVisible, visibleOnline } from '../presence-visibility.js';
+import { presenceVisible, unseen, visibleOnline } from '../presence-visibility.js';
 import { authedProcedure, producerProcedure, router } from '../trpc.js';
 
 export const roomsRouter = router({
@@ -40,13 +40,13 @@ export const presenceRouter = router({
   update: authedProcedure
     .input(z.object({ status: selectablePresenceStatusSchema, metadata: metadataSchema.optional() }))
     .mutation(({ ctx, input }) => ctx.services.core.updatePresence(ctx.user.userId, input.status, input.metadata)),
-  /** FORBIDDEN for a user who shares no room with the caller (admins and services see everyone). */
-  get: authedProcedure.input(z.object({ userId: idSchema })).query(({ ctx, input }) => {
-    if (!presenceVisible(ctx.services.core, ctx.user, input.userId)) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `${input.userId} shares no room with you: their presence is not visible` });
-    }
-    return ctx.services.core.presenceOf(input.userId);
-  }),
+  /**
+   * A user who shares no room with the caller reads as offline, never seen, without metadata
+   * (admins and services see everyone): whether they are online elsewhere is not the caller's to know.
+   */
+  get: authedProcedure
+    .input(z.object({ userId: idSchema }))
+    .query(({ ctx, input }) => (presenceVisible(ctx.services.core, ctx.user, input.userId) ? ctx.services.core.presenceOf(input.userId) : unseen(input.userId))),
   /** The online users who share a room with the caller, and the caller (admins and services: everyone). */
   online: authedProcedure.query(({ ctx }) => visibleOnline(ctx.services.core, ctx.user)),
 });

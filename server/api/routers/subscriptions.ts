@@ -107,13 +107,14 @@ export const subscriptionProcedures = {
    */
   onEvent: authedProcedure
     .input(z.object({ types: eventTypesSchema, scope: z.enum(['mine', 'all']).default('mine'), lastEventId: lastEventIdSchema }).optional())
-    .subscription(({ ctx, input, signal }) => {
+    .subscription(async ({ ctx, input, signal }) => {
       const types = input?.types ? new Set<EventType>(input.types) : undefined;
       if (input?.scope === 'all') {
         if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: "scope 'all' requires role admin" });
         return stream<EventType>(ctx, { channels: [firehoseChannel], ...(types && { types }), ...resume(input.lastEventId) }, signal);
       }
-      const { user, roomAccess } = ctx;
+      const rooms = ctx.roomAccess.followFilter(ctx.user);
+      await rooms.prime(ctx.services.core.roomsOf(ctx.user.userId));
       return stream<EventType>(
         ctx,
         {
@@ -121,7 +122,7 @@ export const subscriptionProcedures = {
           followRoomsOfUser: true,
           // Membership was checked when it began; this connection's own token may admit less
           // (refreshed without the room), and the sweep keeps the authorizer's answers current.
-          followsRoom: (roomId) => roomAccess.knownDecision(user, roomId, 'subscribe') !== false,
+          followsRoom: rooms.follows,
           ...(types && { types }),
           ...resume(input?.lastEventId),
         },
