@@ -83,6 +83,8 @@ export class RoomAccessSweep {
     for (const stream of streams) if (stream.roomId !== undefined) rooms.add(stream.roomId);
     for (const roomId of rooms) {
       const decisions = await Promise.all(streams.map((stream) => this.decide(stream.user, roomId)));
+      // Taken back: what was cached for its other actions (join, read, type) is stale too.
+      if (decisions.includes(false) && this.access.hasAuthorizer) this.access.forget(userId, roomId);
       streams.forEach((stream, index) => {
         if (stream.roomId === roomId && decisions[index] === false) {
           stream.end(new RealtimeError('FORBIDDEN', `Access to room ${roomId} was revoked`));

@@ -93,6 +93,11 @@ export class RoomAccess {
     throw new RealtimeError('FORBIDDEN', `${user.userId} may not ${action} in room ${roomId}: not in the token's rooms claim, OPEN_ROOMS or the room authorizer`);
   }
 
+  /** Drops every cached answer about this user in this room (access was found revoked: ask again). */
+  forget(userId: string, roomId: string): void {
+    for (const action of roomActions) this.answers.delete(keyOf({ userId }, roomId, action));
+  }
+
   /**
    * The synchronous filter of a stream that follows its user's rooms (onEvent): the fan-out asks
    * it for every room event. It answers from the claim, OPEN_ROOMS and the cached answers, and
@@ -148,4 +153,4 @@ export interface FollowedRoomsFilter {
 
 const maxRememberedRooms = 1_000;
 
-const keyOf = (user: AuthUser, roomId: string, action: RoomAction) => `${action}\u0000${user.userId}\u0000${roomId}`;
+const keyOf = (user: Pick<AuthUser, 'userId'>, roomId: string, action: RoomAction) => `${action}\u0000${user.userId}\u0000${roomId}`;
