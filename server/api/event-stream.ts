@@ -42,14 +42,15 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
 
   /**
    * The fast path: deliver straight to `sink` until the returned subscription is closed.
-   * `onEnd` hears when the service ends the stream with an error (the transport tells the client).
+   * `onEnd` hears when the service ends the stream with an error (room access revoked; the
+   * transport tells the client). What the guard keeps captures neither this stream nor its
+   * signal: a live subscription costs only its own closures.
    */
   async attach(sink: EventSink, onEnd?: (error: RealtimeError) => void): Promise<Subscription> {
     const subscription = await this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
-    this.onEnd = onEnd;
-    const unwatch = this.guard?.watch(this);
     let closed = false;
-    this.subscription = {
+    let unwatch: (() => void) | undefined;
+    const attached: Subscription = {
       close: () => {
         if (closed) return;
         closed = true;
@@ -57,16 +58,15 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
         subscription.close();
       },
     };
-    return this.subscription;
-  }
-
-  /** Ends the stream from the service's side: the subscription closes and the client receives `error`. */
-  end(error: RealtimeError): void {
-    if (this.endedWith) return;
-    this.endedWith = error;
-    this.subscription?.close();
-    this.onEnd?.(error);
-    this.wake?.();
+    unwatch = this.guard?.watch({
+      end: (error) => {
+        if (closed) return;
+        attached.close();
+        onEnd?.(error);
+      },
+    });
+    this.subscription = attached;
+    return attached;
   }
 
   /**
@@ -109,8 +109,8 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
   private closedByCore = false;
   private tornDown = false;
   private wake: (() => void) | undefined;
+  /** Set when the service ended an iterated stream: the iterator throws it to the client. */
   private endedWith: RealtimeError | undefined;
-  private onEnd: ((error: RealtimeError) => void) | undefined;
 
   private async openNow(): Promise<void> {
     // A stream without a transport connection (SSE) is a connection of its own for the core:
@@ -126,11 +126,17 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
       });
     }
     try {
-      await this.attach((event) => {
-        if (this.queue.length >= maxQueuedForIterator) this.overflowed = true;
-        else this.queue.push(event);
-        this.wake?.();
-      });
+      await this.attach(
+        (event) => {
+          if (this.queue.length >= maxQueuedForIterator) this.overflowed = true;
+          else this.queue.push(event);
+          this.wake?.();
+        },
+        (error) => {
+          this.endedWith = error;
+          this.wake?.();
+        },
+      );
     } catch (error) {
       if (registerWithCore) await this.core.disconnect(identity);
       throw error;
