@@ -244,7 +244,7 @@ export class WsConnection {
     if (this.closed || active.stopped) return;
     this.respond({ id, result: { type: 'started' } });
     if (isEventStream(result)) {
-      const subscription = await result.attach(this.sinkFor(id), (error) => this.endSubscription(id, toTRPCError(error), path));
+      const subscription = await result.attach(this.sinkFor(id), this.endFor(id, path));
       if (this.closed || active.stopped) {
         subscription.close();
         return;
@@ -264,6 +264,11 @@ export class WsConnection {
    */
   private sinkFor(id: RequestId): (event: RealtimeEvent) => void {
     return (event) => this.sendFrame(this.transport.frames.frame(id, event));
+  }
+
+  /** How the service ends subscription `id` (room access revoked); made here for the same reason as `sinkFor`. */
+  private endFor(id: RequestId, path: string): (error: unknown) => void {
+    return (error) => this.endSubscription(id, toTRPCError(error), path);
   }
 
   /** The generic path, for a subscription that returns any other async iterable. */
