@@ -48,6 +48,12 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
    */
   async attach(sink: EventSink, onEnd?: (error: RealtimeError) => void): Promise<Subscription> {
     const subscription = await this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
+    if (!this.guard) {
+      // Nothing can end it from outside: the core's subscription as it is, no wrapper per subscriber.
+      this.subscription = subscription;
+      return subscription;
+    }
+    const guard = this.guard;
     let closed = false;
     let unwatch: (() => void) | undefined;
     const attached: Subscription = {
@@ -58,7 +64,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
         subscription.close();
       },
     };
-    unwatch = this.guard?.watch({
+    unwatch = guard.watch({
       end: (error) => {
         if (closed) return;
         attached.close();

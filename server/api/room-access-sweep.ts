@@ -3,8 +3,9 @@
  * afterwards, by the authorizer changing its answer or by a token refreshed without the room
  * (a WebSocket keeps the identity it opened with, so a refreshed token arrives on a new
  * connection, while the old one may still be open, or the user's explicit membership may
- * outlive it). Every live room stream is watched here, and every `cacheTtlMs` the sweep asks
- * again, bypassing the cache, for each room its user holds:
+ * outlive it). The live room streams that could lose access are watched here (onRoom streams
+ * the authorizer admitted; every onEvent stream), and every `cacheTtlMs` the sweep asks again,
+ * bypassing the cache, for each room their user holds:
  * - an `onRoom` stream whose own token no longer admits its room ends with FORBIDDEN (the
  *   client is told, its hold on the room is released);
  * - an `onEvent` stream stops hearing that room (its filter reads the answers refreshed here);
