@@ -81,7 +81,8 @@ export class RoomAccess {
     const key = keyOf(user, roomId, action);
     let answer = this.pending.get(key);
     if (!answer) {
-      answer = this.ask({ user, roomId, action }, key);
+      // Forgotten once settled, even if the authorizer threw synchronously (then ask has already rejected).
+      answer = this.ask({ user, roomId, action }, key).finally(() => this.pending.delete(key));
       this.pending.set(key, answer);
     }
     return answer;
@@ -103,7 +104,8 @@ export class RoomAccess {
    * it for every room event. It answers from the claim, OPEN_ROOMS and the cached answers, and
    * otherwise from the last answer it saw for that room (the cache let it go; the authorizer is
    * asked again in the background, once per cache period); a room it has never heard of is
-   * admitted meanwhile (its membership was checked when it began). `prime` asks for the rooms the user holds before the stream starts.
+   * admitted meanwhile (its membership was checked when it began). `prime` asks about the rooms
+   * the user holds before the stream starts.
    */
   followFilter(user: AuthUser): FollowedRoomsFilter {
     const last = new Map<string, boolean>();
@@ -119,10 +121,12 @@ export class RoomAccess {
       );
     return {
       follows: (roomId) => {
-        const known = this.knownDecision(user, roomId, 'subscribe');
-        if (known !== undefined) {
-          if (this.authorize) remember(roomId, known);
-          return known;
+        if (this.admitsStatically(user, roomId)) return true;
+        if (!this.authorize) return false;
+        const cached = this.answers.get(keyOf(user, roomId, 'subscribe'));
+        if (cached !== undefined) {
+          remember(roomId, cached);
+          return cached;
         }
         void askInBackground(roomId);
         return last.get(roomId) ?? true;
@@ -140,8 +144,6 @@ export class RoomAccess {
       return answer;
     } catch (error) {
       throw new RealtimeError('SERVICE_UNAVAILABLE', `The room authorizer failed for room ${request.roomId}`, { cause: error });
-    } finally {
-      this.pending.delete(key);
     }
   }
 }

@@ -37,6 +37,19 @@ describe('RoomAccess', () => {
     expect(asked).toEqual([{ user: user('a'), roomId: 'y', action: 'type' }]);
   });
 
+  it('answers SERVICE_UNAVAILABLE for an authorizer that throws, even synchronously, and asks again next time', async () => {
+    let fail = true;
+    const access = new RoomAccess({
+      authorize: () => {
+        if (fail) throw new Error('directory down');
+        return true;
+      },
+    });
+    await expect(access.check(user('a'), 'r', 'join')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    fail = false;
+    await expect(access.admits(user('a'), 'r', 'join')).resolves.toBe(true);
+  });
+
   it('refuses everything else when there is no authorizer', async () => {
     const access = new RoomAccess();
     expect(access.knownDecision(user('a', ['p:*']), 'q:1', 'read')).toBe(false);
