@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseRoomPatterns } from './core/room-patterns.js';
 
 const integer = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -28,6 +29,19 @@ const environmentSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   AUTH_SECRET: z.string().min(16, 'AUTH_SECRET must be at least 16 characters').optional(),
+  /** An identity provider's JWKS (RS256/ES256 tokens), with the issuer and audience its tokens must name. */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /** Where identity-provider tokens keep the role: a claim name or a dotted path. */
+  AUTH_ROLE_CLAIM: z.string().min(1).default('role'),
+  /** Longest accepted token lifetime: seconds, or a number with s, m, h or d. */
+  AUTH_MAX_TOKEN_LIFETIME: z
+    .string()
+    .regex(/^\d+[smhd]?$/, 'AUTH_MAX_TOKEN_LIFETIME is seconds, or a number with s, m, h or d (30d)')
+    .default('30d'),
+  /** Rooms every signed-in user may enter: comma-separated ids and `prefix*` patterns. */
+  OPEN_ROOMS: z.string().default(''),
   REDIS_URL: z.string().optional(),
   /** Namespace of this service's keys in Redis. */
   REDIS_PREFIX: z.string().min(1).max(64).default('rt'),
@@ -72,6 +86,13 @@ export type ServerConfig = {
   host: string;
   port: number;
   authSecret: string | undefined;
+  authJwksUrl: string | undefined;
+  authIssuer: string | undefined;
+  authAudience: string | undefined;
+  authRoleClaim: string;
+  authMaxTokenLifetimeSeconds: number;
+  /** Room patterns every signed-in user may enter (`OPEN_ROOMS`). */
+  openRooms: string[];
   redisUrl: string | undefined;
   redisPrefix: string;
   clusterDeadAfterMs: number;
@@ -111,6 +132,12 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     host: env.HOST,
     port: env.PORT,
     authSecret: env.AUTH_SECRET,
+    authJwksUrl: env.AUTH_JWKS_URL,
+    authIssuer: env.AUTH_ISSUER,
+    authAudience: env.AUTH_AUDIENCE,
+    authRoleClaim: env.AUTH_ROLE_CLAIM,
+    authMaxTokenLifetimeSeconds: durationSeconds(env.AUTH_MAX_TOKEN_LIFETIME),
+    openRooms: parseRoomPatterns(env.OPEN_ROOMS),
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX,
     clusterDeadAfterMs: env.CLUSTER_DEAD_AFTER_MS,
@@ -137,6 +164,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     keepAlivePingMs: env.KEEPALIVE_PING_MS,
     keepAlivePongWaitMs: env.KEEPALIVE_PONG_WAIT_MS,
   };
+}
+
+const secondsPerUnit = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+function durationSeconds(value: string): number {
+  const unit = value.at(-1) as keyof typeof secondsPerUnit | string;
+  return unit in secondsPerUnit ? Number(value.slice(0, -1)) * secondsPerUnit[unit as keyof typeof secondsPerUnit] : Number(value);
 }
 
 /** Defaults for embedding and tests: `loadConfig({})` with overrides. */

@@ -14,8 +14,8 @@ import { clusterFromConfig } from './bus/from-config.js';
 const config = loadConfig();
 const logger = pino({ level: config.logLevel });
 
-if (config.production && !config.authSecret) {
-  logger.fatal('AUTH_SECRET is required when NODE_ENV=production: set it to a random string of at least 16 characters.');
+if (config.production && !config.authSecret && !config.authJwksUrl) {
+  logger.fatal('AUTH_SECRET (or AUTH_JWKS_URL) is required when NODE_ENV=production: set it to a random string of at least 16 characters.');
   process.exit(1);
 }
 const authSecret = config.authSecret ?? randomBytes(32).toString('hex');
@@ -40,13 +40,14 @@ const server = createRealtimeServer({
 const { url, wsUrl } = await server.listen();
 logger.info({ url, wsUrl, bus: config.redisUrl ? 'redis' : 'memory' }, 'realtime service listening');
 
-if (!config.authSecret) {
-  const adminToken = await server.tokens.sign('admin', 'admin', '7d');
-  const userToken = await server.tokens.sign('alice', 'user', '7d');
+if (!config.authSecret && !config.production) {
+  // Development tokens reach every room, so trying the service needs no room set-up.
+  const adminToken = await server.tokens.sign('admin', 'admin', '7d', { rooms: ['*'] });
+  const userToken = await server.tokens.sign('alice', 'user', '7d', { rooms: ['*'] });
   console.log(
     [
       '',
-      'Development mode: no AUTH_SECRET set, so this process made its own secret. Ready tokens (7 days):',
+      'Development mode: no AUTH_SECRET set, so this process made its own secret. Ready tokens (7 days, every room):',
       `  admin (sub=admin): ${adminToken}`,
       `  user  (sub=alice): ${userToken}`,
       existsSync(staticDirectory) ? `Dashboard: ${url}/  (paste the admin token)` : 'Dashboard not built: run `npm run build` to serve it here.',

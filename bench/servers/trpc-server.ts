@@ -35,7 +35,7 @@ await runBenchServer(async () => {
       kind: 'trpc',
       url,
       wsUrl,
-      viewerToken: await server.tokens.sign('bench-viewer', 'user', '2h'),
+      viewerToken: await server.tokens.sign('bench-viewer', 'user', '2h', { rooms: ['*'] }),
       adminToken: await server.tokens.sign('bench-admin', 'admin', '2h'),
     },
     connectionCount: () => server.transport.connectionCount,

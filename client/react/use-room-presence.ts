@@ -3,7 +3,8 @@
  * room (its `onRoom` subscription makes the caller a member while mounted), seeds the members
  * from `rooms.members` whenever the subscription (re)starts or reports a gap, and keeps them live
  * from the room's events. A typing indicator clears itself if no refresh arrives in time, even
- * if the "stopped" event is lost.
+ * if the "stopped" event is lost. A room the caller may not enter (or no longer may) is an
+ * `error` (FORBIDDEN) with no members, never a silently empty room.
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { RealtimeEvent } from '../../shared/events.js';
@@ -17,6 +18,8 @@ export interface RoomPresence {
   members: ReadonlyMap<string, UserPresence>;
   /** Members typing now. */
   typingUsers: ReadonlySet<string>;
+  /** Why the room cannot be shown: the subscription or the members query was refused (FORBIDDEN when the caller may not enter it). */
+  error: Error | null;
 }
 
 export interface UseRoomPresenceOptions {
@@ -24,7 +27,9 @@ export interface UseRoomPresenceOptions {
   typingTimeoutMs?: number;
 }
 
-const emptyPresence: RoomPresence = { members: new Map(), typingUsers: new Set() };
+const emptyPresence: RoomPresence = { members: new Map(), typingUsers: new Set(), error: null };
+
+const refused = (error: unknown) => (): RoomPresence => ({ ...emptyPresence, error: error instanceof Error ? error : new Error(String(error)) });
 
 export const roomStreamKey = (roomId: string) => `onRoom:${roomId}`;
 
@@ -77,7 +82,10 @@ export function useRoomPresence(roomId: string, options: UseRoomPresenceOptions 
   const typingTimeoutMs = options.typingTimeoutMs ?? 6_000;
   // One store per room: a different room starts from nothing rather than showing the last one's
   // members. Making one has no side effect, so React may discard it freely.
-  const live = useMemo(() => new LiveState(emptyPresence, reduceRoomPresence), [roomId]);
+  const live = useMemo(() => {
+    const state: LiveState<RoomPresence, RealtimeEvent> = new LiveState(emptyPresence, reduceRoomPresence, (error) => state.update(refused(error)));
+    return state;
+  }, [roomId]);
 
   useEffect(() => {
     const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -96,7 +104,7 @@ export function useRoomPresence(roomId: string, options: UseRoomPresenceOptions 
     const seed = () =>
       live.reload(async () => {
         const members = await client.api.rooms.members.query({ roomId });
-        return (state) => ({ ...state, members: new Map(members.map((member) => [member.userId, member])) });
+        return (state) => ({ ...state, members: new Map(members.map((member) => [member.userId, member])), error: null });
       });
     const unsubscribe = hub.listen<RealtimeEvent>(roomStreamKey(roomId), (onEvent, handlers) => client.subscribeToRoom(roomId, onEvent, handlers), {
       onEvent: (event) => {
@@ -106,6 +114,8 @@ export function useRoomPresence(roomId: string, options: UseRoomPresenceOptions 
       },
       onStarted: seed,
       onGap: seed,
+      // The subscription is over (refused, or access revoked): show why, and no stale members.
+      onError: (error) => live.update(refused(error)),
     });
     return () => {
       unsubscribe();

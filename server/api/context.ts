@@ -7,6 +7,8 @@ import type { RealtimeServices } from '../core/service.js';
 import { isRealtimeError } from '../core/errors.js';
 import type { AuthUser, TokenService } from './auth.js';
 import type { RateLimits } from './rate-limit.js';
+import type { RoomAccess } from './room-access.js';
+import type { RoomAccessSweep } from './room-access-sweep.js';
 
 export type TransportKind = 'ws' | 'http';
 
@@ -19,12 +21,18 @@ export interface ApiContext {
   /** The WebSocket connection the call arrived on (registered with the core); absent over HTTP. */
   connectionId?: string;
   rateLimits: RateLimits;
+  /** Who may do what in a room (server/api/room-access.ts). */
+  roomAccess: RoomAccess;
+  /** Watches live room streams so that access taken back ends them. */
+  roomAccessSweep: RoomAccessSweep;
 }
 
 export interface ContextDependencies {
   services: RealtimeServices;
   tokens: TokenService;
   rateLimits: RateLimits;
+  roomAccess: RoomAccess;
+  roomAccessSweep: RoomAccessSweep;
 }
 
 export async function createApiContext(
@@ -35,6 +43,8 @@ export async function createApiContext(
     services: dependencies.services,
     transport: request.transport,
     rateLimits: dependencies.rateLimits,
+    roomAccess: dependencies.roomAccess,
+    roomAccessSweep: dependencies.roomAccessSweep,
     ...(request.connectionId !== undefined && { connectionId: request.connectionId }),
   };
   try {

@@ -13,11 +13,20 @@ import { RealtimeError } from '../core/errors.js';
 import { newConnectionId } from '../core/connection-id.js';
 import type { EventSink } from '../core/fanout.js';
 import type { RealtimeCore, SubscribeOptions, Subscription } from '../core/realtime-core.js';
+import { toTRPCError } from './trpc.js';
 
 export type StreamSpec = Omit<SubscribeOptions, 'sink' | 'connection'>;
 
 /** Events a subscription yields: its own types, plus the gap notice any resumed stream may carry. */
 export type StreamEvent<T extends EventType> = RealtimeEvent<T | 'stream.gap'>;
+
+/**
+ * Who may end a live stream from outside (room access taken back): told when the stream is live,
+ * it returns what to call when the stream ends for any reason.
+ */
+export interface StreamGuard {
+  watch(stream: { end(error: RealtimeError): void }): () => void;
+}
 
 /** Events queued for a slow iterating consumer before the stream ends with an error. */
 const maxQueuedForIterator = 10_000;
@@ -28,11 +37,42 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     private readonly connection: StreamConnection,
     readonly spec: StreamSpec,
     private readonly signal?: AbortSignal,
+    private readonly guard?: StreamGuard,
   ) {}
 
-  /** The fast path: deliver straight to `sink` until the returned subscription is closed. */
-  attach(sink: EventSink): Promise<Subscription> {
-    return this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
+  /**
+   * The fast path: deliver straight to `sink` until the returned subscription is closed.
+   * `onEnd` hears when the service ends the stream with an error (room access revoked; the
+   * transport tells the client). What the guard keeps captures neither this stream nor its
+   * signal: a live subscription costs only its own closures.
+   */
+  async attach(sink: EventSink, onEnd?: (error: RealtimeError) => void): Promise<Subscription> {
+    const subscription = await this.core.subscribe({ ...this.spec, connection: { id: this.connection.id, userId: this.connection.userId }, sink });
+    if (!this.guard) {
+      // Nothing can end it from outside: the core's subscription as it is, no wrapper per subscriber.
+      this.subscription = subscription;
+      return subscription;
+    }
+    const guard = this.guard;
+    let closed = false;
+    let unwatch: (() => void) | undefined;
+    const attached: Subscription = {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        unwatch?.();
+        subscription.close();
+      },
+    };
+    unwatch = guard.watch({
+      end: (error) => {
+        if (closed) return;
+        attached.close();
+        onEnd?.(error);
+      },
+    });
+    this.subscription = attached;
+    return attached;
   }
 
   /**
@@ -52,6 +92,7 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     this.signal?.addEventListener('abort', onAbort);
     try {
       while (!this.signal?.aborted && !this.closedByCore) {
+        if (this.endedWith) throw toTRPCError(this.endedWith);
         if (this.overflowed) throw new RealtimeError('SERVICE_UNAVAILABLE', 'Subscriber fell too far behind; resume with lastEventId');
         const event = this.queue.shift();
         if (event) {
@@ -75,6 +116,8 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
   private tornDown = false;
   private wake: (() => void) | undefined;
   private expiry: NodeJS.Timeout | undefined;
+  /** Set when the service ended an iterated stream: the iterator throws it to the client. */
+  private endedWith: RealtimeError | undefined;
 
   private async openNow(): Promise<void> {
     // A stream without a transport connection (SSE) is a connection of its own for the core:
@@ -87,11 +130,17 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
       if (expiresAtMs !== undefined) this.endAt(expiresAtMs);
     }
     try {
-      this.subscription = await this.attach((event) => {
-        if (this.queue.length >= maxQueuedForIterator) this.overflowed = true;
-        else this.queue.push(event);
-        this.wake?.();
-      });
+      await this.attach(
+        (event) => {
+          if (this.queue.length >= maxQueuedForIterator) this.overflowed = true;
+          else this.queue.push(event);
+          this.wake?.();
+        },
+        (error) => {
+          this.endedWith = error;
+          this.wake?.();
+        },
+      );
     } catch (error) {
       if (registerWithCore) await this.core.disconnect(identity);
       throw error;

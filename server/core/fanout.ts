@@ -16,6 +16,8 @@ export interface SubscriberOptions {
   channels: readonly string[];
   /** Also receive events of every room this user is a member of, as memberships change. */
   followRoomsOf?: string;
+  /** Which of those followed rooms it may hear (room access). @default every one */
+  followsRoom?: (roomId: string) => boolean;
   types?: ReadonlySet<EventType>;
   accept?: (event: RealtimeEvent) => boolean;
   sink: EventSink;
@@ -76,6 +78,11 @@ export class Subscriber {
       if (this.held.length < (this.options.maxBufferedWhileReplaying ?? 10_000)) this.held.push(published);
       else this.heldOverflow = true;
     }
+  }
+
+  /** Whether events of a followed room reach this subscriber (a member may have lost access to it). */
+  follows(roomId: string): boolean {
+    return this.options.followsRoom?.(roomId) ?? true;
   }
 
   /** Deliver an event outside the bus (a gap notice); it does not move the sequence. */
@@ -142,15 +149,17 @@ export class SubscriptionIndex {
       this.offerTo(this.byChannel.get(channel), published);
       const roomId = roomIdOfChannel(channel);
       if (roomId !== undefined) {
-        for (const userId of roomMembers(roomId)) this.offerTo(this.byChannel.get(followChannel(userId)), published);
+        for (const userId of roomMembers(roomId)) this.offerTo(this.byChannel.get(followChannel(userId)), published, roomId);
       }
     }
     this.offerTo(this.byChannel.get(firehoseChannel), published);
   }
 
-  private offerTo(subscribers: Set<Subscriber> | undefined, published: BusEvent): void {
+  /** `followedRoom`: the room through which followers are offered the event. */
+  private offerTo(subscribers: Set<Subscriber> | undefined, published: BusEvent, followedRoom?: string): void {
     if (!subscribers) return;
     for (const subscriber of subscribers) {
+      if (followedRoom !== undefined && !subscriber.follows(followedRoom)) continue;
       try {
         subscriber.offer(published);
       } catch (error) {

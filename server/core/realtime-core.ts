@@ -47,6 +47,8 @@ export interface SubscribeOptions {
   channels: readonly string[];
   /** Also receive the events of every room this user is in, as memberships change. */
   followRoomsOfUser?: boolean;
+  /** Which of the followed rooms this subscription may hear (room access). @default every one */
+  followsRoom?: (roomId: string) => boolean;
   /** Hold membership of this room while subscribed. */
   holdRoom?: string;
   types?: ReadonlySet<EventType>;
@@ -174,6 +176,7 @@ export class RealtimeCore {
       connectionId: connection.id,
       channels: options.channels,
       ...(options.followRoomsOfUser && { followRoomsOf: connection.userId }),
+      ...(options.followsRoom && { followsRoom: options.followsRoom }),
       ...(options.types && { types: options.types }),
       ...(options.accept && { accept: options.accept }),
       sink: options.sink,
@@ -218,7 +221,7 @@ export class RealtimeCore {
     if (options.lastEventId !== undefined) {
       try {
         const replayChannels = options.followRoomsOfUser
-          ? [...options.channels, ...this.membership.roomsOf(connection.userId).map(channels.room)]
+          ? [...options.channels, ...this.membership.roomsOf(connection.userId).filter((roomId) => subscriber.follows(roomId)).map(channels.room)]
           : options.channels;
         const read = await this.bus.readHistory(replayChannels, options.lastEventId, this.maxReplay);
         if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
@@ -257,6 +260,10 @@ export class RealtimeCore {
 
   roomMembers(roomId: string): UserPresence[] {
     return [...this.membership.members(roomId)].map((userId) => this.presenceOf(userId));
+  }
+
+  roomMemberIds(roomId: string): Iterable<string> {
+    return this.membership.members(roomId);
   }
 
   listRooms(): RoomDetails[] {

@@ -8,6 +8,8 @@ import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { TokenService, bearerToken } from '../api/auth.js';
 import { createApiContext } from '../api/context.js';
 import { RateLimits } from '../api/rate-limit.js';
+import { RoomAccess, type RoomAuthorizer } from '../api/room-access.js';
+import { RoomAccessSweep } from '../api/room-access-sweep.js';
 import { appRouter } from '../api/router.js';
 import type { EventBus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
@@ -49,6 +51,15 @@ export interface RealtimeServerOptions {
    * level. @default ignored (counted in `/metrics` as realtime_refusals_total)
    */
   onRefusal?: (reason: string, error?: unknown) => void;
+  /**
+   * Decides rooms that neither the token's `rooms` claim nor `OPEN_ROOMS` admits. Its answers are
+   * cached for `roomAuthorizerCacheMs`, and asked again at that period for rooms users hold: a
+   * changed answer takes a member out within about that long.
+   * @example authorizeRoom: async ({ user, roomId, action }) => db.isMember(user.userId, roomId)
+   */
+  authorizeRoom?: RoomAuthorizer;
+  /** @default 5000 */
+  roomAuthorizerCacheMs?: number;
 }
 
 export interface RealtimeServer {
@@ -56,6 +67,9 @@ export interface RealtimeServer {
   readonly tokens: TokenService;
   readonly httpServer: Server;
   readonly transport: WsTransport;
+  /** Who may do what in a room, and the sweep that takes access back (`sweep()` runs one pass now). */
+  readonly roomAccess: RoomAccess;
+  readonly roomAccessSweep: RoomAccessSweep;
   /** Starts listening; resolves with the bound port (use port 0 for a free one). */
   listen(): Promise<{ port: number; url: string; wsUrl: string }>;
   /** Graceful: stops accepting, asks clients to reconnect, closes connections and the bus. */
@@ -77,13 +91,26 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     ...(cluster && { membership: cluster.membership, decisionClaims: cluster.decisionClaims }),
     onError,
   });
-  const tokens = new TokenService(options.authSecret);
+  const tokens = new TokenService({
+    secret: options.authSecret,
+    maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
+    roleClaim: config.authRoleClaim,
+    ...(config.authJwksUrl !== undefined && { jwksUrl: config.authJwksUrl }),
+    ...(config.authIssuer !== undefined && { issuer: config.authIssuer }),
+    ...(config.authAudience !== undefined && { audience: config.authAudience }),
+  });
+  const roomAccess = new RoomAccess({
+    openRooms: config.openRooms,
+    ...(options.authorizeRoom && { authorize: options.authorizeRoom }),
+    ...(options.roomAuthorizerCacheMs !== undefined && { cacheTtlMs: options.roomAuthorizerCacheMs }),
+  });
+  const roomAccessSweep = new RoomAccessSweep(roomAccess, services.core, onError);
   const rateLimits = new RateLimits({
     perSecond: config.rateLimitPerSecond,
     burst: config.rateLimitBurst,
     ...(cluster && { redis: cluster.rateLimitRedis }),
   });
-  const dependencies = { services, tokens, rateLimits };
+  const dependencies = { services, tokens, rateLimits, roomAccess, roomAccessSweep };
 
   const transport = new WsTransport(
     appRouter,
@@ -185,9 +212,12 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     tokens,
     httpServer,
     transport,
+    roomAccess,
+    roomAccessSweep,
     async listen() {
       if (!started) {
         await services.start();
+        roomAccessSweep.start();
         started = true;
       }
       await new Promise<void>((resolve, reject) => {
@@ -207,6 +237,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       httpServer.closeAllConnections();
       await closed;
       metrics.stop();
+      roomAccessSweep.stop();
       await services.stop();
     },
   };

@@ -201,7 +201,7 @@ export class CallDispatcher {
     if (this.host.isClosed() || active.stopped) return;
     this.host.respond({ id, result: { type: 'started' } });
     if (isEventStream(result)) {
-      const subscription = await result.attach(this.sinkFor(id));
+      const subscription = await result.attach(this.sinkFor(id), this.endFor(id, path));
       if (this.host.isClosed() || active.stopped) {
         subscription.close();
         return;
@@ -221,6 +221,19 @@ export class CallDispatcher {
    */
   private sinkFor(id: RequestId): (event: RealtimeEvent) => void {
     return (event) => this.host.deliver(id, event);
+  }
+
+  /** How the service ends one subscription with an error (revoked room access, say): answered by its id. */
+  private endFor(id: RequestId, path: string): (error: unknown) => void {
+    return (error) => this.endSubscription(id, toTRPCError(error), path);
+  }
+
+  private endSubscription(id: RequestId, error: TRPCError, path: string): void {
+    const active = this.subscriptions.get(id);
+    if (!active) return;
+    this.subscriptions.delete(id);
+    stop(active);
+    this.host.respondError(id, error, path, 'subscription');
   }
 
   /** The generic path, for a subscription that returns any other async iterable. */

@@ -38,7 +38,7 @@ describe.skipIf(!chromiumPath && !mustRun)('operator dashboard in Chromium', () 
 
   /** An official client over WebSocket, as a user or backend would connect. */
   async function connectAs(userId: string, role: 'user' | 'admin' | 'service') {
-    const token = await server.tokens.sign(userId, role);
+    const token = await server.tokens.sign(userId, role, '24h', { rooms: ['*'] });
     const wsClient = createWSClient({ url: wsUrl, WebSocket: WebSocket as never, connectionParams: () => ({ token }) });
     sockets.push(wsClient);
     return createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] });

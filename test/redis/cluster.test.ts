@@ -3,16 +3,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { TokenService } from '../../server/api/auth.js';
 import { startServerProcess, type ServerProcess } from '../support/main-process.js';
 import { collect, ofType } from '../support/collect.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
-import { httpClient, testSecret, wsClient, type TestClient } from '../support/server.js';
+import { httpClient, testTokens, wsClient, type TestClient } from '../support/server.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const enabled = requireRedis();
 const deadAfterMs = 1_500;
-const tokens = new TokenService(testSecret);
+const tokens = testTokens();
 let redis: TestRedis;
 let processes: ServerProcess[] = [];
 const clients: TestClient[] = [];

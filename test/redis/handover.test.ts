@@ -7,15 +7,14 @@ import superjson from 'superjson';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../../server/api/router.js';
-import { TokenService } from '../../server/api/auth.js';
 import { startServerProcess, type ServerProcess } from '../support/main-process.js';
 import { collect } from '../support/collect.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
-import { httpClient, testSecret } from '../support/server.js';
+import { httpClient, testTokens } from '../support/server.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const enabled = requireRedis();
-const tokens = new TokenService(testSecret);
+const tokens = testTokens();
 let redis: TestRedis;
 let processes: ServerProcess[] = [];
 

@@ -7,11 +7,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TokenService } from '../../server/api/auth.js';
 import { CloseCode } from '../../shared/codes.js';
 import { openRawSocket, type RawSocket } from '../support/raw-socket.js';
 import { startServerProcess, type ServerProcess } from '../support/main-process.js';
-import { startServer } from '../support/server.js';
+import { startServer, testTokens } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { asResponses, connectionParamsMessage, eventOf, openPlainSocket } from './support/clients.js';
 
@@ -29,7 +28,7 @@ describe('graceful shutdown', () => {
     // The real entry point, as `npm start` runs it (compiled).
     main = await startServerProcess({ AUTH_SECRET: authSecret, NODE_ENV: 'production' });
     const { wsUrl, exited } = main;
-    const tokens = new TokenService(authSecret);
+    const tokens = testTokens(authSecret);
     const subscriber = await openRawSocket(wsUrl, await tokens.sign('target'));
     subscriber.send({ id: 1, method: 'subscription', params: { path: 'onNotification', input: { json: undefined } } });
     await waitFor(() => asResponses(subscriber.messages).some((message) => message.result?.type === 'started'), 'subscriber started');

@@ -7,9 +7,23 @@ import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import WebSocket from 'ws';
 import type { AppRouter } from '../../server/api/router.js';
-import { createRealtimeServer, defaultConfig, type RealtimeServer, type ServerConfig } from '../../server/index.js';
+import { TokenService, createRealtimeServer, defaultConfig, type RealtimeServer, type RealtimeServerOptions, type ServerConfig } from '../../server/index.js';
 
 export const testSecret = 'test-secret-0123456789abcdef';
+/** The `rooms` claim test users get by default: every room. */
+export const everyRoom: readonly string[] = ['*'];
+
+/**
+ * Signs as the tests' servers do, for tests that talk to server processes: user tokens reach
+ * every room unless `rooms` says otherwise.
+ */
+export function testTokens(secret = testSecret) {
+  const tokens = new TokenService(secret);
+  return {
+    sign: (userId: string, role: 'user' | 'admin' | 'service' = 'user', expiresIn: string | number = '24h', options: { rooms?: readonly string[] } = {}) =>
+      tokens.sign(userId, role, expiresIn, { rooms: options.rooms ?? everyRoom }),
+  };
+}
 
 export type TransportName = 'ws' | 'sse';
 /** The transports every subscription check runs over. */
@@ -24,7 +38,11 @@ export interface TestServer {
   server: RealtimeServer;
   url: string;
   wsUrl: string;
-  token(userId: string, role?: 'user' | 'admin' | 'service', expiresIn?: string | number): Promise<string>;
+  /**
+   * A token signed by the server. Test users reach every room (`rooms: ['*']`) unless `rooms`
+   * says otherwise (`[]`: none but OPEN_ROOMS and the authorizer's).
+   */
+  token(userId: string, role?: 'user' | 'admin' | 'service', expiresIn?: string | number, options?: { rooms?: readonly string[] }): Promise<string>;
   /**
    * An official client: over WebSocket (token in connectionParams), or with `transport: 'sse'`
    * subscriptions over SSE (httpSubscriptionLink, token in connectionParams) and calls over HTTP.
@@ -37,9 +55,10 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+export async function startServer(overrides: Partial<ServerConfig> = {}, options: Partial<RealtimeServerOptions> = {}): Promise<TestServer> {
   const errors: unknown[] = [];
   const server = createRealtimeServer({
+    ...options,
     config: defaultConfig({ port: 0, ...overrides }),
     authSecret: testSecret,
     onError: (error) => errors.push(error),
@@ -50,7 +69,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     server,
     url,
     wsUrl,
-    token: (userId, role = 'user', expiresIn = '1h') => server.tokens.sign(userId, role, expiresIn),
+    token: (userId, role = 'user', expiresIn = '1h', options = {}) => server.tokens.sign(userId, role, expiresIn, { rooms: options.rooms ?? everyRoom }),
     connect(token, options = {}) {
       const client = options.transport === 'sse' ? sseClient(url, token) : wsClient(wsUrl, token, options.retryDelayMs ?? 50);
       const tracked: TestClient = {

@@ -66,7 +66,7 @@ export function Dashboard({ claims, onSignOut }: DashboardProps) {
         <div className="columns">
           <div className="column">
             <PresencePanel users={presence} />
-            <RoomsPanel rooms={rooms} presenceByUser={presenceByUser} />
+            <RoomsPanel rooms={rooms} presenceByUser={presenceByUser} error={service.rooms.error} />
           </div>
           <div className="column">
             <GovernancePanel pendingActions={pendingActions} approve={approve} reject={reject} />

@@ -8,9 +8,11 @@ const maxMembersShown = 24;
 export interface RoomsPanelProps {
   rooms: readonly RoomSummary[];
   presenceByUser: ReadonlyMap<string, PresenceEntry>;
+  /** The rooms query failed (refused, unreachable): shown instead of an empty list. */
+  error?: { message: string } | null;
 }
 
-export function RoomsPanel({ rooms, presenceByUser }: RoomsPanelProps) {
+export function RoomsPanel({ rooms, presenceByUser, error }: RoomsPanelProps) {
   const sorted = [...rooms].sort((a, b) => b.memberCount - a.memberCount || a.roomId.localeCompare(b.roomId));
   return (
     <section className="panel" data-testid="rooms-panel">
@@ -18,7 +20,11 @@ export function RoomsPanel({ rooms, presenceByUser }: RoomsPanelProps) {
         <h2>Rooms</h2>
         <span className="count">{rooms.length}</span>
       </div>
-      {sorted.length === 0 ? (
+      {error ? (
+        <div className="error-text" role="alert" data-testid="rooms-error">
+          Rooms unavailable: {error.message}
+        </div>
+      ) : sorted.length === 0 ? (
         <div className="empty">No open rooms.</div>
       ) : (
         sorted.slice(0, maxRoomsShown).map((room) => (

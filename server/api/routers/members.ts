@@ -6,19 +6,28 @@ import { limits } from '../../../shared/limits.js';
 import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
 import { idSchema, roomInput } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
+import { presenceVisible, unseen, visibleOnline } from '../presence-visibility.js';
 import { authedProcedure, producerProcedure, router } from '../trpc.js';
 
 export const roomsRouter = router({
-  join: authedProcedure.input(roomInput).mutation(({ ctx, input }) => ctx.services.core.joinRoom(ctx.user.userId, input.roomId)),
+  join: authedProcedure.input(roomInput).mutation(async ({ ctx, input }) => {
+    await ctx.roomAccess.check(ctx.user, input.roomId, 'join');
+    return ctx.services.core.joinRoom(ctx.user.userId, input.roomId);
+  }),
+  /** Always allowed: leaving needs no access. */
   leave: authedProcedure
     .input(roomInput)
     .mutation(async ({ ctx, input }) => ({ left: await ctx.services.core.leaveRoom(ctx.user.userId, input.roomId) })),
-  get: authedProcedure.input(roomInput).query(({ ctx, input }) => {
+  get: authedProcedure.input(roomInput).query(async ({ ctx, input }) => {
+    await ctx.roomAccess.check(ctx.user, input.roomId, 'read');
     const details = ctx.services.core.roomDetails(input.roomId);
     if (!details) throw new TRPCError({ code: 'NOT_FOUND', message: `No room ${input.roomId}` });
     return { ...details, typing: ctx.services.core.typingIn(input.roomId) };
   }),
-  members: authedProcedure.input(roomInput).query(({ ctx, input }) => ctx.services.core.roomMembers(input.roomId)),
+  members: authedProcedure.input(roomInput).query(async ({ ctx, input }) => {
+    await ctx.roomAccess.check(ctx.user, input.roomId, 'read');
+    return ctx.services.core.roomMembers(input.roomId);
+  }),
   /** The rooms the caller is in. */
   mine: authedProcedure.query(({ ctx }) => ctx.services.core.roomsOf(ctx.user.userId)),
 });
@@ -31,13 +40,21 @@ export const presenceRouter = router({
   update: authedProcedure
     .input(z.object({ status: selectablePresenceStatusSchema, metadata: metadataSchema.optional() }))
     .mutation(({ ctx, input }) => ctx.services.core.updatePresence(ctx.user.userId, input.status, input.metadata)),
-  get: authedProcedure.input(z.object({ userId: idSchema })).query(({ ctx, input }) => ctx.services.core.presenceOf(input.userId)),
-  online: authedProcedure.query(({ ctx }) => ctx.services.core.onlineUsers()),
+  /**
+   * A user who shares no room with the caller reads as offline, never seen, without metadata
+   * (admins and services see everyone): whether they are online elsewhere is not the caller's to know.
+   */
+  get: authedProcedure
+    .input(z.object({ userId: idSchema }))
+    .query(({ ctx, input }) => (presenceVisible(ctx.services.core, ctx.user, input.userId) ? ctx.services.core.presenceOf(input.userId) : unseen(input.userId))),
+  /** The online users who share a room with the caller, and the caller (admins and services: everyone). */
+  online: authedProcedure.query(({ ctx }) => visibleOnline(ctx.services.core, ctx.user)),
 });
 
 export const typingProcedure = authedProcedure
   .input(z.object({ roomId: idSchema, isTyping: z.boolean() }))
   .mutation(async ({ ctx, input }) => {
+    await ctx.roomAccess.check(ctx.user, input.roomId, 'type');
     await ctx.services.core.setTyping(ctx.user.userId, input.roomId, input.isTyping);
     return { ok: true as const };
   });

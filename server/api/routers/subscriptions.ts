@@ -10,15 +10,15 @@ import { channels } from '../../core/channels.js';
 import { firehoseChannel } from '../../core/channels.js';
 import type { ApiContext } from '../context.js';
 import type { AuthUser } from '../auth.js';
-import { EventStream, streamConnection, type StreamSpec } from '../event-stream.js';
+import { EventStream, streamConnection, type StreamGuard, type StreamSpec } from '../event-stream.js';
 import { eventTypesSchema, idSchema, lastEventIdSchema } from '../inputs.js';
 import { authedProcedure } from '../trpc.js';
 
 type Ctx = ApiContext & { user: AuthUser };
 
-async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined): Promise<EventStream<T>> {
+async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: AbortSignal | undefined, guard?: StreamGuard): Promise<EventStream<T>> {
   const connection = streamConnection(ctx.connectionId, ctx.user);
-  const created = new EventStream<T>(ctx.services.core, connection, spec, signal);
+  const created = new EventStream<T>(ctx.services.core, connection, spec, signal, guard);
   // Over SSE the stream is its own connection: registered before the client hears it started.
   if (connection.registerWithCore) await created.open();
   return created;
@@ -27,6 +27,10 @@ async function stream<T extends EventType>(ctx: Ctx, spec: StreamSpec, signal: A
 const resume = (lastEventId: string | undefined) => (lastEventId === undefined ? {} : { lastEventId });
 const notificationTypes = new Set<EventType>(eventTypes.filter((type) => type.startsWith('notification.') || type.startsWith('system.')));
 const watchesEverything = (ctx: Ctx) => ctx.user.role === 'admin' || ctx.user.role === 'service';
+/** A room stream the revocation sweep can end (`roomId`: the room an onRoom stream holds). */
+const revocable = (ctx: Ctx, roomId?: string): StreamGuard => ({
+  watch: (stream) => ctx.roomAccessSweep.watch({ user: ctx.user, ...(roomId !== undefined && { roomId }), end: (error) => stream.end(error) }),
+});
 
 export const subscriptionProcedures = {
   /**
@@ -39,9 +43,13 @@ export const subscriptionProcedures = {
   /** Every event of a room; the caller is a member of the room while subscribed. */
   onRoom: authedProcedure
     .input(z.object({ roomId: idSchema, lastEventId: lastEventIdSchema }))
-    .subscription(({ ctx, input, signal }) =>
-      stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, ...resume(input.lastEventId) }, signal),
-    ),
+    .subscription(async ({ ctx, input, signal }) => {
+      await ctx.roomAccess.check(ctx.user, input.roomId, 'subscribe');
+      // A connection's token and OPEN_ROOMS never change under a live stream: only what the
+      // authorizer admitted can be taken back, so only that is watched (nothing kept otherwise).
+      const guard = ctx.roomAccess.admitsStatically(ctx.user, input.roomId) ? undefined : revocable(ctx, input.roomId);
+      return stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, ...resume(input.lastEventId) }, signal, guard);
+    }),
 
   /**
    * Agent events: the caller's own agents (all agents for admins and services), optionally one
@@ -97,21 +105,27 @@ export const subscriptionProcedures = {
    */
   onEvent: authedProcedure
     .input(z.object({ types: eventTypesSchema, scope: z.enum(['mine', 'all']).default('mine'), lastEventId: lastEventIdSchema }).optional())
-    .subscription(({ ctx, input, signal }) => {
+    .subscription(async ({ ctx, input, signal }) => {
       const types = input?.types ? new Set<EventType>(input.types) : undefined;
       if (input?.scope === 'all') {
         if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: "scope 'all' requires role admin" });
         return stream<EventType>(ctx, { channels: [firehoseChannel], ...(types && { types }), ...resume(input.lastEventId) }, signal);
       }
+      const rooms = ctx.roomAccess.followFilter(ctx.user);
+      await rooms.prime(ctx.services.core.roomsOf(ctx.user.userId));
       return stream<EventType>(
         ctx,
         {
           channels: [channels.user(ctx.user.userId), channels.everyone],
           followRoomsOfUser: true,
+          // Membership was checked when it began; this connection's own token may admit less
+          // (refreshed without the room), and the sweep keeps the authorizer's answers current.
+          followsRoom: rooms.follows,
           ...(types && { types }),
           ...resume(input?.lastEventId),
         },
         signal,
+        revocable(ctx),
       );
     }),
 };

@@ -55,7 +55,7 @@ async function broadcast(request: Extract<ChildRequest, { type: 'broadcast' }>):
 async function handle(request: ChildRequest): Promise<void> {
   switch (request.type) {
     case 'sign':
-      reply({ type: 'reply', requestId: request.requestId, token: await server.tokens.sign(request.userId, request.role) });
+      reply({ type: 'reply', requestId: request.requestId, token: await server.tokens.sign(request.userId, request.role, '24h', { rooms: ['*'] }) });
       return;
     case 'broadcast':
       return broadcast(request);

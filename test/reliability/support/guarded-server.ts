@@ -24,7 +24,7 @@ export async function startGuardedServer(overrides: Partial<ServerConfig> = {}):
     url,
     wsUrl,
     reported,
-    token: (userId, role = 'user') => server.tokens.sign(userId, role),
+    token: (userId, role = 'user') => server.tokens.sign(userId, role, '24h', { rooms: ['*'] }),
     stop: () => server.close(),
   };
 }
