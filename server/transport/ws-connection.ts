@@ -62,6 +62,8 @@ export class WsConnection implements CallHost {
   private held: Buffer[] = [];
   private heldBytes = 0;
   private refusalReason = '';
+  /** Settles once the token's verdict is in and the frames held meanwhile are dispatched. */
+  private verdict: Promise<void> | undefined;
   private framesSinceRefusal = 0;
   private registeredWithCore = false;
   private cancelExpiry: (() => void) | undefined;
@@ -98,9 +100,13 @@ export class WsConnection implements CallHost {
     return this.authenticated!;
   }
 
-  /** Resolves once every query and mutation received so far has been answered (graceful shutdown). */
-  whenIdle(): Promise<void> {
-    return this.calls?.whenIdle() ?? Promise.resolve();
+  /**
+   * Resolves once every query and mutation received so far has been answered (graceful
+   * shutdown), those held while the token is verified included.
+   */
+  async whenIdle(): Promise<void> {
+    await this.verdict;
+    await this.calls?.whenIdle();
   }
 
   /** A method, not a field read, so that checks after an `await` are not narrowed away. */
@@ -198,10 +204,12 @@ export class WsConnection implements CallHost {
 
   private authenticate(token: string | undefined): void {
     this.phase = 'verifying';
-    this.createContext(token).catch((error: unknown) => {
-      this.transport.reportError(error, 'authenticating a connection');
-      this.close(CloseCode.GoingAway, 'Service unavailable; reconnect later');
-    });
+    this.verdict = this.createContext(token)
+      .catch((error: unknown) => {
+        this.transport.reportError(error, 'authenticating a connection');
+        this.close(CloseCode.GoingAway, 'Service unavailable; reconnect later');
+      })
+      .finally(() => (this.verdict = undefined));
   }
 
   /**
