@@ -203,6 +203,20 @@ export const serverOwnedEventTypes: ReadonlySet<EventType> = new Set<EventType>(
 export const publishableEventTypes = eventTypes.filter((t) => !serverOwnedEventTypes.has(t));
 export const publishableEventTypeSchema = z.enum(publishableEventTypes as [EventType, ...EventType[]]);
 
+/**
+ * Workflow events (agent.*, governance.*) describe the state of a run or an approval, which the
+ * service folds and enforces (lifecycle, decided once). Published by hand through `admin.send` or
+ * `admin.broadcast` they would forge that state, so they go only through their procedures.
+ */
+export function workflowProcedureOf(type: EventType): string | undefined {
+  if (type.startsWith('agent.')) return 'agents.emit (or agents.cancel)';
+  if (type.startsWith('governance.')) return 'governance.request, governance.approve or governance.reject';
+  return undefined;
+}
+
+/** What an operator may publish by hand (`admin.send`, `admin.broadcast`, the dashboard's form). */
+export const operatorPublishableEventTypes = publishableEventTypes.filter((type) => workflowProcedureOf(type) === undefined);
+
 /** Validates `data` against the schema of `type`; throws the zod error on failure. */
 export function parseEventData<T extends EventType>(type: T, data: unknown): EventDataMap[T] {
   return eventSchemas[type].parse(data) as EventDataMap[T];

@@ -8,6 +8,8 @@ export {
   serverOwnedEventTypes,
   publishableEventTypes,
   publishableEventTypeSchema,
+  operatorPublishableEventTypes,
+  workflowProcedureOf,
   parseEventData,
   safeParseEventData,
 } from './events.js';

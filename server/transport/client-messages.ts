@@ -33,3 +33,16 @@ export function readConnectionParams(data: Buffer): { token?: string } | undefin
     return {};
   }
 }
+
+/** Longest string id a client may give a call or subscription (the official client uses small integers). */
+export const maxRequestIdLength = 64;
+
+/**
+ * Whether a client-chosen request id is bounded: a safe integer, or a string of 1–64 characters.
+ * A subscription's id is kept for as long as the subscription lives (in the index, in every
+ * frame sent to it): with any id allowed, a client kept 58 kB per subscription (issue 13).
+ */
+export function isBoundedRequestId(id: unknown): id is RequestId {
+  if (typeof id === 'number') return Number.isSafeInteger(id);
+  return typeof id === 'string' && id.length >= 1 && id.length <= maxRequestIdLength;
+}
