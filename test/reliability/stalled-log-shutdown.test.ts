@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compiledMainScript } from '../support/compiled-paths.js';
 import { testSecret } from '../support/server.js';
@@ -67,7 +68,7 @@ async function serverWritingIntoSleep() {
 async function terminate(process: { server: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }> }) {
   const signalledAt = Date.now();
   process.server.kill('SIGTERM');
-  const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, exitBoundMs + 5_000).unref());
+  const timeout = sleep(exitBoundMs + 5_000, undefined, { ref: false });
   const exit = await Promise.race([process.exited, timeout]);
   return exit && { ...exit, exitMs: exit.at - signalledAt };
 }
