@@ -18,3 +18,5 @@ export { TokenService } from './api/auth.js';
 export type { AuthUser, Role } from './api/auth.js';
 export { appRouter } from './api/router.js';
 export type { AppRouter } from './api/router.js';
+export { RefusalLog, isPeerError } from './logging/refusal-log.js';
+export type { RefusalRecord, RefusalLogOptions } from './logging/refusal-log.js';

@@ -43,6 +43,7 @@ const server = createRealtimeServer({
   ...(cluster && { cluster }),
   ...(existsSync(staticDirectory) && { staticDirectory }),
   onError,
+  logRefusal: (record, message) => logger.warn(record, message),
 });
 
 const { url, wsUrl } = await server.listen();

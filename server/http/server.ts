@@ -18,6 +18,7 @@ import type { MembershipState } from '../core/membership-state.js';
 import type { DecisionClaims } from '../core/governance.js';
 import type { Redis } from 'ioredis';
 import { WsTransport } from '../transport/ws-transport.js';
+import { RefusalLog, isPeerError, type RefusalRecord } from '../logging/refusal-log.js';
 import { createMetrics } from './metrics.js';
 import { createStaticHandler } from './static-files.js';
 
@@ -43,6 +44,11 @@ export interface RealtimeServerOptions {
   /** Directory of the built dashboard; served at `/` when it exists. */
   staticDirectory?: string;
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Where refused input is logged (bad frames, protocol errors, peers gone mid-handshake): a few
+   * lines per 10 s, the rest counted (see logging/refusal-log). @default console.warn
+   */
+  logRefusal?: (record: RefusalRecord, message: string) => void;
 }
 
 export interface RealtimeServer {
@@ -50,6 +56,8 @@ export interface RealtimeServer {
   readonly tokens: TokenService;
   readonly httpServer: Server;
   readonly transport: WsTransport;
+  /** Refused input, logged below error level and rate-limited; transports report peers' errors here. */
+  readonly refusals: RefusalLog;
   /** Starts listening; resolves with the bound port (use port 0 for a free one). */
   listen(): Promise<{ port: number; url: string; wsUrl: string }>;
   /** Graceful: stops accepting, asks clients to reconnect, closes connections and the bus. */
@@ -60,6 +68,9 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   const { config } = options;
   const onError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
   const { cluster } = options;
+  const refusals = new RefusalLog({ ...(options.logRefusal && { write: options.logRefusal }) });
+  // What a peer causes (a protocol violation, a reset) is a refusal, not an error of the service.
+  const onTransportError = (error: unknown, context: string) => (isPeerError(error) ? refusals.refused(context, error) : onError(error, context));
   const bus = cluster?.bus ?? options.bus ?? new MemoryBus({ historyPerChannel: config.historyPerChannel, globalHistory: config.historyGlobal });
   const services = createRealtimeServices({
     bus,
@@ -90,9 +101,9 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       floodFramesPerSecond: 4 * (config.rateLimitPerSecond + config.rateLimitBurst),
     },
     (token, connectionId) => createApiContext(dependencies, { token, transport: 'ws', connectionId }),
-    onError,
+    onTransportError,
   );
-  const metrics = createMetrics({ services, transport, rateLimits });
+  const metrics = createMetrics({ services, transport, rateLimits, refusals });
   cluster?.reportProcessStats(() => ({
     connections: transport.connectionCount,
     coreConnections: services.core.localConnectionCount,
@@ -144,14 +155,15 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   });
   httpServer.on('upgrade', (request, socket, head) => {
     // A peer that goes away mid-handshake (a closed tab) is routine, not an error worth a log line.
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') onError(error, 'upgrade socket');
-    });
+    socket.on('error', (error: NodeJS.ErrnoException) => onTransportError(error, 'upgrade socket'));
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/trpc' || path === '/trpc/') transport.handleUpgrade(request, socket, head);
     else socket.destroy();
   });
-  httpServer.on('clientError', (_error, socket) => socket.destroy());
+  httpServer.on('clientError', (error, socket) => {
+    refusals.refused('http client error', error);
+    socket.destroy();
+  });
 
   let started = false;
   return {
@@ -159,6 +171,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     tokens,
     httpServer,
     transport,
+    refusals,
     async listen() {
       if (!started) {
         await services.start();
