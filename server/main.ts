@@ -46,8 +46,8 @@ const server = createRealtimeServer({
   logRefusal: (record, message) => logger.warn(record, message),
 });
 
-const { url, wsUrl } = await server.listen();
-logger.info({ url, wsUrl, bus: config.redisUrl ? 'redis' : 'memory' }, 'realtime service listening');
+const { url, wsUrl, metricsUrl } = await server.listen();
+logger.info({ url, wsUrl, metricsUrl, bus: config.redisUrl ? 'redis' : 'memory' }, 'realtime service listening');
 
 if (!config.authSecret) {
   const adminToken = await server.tokens.sign('admin', 'admin', '7d');

@@ -20,6 +20,7 @@ import type { Redis } from 'ioredis';
 import { WsTransport } from '../transport/ws-transport.js';
 import { RefusalLog, isPeerError, type RefusalRecord } from '../logging/refusal-log.js';
 import { createMetrics } from './metrics.js';
+import { createMetricsHandler, startMetricsServer } from './metrics-endpoint.js';
 import { createStaticHandler } from './static-files.js';
 
 /** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
@@ -59,7 +60,7 @@ export interface RealtimeServer {
   /** Refused input, logged below error level and rate-limited; transports report peers' errors here. */
   readonly refusals: RefusalLog;
   /** Starts listening; resolves with the bound port (use port 0 for a free one). */
-  listen(): Promise<{ port: number; url: string; wsUrl: string }>;
+  listen(): Promise<{ port: number; url: string; wsUrl: string; metricsUrl: string }>;
   /** Graceful: stops accepting, asks clients to reconnect, closes connections and the bus. */
   close(): Promise<void>;
 }
@@ -104,6 +105,14 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     onTransportError,
   );
   const metrics = createMetrics({ services, transport, rateLimits, refusals });
+  const metricsAccess = {
+    ...(config.metricsPort !== undefined && { port: config.metricsPort }),
+    host: config.metricsHost,
+    ...(config.metricsToken !== undefined && { token: config.metricsToken }),
+  };
+  const serveMetrics = createMetricsHandler(metrics.registry, metricsAccess);
+  let metricsServer: Server | undefined;
+  let separateMetricsUrl: string | undefined;
   cluster?.reportProcessStats(() => ({
     connections: transport.connectionCount,
     coreConnections: services.core.localConnectionCount,
@@ -137,11 +146,8 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       const health = bus.health();
       return sendJson(response, health.ready ? 200 : 503, { ready: health.ready, ...(health.reason && { reason: health.reason }) });
     }
-    if (request.method === 'GET' && path === '/metrics') {
-      const body = await metrics.registry.metrics();
-      response.writeHead(200, { 'content-type': metrics.registry.contentType });
-      return response.end(body);
-    }
+    // With METRICS_PORT, /metrics lives only on that port.
+    if (request.method === 'GET' && path === '/metrics' && metricsAccess.port === undefined) return serveMetrics(request, response);
     if (serveStatic && (await serveStatic(request, response, path))) return;
     sendJson(response, 404, { error: 'Not found' });
   };
@@ -186,13 +192,25 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       });
       const { port } = httpServer.address() as AddressInfo;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      return { port, url: `http://${host}:${port}`, wsUrl: `ws://${host}:${port}/trpc` };
+      const url = `http://${host}:${port}`;
+      if (metricsAccess.port !== undefined && !metricsServer) {
+        const started = await startMetricsServer(serveMetrics, { ...metricsAccess, port: metricsAccess.port }, onError);
+        metricsServer = started.server;
+        separateMetricsUrl = started.url;
+      }
+      return { port, url, wsUrl: `ws://${host}:${port}/trpc`, metricsUrl: separateMetricsUrl ?? `${url}/metrics` };
     },
     async close() {
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await transport.close();
       httpServer.closeAllConnections();
       await closed;
+      if (metricsServer) {
+        const stopping = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await stopping;
+        metricsServer = undefined;
+      }
       metrics.stop();
       await services.stop();
     },
