@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { bearerToken } from '../api/auth.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 export interface MetricsAccess {
   /** A port of its own for `/metrics` (0 picks a free one); undefined serves it on the service port. */
@@ -46,6 +47,7 @@ export async function startMetricsServer(
   onError: (error: unknown, context: string) => void,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
+    setSecurityHeaders(response);
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' || path !== '/metrics') {
       response.writeHead(404, { 'content-type': 'application/json' });

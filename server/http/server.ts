@@ -22,6 +22,7 @@ import { RefusalLog, isPeerError, type RefusalRecord } from '../logging/refusal-
 import { createMetrics } from './metrics.js';
 import { createMetricsHandler, startMetricsServer } from './metrics-endpoint.js';
 import { createStaticHandler } from './static-files.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 /** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
 export interface RealtimeServerCluster {
@@ -137,6 +138,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   const serveStatic = options.staticDirectory ? createStaticHandler(options.staticDirectory) : undefined;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    setSecurityHeaders(response);
     const path = (request.url ?? '/').split('?')[0]!;
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpcHandler(request, response);
     if (request.method === 'GET' && path === '/healthz') {
