@@ -39,7 +39,7 @@ const environmentSchema = z.object({
   /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   /** Bytes of events kept for resume per channel, and across all history. */
-  HISTORY_BYTES_PER_CHANNEL: integer(1024 * 1024),
+  HISTORY_BYTES_PER_CHANNEL: integer(4 * 1024 * 1024),
   HISTORY_BYTES_TOTAL: integer(64 * 1024 * 1024),
 });
 

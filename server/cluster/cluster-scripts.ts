@@ -83,8 +83,10 @@ end
 local function goOffline(userId)
   local presence = key('presence:' .. userId)
   redis.call('HSET', presence, 'lastSeen', NOW, 'idle', '0')
-  -- An offline user's presence (last seen, metadata) is kept as long as history, then goes:
+  -- Metadata describes a session and goes with it; an offline user's last-seen is kept as long
+  -- as history, then goes:
   -- users who come once and never again must not accumulate in Redis.
+  redis.call('HDEL', presence, 'metadata')
   redis.call('EXPIRE', presence, ARGV[4])
   redis.call('SREM', key('online'), userId)
   emitPresence(userId)

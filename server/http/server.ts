@@ -73,7 +73,12 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   const refusals = new RefusalLog({ ...(options.logRefusal && { write: options.logRefusal }) });
   // What a peer causes (a protocol violation, a reset) is a refusal, not an error of the service.
   const onTransportError = (error: unknown, context: string) => (isPeerError(error) ? refusals.refused(context, error) : onError(error, context));
-  const bus = cluster?.bus ?? options.bus ?? new MemoryBus({ historyPerChannel: config.historyPerChannel, globalHistory: config.historyGlobal });
+  const bus = cluster?.bus ?? options.bus ?? new MemoryBus({
+      historyPerChannel: config.historyPerChannel,
+      globalHistory: config.historyGlobal,
+      historyBytesPerChannel: config.historyBytesPerChannel,
+      historyBytesTotal: config.historyBytesTotal,
+    });
   const services = createRealtimeServices({
     bus,
     idleAfterMs: config.idleAfterMs,

@@ -58,7 +58,7 @@ async function keyBytes(client: Redis): Promise<number> {
 }
 
 describe.runIf(enabled)('presence metadata in Redis', () => {
-  it('stores metadata once, not per room stream, and expires an offline user', async () => {
+  it('stores metadata once, not per room stream; an offline user loses it and their presence key expires', async () => {
     const { bus, state, events } = await node();
     const client = new Redis(redis.url);
     try {
@@ -90,6 +90,7 @@ describe.runIf(enabled)('presence metadata in Redis', () => {
       await state.disconnect('c1', 'alice', 'closed');
       await waitFor(() => state.presenceOf('alice')?.status === 'offline', 'alice offline');
       const ttl = await client.ttl('p:presence:alice');
+      expect(await client.hget('p:presence:alice', 'metadata')).toBeNull();
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(3_600);
       // Coming back makes it permanent again.
