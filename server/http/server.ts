@@ -73,7 +73,10 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   const refusals = new RefusalLog({ ...(options.logRefusal && { write: options.logRefusal }) });
   // What a peer causes (a protocol violation, a reset) is a refusal, not an error of the service.
   const onTransportError = (error: unknown, context: string) => (isPeerError(error) ? refusals.refused(context, error) : onError(error, context));
-  const bus = cluster?.bus ?? options.bus ?? new MemoryBus({
+  const bus =
+    cluster?.bus ??
+    options.bus ??
+    new MemoryBus({
       historyPerChannel: config.historyPerChannel,
       globalHistory: config.historyGlobal,
       historyBytesPerChannel: config.historyBytesPerChannel,
@@ -167,7 +170,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     });
   });
   httpServer.on('upgrade', (request, socket, head) => {
-    // A peer that goes away mid-handshake (a closed tab) is routine, not an error worth a log line.
+    // A peer that goes away mid-handshake (a closed tab) is routine: a refusal, not an error.
     socket.on('error', (error: NodeJS.ErrnoException) => onTransportError(error, 'upgrade socket'));
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/trpc' || path === '/trpc/') transport.handleUpgrade(request, socket, head);
