@@ -79,6 +79,14 @@ const environmentSchema = z.object({
   IDEMPOTENCY_WINDOW_MS: integer(300_000),
   KEEPALIVE_PING_MS: integer(30_000),
   KEEPALIVE_PONG_WAIT_MS: integer(10_000),
+  /** A port of its own for /metrics (then not served on PORT); unset: /metrics on PORT. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** Bytes of events kept for resume per channel, and across all history. */
+  HISTORY_BYTES_PER_CHANNEL: integer(4 * 1024 * 1024),
+  HISTORY_BYTES_TOTAL: integer(64 * 1024 * 1024),
 });
 
 export type ServerConfig = {
@@ -118,6 +126,12 @@ export type ServerConfig = {
   idempotencyWindowMs: number;
   keepAlivePingMs: number;
   keepAlivePongWaitMs: number;
+  /** See server/http/metrics-endpoint.ts. */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  metricsToken: string | undefined;
+  historyBytesPerChannel: number;
+  historyBytesTotal: number;
 };
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -163,6 +177,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
     keepAlivePingMs: env.KEEPALIVE_PING_MS,
     keepAlivePongWaitMs: env.KEEPALIVE_PONG_WAIT_MS,
+    metricsPort: env.METRICS_PORT,
+    metricsHost: env.METRICS_HOST,
+    metricsToken: env.METRICS_TOKEN || undefined,
+    historyBytesPerChannel: env.HISTORY_BYTES_PER_CHANNEL,
+    historyBytesTotal: env.HISTORY_BYTES_TOTAL,
   };
 }
 

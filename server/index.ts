@@ -20,3 +20,5 @@ export { roomActions } from './api/room-access.js';
 export type { RoomAction, RoomAuthorizer, RoomAuthorizationRequest } from './api/room-access.js';
 export { appRouter } from './api/router.js';
 export type { AppRouter } from './api/router.js';
+export { RefusalLog, isPeerError } from './logging/refusal-log.js';
+export type { RefusalRecord, RefusalLogOptions } from './logging/refusal-log.js';

@@ -10,13 +10,21 @@ import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createRealtimeServer } from './http/server.js';
 import { clusterFromConfig } from './bus/from-config.js';
+import { createLogDestination, exitWhenFlushed, ignoreBrokenOutputPipes } from './logging/log-destination.js';
 
+/** SIGTERM ends the process within this, whatever the log reader does (docs/reliability.md). */
+const shutdownDeadlineMs = 10_000;
+
+ignoreBrokenOutputPipes();
 const config = loadConfig();
-const logger = pino({ level: config.logLevel });
+// Never pino's synchronous stdout: a stalled pipe reader would block the event loop and shutdown.
+const logDestination = createLogDestination();
+const logger = pino({ level: config.logLevel }, logDestination);
 
 if (config.production && !config.authSecret && !config.authJwksUrl) {
   logger.fatal('AUTH_SECRET (or AUTH_JWKS_URL) is required when NODE_ENV=production: set it to a random string of at least 16 characters.');
-  process.exit(1);
+  exitWhenFlushed(1);
+  await new Promise(() => {}); // nothing below runs; the exit comes once the line is out
 }
 const authSecret = config.authSecret ?? randomBytes(32).toString('hex');
 /** The dashboard build (dist/client), found from here whether this runs as dist/server/main.js (npm start) or server/main.ts (tsx). */
@@ -35,16 +43,17 @@ const server = createRealtimeServer({
   ...(cluster && { cluster }),
   ...(existsSync(staticDirectory) && { staticDirectory }),
   onError,
+  logRefusal: (record, message) => logger.warn(record, message),
 });
 
-const { url, wsUrl } = await server.listen();
-logger.info({ url, wsUrl, bus: config.redisUrl ? 'redis' : 'memory' }, 'realtime service listening');
+const { url, wsUrl, metricsUrl } = await server.listen();
+logger.info({ url, wsUrl, metricsUrl, bus: config.redisUrl ? 'redis' : 'memory' }, 'realtime service listening');
 
 if (!config.authSecret && !config.production) {
   // Development tokens reach every room, so trying the service needs no room set-up.
   const adminToken = await server.tokens.sign('admin', 'admin', '7d', { rooms: ['*'] });
   const userToken = await server.tokens.sign('alice', 'user', '7d', { rooms: ['*'] });
-  console.log(
+  logDestination.write(
     [
       '',
       'Development mode: no AUTH_SECRET set, so this process made its own secret. Ready tokens (7 days, every room):',
@@ -52,7 +61,7 @@ if (!config.authSecret && !config.production) {
       `  user  (sub=alice): ${userToken}`,
       existsSync(staticDirectory) ? `Dashboard: ${url}/  (paste the admin token)` : 'Dashboard not built: run `npm run build` to serve it here.',
       '',
-    ].join('\n'),
+    ].join('\n') + '\n',
   );
 }
 
@@ -61,14 +70,16 @@ const shutdown = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  // The logger never blocks (see log-destination), so this timer runs even when the log reader
+  // has stalled; the line it writes may be dropped, the exit is not.
   const deadline = setTimeout(() => {
-    logger.error('shutdown deadline passed; exiting');
+    logger.error({ deadlineMs: shutdownDeadlineMs }, 'shutdown deadline passed; exiting');
     process.exit(1);
-  }, 10_000);
+  }, shutdownDeadlineMs);
   deadline.unref();
   await server.close();
   logger.info('stopped');
-  process.exit(0);
+  exitWhenFlushed(0);
 };
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

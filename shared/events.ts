@@ -9,14 +9,27 @@
 import { z } from 'zod';
 import { presenceStatusSchema } from './presence.js';
 import { limits } from './limits.js';
-import { jsonValueSchema } from './json.js';
+import { jsonValueSchema, serializedJsonBytes } from './json.js';
+import { idSchema } from './ids.js';
 
-const identifier = z.string().min(1).max(limits.maxIdLength);
+/** Ids in payloads follow the one id rule (shared/ids.ts). */
+const identifier = idSchema;
 const shortText = z.string().max(limits.maxShortTextLength);
 const longText = z.string().max(limits.maxTextLength);
 /** Free-form JSON a producer attaches (metadata, results, details); its size is bounded by the frame size. */
 const jsonValue = jsonValueSchema;
 const metadata = z.record(z.string().max(limits.maxIdLength), jsonValue);
+
+/**
+ * Presence metadata: at most `limits.maxListLength` keys and `limits.maxPresenceMetadataBytes`
+ * serialized. Every presence update is stored and sent to each room the user is in, so its size
+ * is multiplied (issue 13: 58 kB of metadata in 100 rooms grew Redis by 6.4 MB per call).
+ */
+export const presenceMetadataSchema = metadata
+  .refine((value) => Object.keys(value).length <= limits.maxListLength, `At most ${limits.maxListLength} keys`)
+  .refine((value) => serializedJsonBytes(value) <= limits.maxPresenceMetadataBytes, {
+    message: `Presence metadata is at most ${limits.maxPresenceMetadataBytes} bytes as JSON`,
+  });
 
 /** The data schema of every event type, keyed by the type's wire name. */
 export const eventSchemas = {
@@ -95,7 +108,7 @@ export const eventSchemas = {
   'user.presence': z.strictObject({
     userId: identifier,
     status: presenceStatusSchema,
-    metadata: metadata.optional(),
+    metadata: presenceMetadataSchema.optional(),
     lastSeen: z.coerce.date(),
   }),
   'user.typing': z.strictObject({ userId: identifier, roomId: identifier, isTyping: z.boolean() }),
@@ -189,6 +202,20 @@ export const serverOwnedEventTypes: ReadonlySet<EventType> = new Set<EventType>(
 ]);
 export const publishableEventTypes = eventTypes.filter((t) => !serverOwnedEventTypes.has(t));
 export const publishableEventTypeSchema = z.enum(publishableEventTypes as [EventType, ...EventType[]]);
+
+/**
+ * Workflow events (agent.*, governance.*) describe the state of a run or an approval, which the
+ * service folds and enforces (lifecycle, decided once). Published by hand through `admin.send` or
+ * `admin.broadcast` they would forge that state, so they go only through their procedures.
+ */
+export function workflowProcedureOf(type: EventType): string | undefined {
+  if (type.startsWith('agent.')) return 'agents.emit (or agents.cancel)';
+  if (type.startsWith('governance.')) return 'governance.request, governance.approve or governance.reject';
+  return undefined;
+}
+
+/** What an operator may publish by hand (`admin.send`, `admin.broadcast`, the dashboard's form). */
+export const operatorPublishableEventTypes = publishableEventTypes.filter((type) => workflowProcedureOf(type) === undefined);
 
 /** Validates `data` against the schema of `type`; throws the zod error on failure. */
 export function parseEventData<T extends EventType>(type: T, data: unknown): EventDataMap[T] {

@@ -8,6 +8,8 @@ export {
   serverOwnedEventTypes,
   publishableEventTypes,
   publishableEventTypeSchema,
+  operatorPublishableEventTypes,
+  workflowProcedureOf,
   parseEventData,
   safeParseEventData,
 } from './events.js';
@@ -25,5 +27,7 @@ export type { PresenceStatus, UserPresence } from './presence.js';
 export { errorCodes, CloseCode } from './codes.js';
 export type { ErrorCode } from './codes.js';
 export { limits } from './limits.js';
+export { idSchema, isWellFormedId, idRuleDescription } from './ids.js';
+export { presenceMetadataSchema } from './events.js';
 export { formatEventId, parseEventId } from './event-id.js';
 export type { ParsedEventId } from './event-id.js';

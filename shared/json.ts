@@ -40,3 +40,13 @@ export function isBoundedJson(value: unknown, maxDepth: number = limits.maxJsonD
 export const jsonValueSchema = z.custom<JsonValue>((value) => isBoundedJson(value), {
   message: `Expected JSON nested at most ${limits.maxJsonDepth} levels deep`,
 });
+
+/** UTF-8 bytes of `value` as JSON; Infinity when it cannot be serialized. */
+export function serializedJsonBytes(value: unknown): number {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? 0 : new TextEncoder().encode(text).byteLength;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}

@@ -14,4 +14,6 @@ export const limits = {
   maxIdempotencyKeyLength: 128,
   /** nesting of free-form JSON (results, details, metadata); deeper values overflow serializers' stacks */
   maxJsonDepth: 32,
+  /** presence metadata, serialized as JSON (UTF-8 bytes); it is sent to every room of the user */
+  maxPresenceMetadataBytes: 2_048,
 } as const;

@@ -18,7 +18,9 @@ export default defineConfig({
   build: {
     outDir: outputDirectory,
     emptyOutDir: true,
-    sourcemap: true,
+    // No source maps in the build the service serves: they shipped the whole source (2.4 MB) to
+    // anyone (issue 13). `npm run dev` has its own, in memory.
+    sourcemap: false,
   },
   server: {
     host: '127.0.0.1',

@@ -7,6 +7,7 @@ import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { firehoseChannel } from '../core/channels.js';
 import { BoundedLog } from '../core/history.js';
 import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
+import { HistoryBudget, eventBytes } from './history-budget.js';
 import { mergedHistory, resumePoint } from './history-read.js';
 
 export interface MemoryBusOptions {
@@ -16,6 +17,10 @@ export interface MemoryBusOptions {
   globalHistory?: number;
   /** Channels whose history is kept; the least recently written is dropped past this. @default 10000 */
   maxChannels?: number;
+  /** Bytes (event JSON) kept per channel; the channel's oldest go first. @default 4194304 (4 MiB) */
+  historyBytesPerChannel?: number;
+  /** Bytes kept across all history, each event counted once; the oldest go first. @default 67108864 (64 MiB) */
+  historyBytesTotal?: number;
   /** Fixed epoch, for tests; a fresh one per process otherwise. */
   epoch?: string;
   /** A listener that throws is reported here; delivery to the others goes on. @default console.error */
@@ -33,14 +38,18 @@ export class MemoryBus implements EventBus {
   private readonly pending: BusEvent[] = [];
   private delivering = false;
   private readonly historyPerChannel: number;
+  private readonly historyBytesPerChannel: number;
+  private readonly budget: HistoryBudget;
   private readonly maxChannels: number;
   private readonly onListenerError: (error: unknown) => void;
 
   constructor(options: MemoryBusOptions = {}) {
     this.epoch = options.epoch ?? Date.now().toString(36);
     this.historyPerChannel = options.historyPerChannel ?? 1000;
+    this.historyBytesPerChannel = options.historyBytesPerChannel ?? 4 * 1024 * 1024;
+    this.budget = new HistoryBudget(options.historyBytesTotal ?? 64 * 1024 * 1024);
     this.maxChannels = options.maxChannels ?? 10_000;
-    this.globalLog = new BoundedLog(options.globalHistory ?? 10_000);
+    this.globalLog = this.newLog(options.globalHistory ?? 10_000, this.budget.maxBytes);
     this.onListenerError = options.onListenerError ?? ((error) => console.error('[realtime] bus listener failed', error));
   }
 
@@ -111,7 +120,22 @@ export class MemoryBus implements EventBus {
     this.listeners.clear();
   }
 
+  /** Bytes the history holds, each event once (for tests and statistics). */
+  get historyBytes(): number {
+    return this.budget.bytes;
+  }
+
+  private newLog(capacity: number, maxBytes: number): BoundedLog<BusEvent> {
+    return new BoundedLog<BusEvent>(capacity, {
+      maxBytes,
+      sizeOf: (item) => this.budget.bytesOf(item.sequence),
+      onEvict: (item) => this.budget.release(item.sequence),
+    });
+  }
+
   private store(published: BusEvent): void {
+    const holders = 1 + published.channels.filter((channel) => channel !== firehoseChannel).length;
+    this.budget.add(published, eventBytes(published), holders);
     this.globalLog.append(published);
     for (const channel of published.channels) {
       let log = this.channelLogs.get(channel);
@@ -119,11 +143,25 @@ export class MemoryBus implements EventBus {
         // Re-insert to keep the map ordered by last write, so the stalest channel is dropped first.
         this.channelLogs.delete(channel);
       } else {
-        log = new BoundedLog<BusEvent>(this.historyPerChannel);
+        log = this.newLog(this.historyPerChannel, this.historyBytesPerChannel);
         if (this.channelLogs.size >= this.maxChannels) this.dropStalestChannel();
       }
       this.channelLogs.set(channel, log);
       log.append(published);
+    }
+    this.keepWithinBudget();
+  }
+
+  /** Past the total, the oldest event held anywhere leaves every log that holds it. */
+  private keepWithinBudget(): void {
+    for (let oldest = this.budget.overBudget(); oldest; oldest = this.budget.overBudget()) {
+      if (this.globalLog.oldest === oldest) this.globalLog.evictOldest();
+      for (const channel of oldest.channels) {
+        const log = this.channelLogs.get(channel);
+        if (log?.oldest === oldest) log.evictOldest();
+      }
+      // Every log holding it had it first (logs are in sequence order); this only guarantees progress.
+      this.budget.forget(oldest.sequence);
     }
   }
 
@@ -133,6 +171,7 @@ export class MemoryBus implements EventBus {
     const [name, log] = stalest;
     this.droppedChannelsThrough = Math.max(this.droppedChannelsThrough, log.newestSequence);
     this.channelLogs.delete(name);
+    for (const item of log.retained()) this.budget.release(item.sequence);
   }
 
   private drain(): void {

@@ -21,11 +21,17 @@ end
 -- The sequence of the last event this script published: mutations return it, so the caller can
 -- wait until its own replica has folded the change in (read your own writes).
 local lastSequence = 0
-local function emit(eventType, dataJson, envelope, metaValues, channels)
+local function envelopeBody(eventType, dataJson, envelope, metaValues)
   local body = '{"json":{"type":"' .. eventType .. '","data":' .. dataJson .. envelope .. '}'
   if metaValues ~= '' then body = body .. ',"meta":{"values":{' .. metaValues .. '},"v":1}' end
-  body = body .. '}'
-  local message = publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], body, encodeList(channels), channels)
+  return body .. '}'
+end
+-- storedDataJson (optional): the data the channel streams keep instead (see publishFunction).
+local function emit(eventType, dataJson, envelope, metaValues, channels, storedDataJson)
+  local body = envelopeBody(eventType, dataJson, envelope, metaValues)
+  local storedBody = nil
+  if storedDataJson then storedBody = envelopeBody(eventType, storedDataJson, envelope, metaValues) end
+  local message = publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], body, encodeList(channels), channels, storedBody)
   lastSequence = tonumber(string.match(message, '"seq":(%d+)'))
   return message
 end
@@ -51,10 +57,12 @@ local function emitPresence(userId)
   local status = effectiveStatus(userId)
   local metadata = redis.call('HGET', key('presence:' .. userId), 'metadata')
   local data = '{"userId":' .. cjson.encode(userId) .. ',"status":"' .. status .. '","lastSeen":"' .. NOW_ISO .. '"'
-  if metadata then data = data .. ',"metadata":' .. metadata end
   local channels = roomChannelsOf(userId)
   channels[#channels + 1] = 'presence'
-  emit('user.presence', data .. '}', user(userId), '"data.lastSeen":["Date"]', channels)
+  -- The metadata is kept once, in the user's presence key; room streams keep the event without it.
+  local stored = nil
+  if metadata then stored = data .. '}'; data = data .. ',"metadata":' .. metadata end
+  emit('user.presence', data .. '}', user(userId), '"data.lastSeen":["Date"]', channels, stored)
 end
 local function emitConnection(eventType, userId, connectionId, reason)
   local data = '{"userId":' .. cjson.encode(userId) .. ',"connectionId":' .. cjson.encode(connectionId) .. ',"connections":' .. totalConnections(userId)
@@ -75,6 +83,11 @@ end
 local function goOffline(userId)
   local presence = key('presence:' .. userId)
   redis.call('HSET', presence, 'lastSeen', NOW, 'idle', '0')
+  -- Metadata describes a session and goes with it; an offline user's last-seen is kept as long
+  -- as history, then goes:
+  -- users who come once and never again must not accumulate in Redis.
+  redis.call('HDEL', presence, 'metadata')
+  redis.call('EXPIRE', presence, ARGV[4])
   redis.call('SREM', key('online'), userId)
   emitPresence(userId)
   for _, roomId in ipairs(redis.call('SMEMBERS', key('urooms:' .. userId))) do removeMembership(roomId, userId, 'disconnected') end
@@ -111,6 +124,7 @@ redis.call('HINCRBY', key('conn:' .. userId), processId, 1)
 redis.call('SADD', key('proc:' .. processId .. ':users'), userId)
 local presence = key('presence:' .. userId)
 redis.call('HSET', presence, 'lastSeen', NOW, 'lastActivity', NOW)
+redis.call('PERSIST', presence)
 if not wasOnline then
   redis.call('HSET', presence, 'idle', '0')
   redis.call('HSETNX', presence, 'status', 'online')

@@ -78,6 +78,9 @@ export class PresenceTracker {
     record.lastSeen = this.now();
     if (record.connections.size > 0) return false;
     record.idle = false;
+    // Metadata describes a session; an offline user keeps only their last-seen time, so the
+    // 100,000 remembered offline users cost bytes each, not kilobytes (issue 13).
+    record.metadata = undefined;
     this.rememberOffline(userId);
     this.options.onChange('offline', this.snapshot(userId, record));
     return true;

@@ -4,7 +4,7 @@
  * subscriber is a sink function, and events travel over an `EventBus`.
  */
 import type { EventDataInput, EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
-import { parseEventData } from '../../shared/events.js';
+import { parseEventData, presenceMetadataSchema } from '../../shared/events.js';
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
 import type { BusEvent, EventBus, PublishRequest } from '../bus/bus.js';
 import { channels, firehoseChannel } from './channels.js';
@@ -287,6 +287,11 @@ export class RealtimeCore {
 
   /** PRECONDITION_FAILED while the user has no connection. */
   async updatePresence(userId: string, status: ChosenStatus, metadata?: Record<string, unknown>): Promise<UserPresence> {
+    // Checked here too, for code that embeds the core: metadata travels to every room of the user.
+    if (metadata !== undefined) {
+      const checked = presenceMetadataSchema.safeParse(metadata);
+      if (!checked.success) throw toValidationError('user.presence metadata', checked.error);
+    }
     await this.membership.updatePresence(userId, status, metadata);
     return this.presenceOf(userId);
   }

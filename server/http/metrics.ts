@@ -5,18 +5,20 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RealtimeServices } from '../core/service.js';
 import type { RateLimits } from '../api/rate-limit.js';
+import type { RefusalLog } from '../logging/refusal-log.js';
 import type { TransportCounters, WsTransport } from '../transport/ws-transport.js';
 
 export interface MetricsSources {
   services: RealtimeServices;
   transport: WsTransport;
   rateLimits: RateLimits;
+  refusals: RefusalLog;
 }
 
 export function createMetrics(sources: MetricsSources): { registry: Registry; stop: () => void } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
-  const { services, transport, rateLimits } = sources;
+  const { services, transport, rateLimits, refusals } = sources;
 
   new Gauge({
     name: 'realtime_connections',
@@ -63,8 +65,8 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; st
   fromNumber('realtime_dead_peer_terminations_total', 'Connections terminated after unanswered keep-alive pings', counter('deadPeerTerminations'));
   fromNumber('realtime_flood_closes_total', 'Connections closed for sending frames far past the rate limit (4030)', counter('floodCloses'));
   fromNumber('realtime_deduplicated_publishes_total', 'Publishes answered from the idempotency store instead of publishing twice', () => services.idempotency.deduplicated);
+  fromNumber('realtime_refused_inputs_total', 'Peer errors and refused input (logged at warn, at most a few lines per 10 s)', () => refusals.total);
   fromNumber('realtime_refused_connections_total', 'Upgrades refused (per-address limit, shutting down)', counter('refusedConnections'));
-  fromNumber('realtime_refusals_total', 'Input refused before it cost anything: unauthenticated sockets, bad frames, oversized or malformed calls', counter('refusals'));
 
   return { registry, stop: stopCounting };
 }

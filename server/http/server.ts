@@ -20,8 +20,11 @@ import type { MembershipState } from '../core/membership-state.js';
 import type { DecisionClaims } from '../core/governance.js';
 import type { Redis } from 'ioredis';
 import { WsTransport } from '../transport/ws-transport.js';
+import { RefusalLog, isPeerError, type RefusalRecord } from '../logging/refusal-log.js';
 import { createMetrics } from './metrics.js';
+import { createMetricsHandler, startMetricsServer } from './metrics-endpoint.js';
 import { createStaticHandler } from './static-files.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 /** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
 export interface RealtimeServerCluster {
@@ -46,12 +49,6 @@ export interface RealtimeServerOptions {
   staticDirectory?: string;
   onError?: (error: unknown, context: string) => void;
   /**
-   * Told of input refused before it cost anything (unauthenticated sockets, bad frames, oversized
-   * calls, idle or excess TCP connections). Frequent under attack: log it rate-limited, below error
-   * level. @default ignored (counted in `/metrics` as realtime_refusals_total)
-   */
-  onRefusal?: (reason: string, error?: unknown) => void;
-  /**
    * Decides rooms that neither the token's `rooms` claim nor `OPEN_ROOMS` admits. Its answers are
    * cached for `roomAuthorizerCacheMs`, and asked again at that period for rooms users hold: a
    * changed answer takes a member out within about that long.
@@ -60,6 +57,11 @@ export interface RealtimeServerOptions {
   authorizeRoom?: RoomAuthorizer;
   /** @default 5000 */
   roomAuthorizerCacheMs?: number;
+  /**
+   * Where refused input is logged (bad frames, protocol errors, peers gone mid-handshake): a few
+   * lines per 10 s, the rest counted (see logging/refusal-log). @default console.warn
+   */
+  logRefusal?: (record: RefusalRecord, message: string) => void;
 }
 
 export interface RealtimeServer {
@@ -70,8 +72,10 @@ export interface RealtimeServer {
   /** Who may do what in a room, and the sweep that takes access back (`sweep()` runs one pass now). */
   readonly roomAccess: RoomAccess;
   readonly roomAccessSweep: RoomAccessSweep;
+  /** Refused input (unauthenticated sockets, bad frames, oversized calls), logged below error level and rate-limited. */
+  readonly refusals: RefusalLog;
   /** Starts listening; resolves with the bound port (use port 0 for a free one). */
-  listen(): Promise<{ port: number; url: string; wsUrl: string }>;
+  listen(): Promise<{ port: number; url: string; wsUrl: string; metricsUrl: string }>;
   /** Graceful: stops accepting, asks clients to reconnect, closes connections and the bus. */
   close(): Promise<void>;
 }
@@ -80,7 +84,18 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   const { config } = options;
   const onError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
   const { cluster } = options;
-  const bus = cluster?.bus ?? options.bus ?? new MemoryBus({ historyPerChannel: config.historyPerChannel, globalHistory: config.historyGlobal });
+  const refusals = new RefusalLog({ ...(options.logRefusal && { write: options.logRefusal }) });
+  // What a peer causes (a protocol violation, a reset) is a refusal, not an error of the service.
+  const onTransportError = (error: unknown, context: string) => (isPeerError(error) ? refusals.refused(context, error) : onError(error, context));
+  const bus =
+    cluster?.bus ??
+    options.bus ??
+    new MemoryBus({
+      historyPerChannel: config.historyPerChannel,
+      globalHistory: config.historyGlobal,
+      historyBytesPerChannel: config.historyBytesPerChannel,
+      historyBytesTotal: config.historyBytesTotal,
+    });
   const services = createRealtimeServices({
     bus,
     idleAfterMs: config.idleAfterMs,
@@ -127,10 +142,18 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     },
     (token, connectionId) => createApiContext(dependencies, { token, transport: 'ws', connectionId }),
     rateLimits,
-    onError,
-    options.onRefusal,
+    onTransportError,
+    (reason, error) => refusals.refused(reason, error ?? reason),
   );
-  const metrics = createMetrics({ services, transport, rateLimits });
+  const metrics = createMetrics({ services, transport, rateLimits, refusals });
+  const metricsAccess = {
+    ...(config.metricsPort !== undefined && { port: config.metricsPort }),
+    host: config.metricsHost,
+    ...(config.metricsToken !== undefined && { token: config.metricsToken }),
+  };
+  const serveMetrics = createMetricsHandler(metrics.registry, metricsAccess);
+  let metricsServer: Server | undefined;
+  let separateMetricsUrl: string | undefined;
   cluster?.reportProcessStats(() => ({
     connections: transport.connectionCount,
     coreConnections: services.core.localConnectionCount,
@@ -155,6 +178,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   const serveStatic = options.staticDirectory ? createStaticHandler(options.staticDirectory) : undefined;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    setSecurityHeaders(response);
     const path = (request.url ?? '/').split('?')[0]!;
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpcHandler(request, response);
     if (request.method === 'GET' && path === '/healthz') {
@@ -164,11 +188,8 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       const health = bus.health();
       return sendJson(response, health.ready ? 200 : 503, { ready: health.ready, ...(health.reason && { reason: health.reason }) });
     }
-    if (request.method === 'GET' && path === '/metrics') {
-      const body = await metrics.registry.metrics();
-      response.writeHead(200, { 'content-type': metrics.registry.contentType });
-      return response.end(body);
-    }
+    // With METRICS_PORT, /metrics lives only on that port.
+    if (request.method === 'GET' && path === '/metrics' && metricsAccess.port === undefined) return serveMetrics(request, response);
     if (serveStatic && (await serveStatic(request, response, path))) return;
     sendJson(response, 404, { error: 'Not found' });
   };
@@ -193,18 +214,19 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   httpServer.maxConnections = config.maxConnections;
   limitConnectionsPerAddress(httpServer, config.maxConnectionsPerAddress, () => {
     transport.counters.refusedConnections++;
-    options.onRefusal?.('too many connections from one address');
+    refusals.refused('tcp connection', 'too many connections from one address');
   });
   httpServer.on('upgrade', (request, socket, head) => {
-    // A peer that goes away mid-handshake (a closed tab) is routine, not an error worth a log line.
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') onError(error, 'upgrade socket');
-    });
+    // A peer that goes away mid-handshake (a closed tab) is routine: a refusal, not an error.
+    socket.on('error', (error: NodeJS.ErrnoException) => onTransportError(error, 'upgrade socket'));
     const path = (request.url ?? '/').split('?')[0];
     if (path === '/trpc' || path === '/trpc/') transport.handleUpgrade(request, socket, head);
     else socket.destroy();
   });
-  httpServer.on('clientError', (_error, socket) => socket.destroy());
+  httpServer.on('clientError', (error, socket) => {
+    refusals.refused('http client error', error);
+    socket.destroy();
+  });
 
   let started = false;
   return {
@@ -214,6 +236,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     transport,
     roomAccess,
     roomAccessSweep,
+    refusals,
     async listen() {
       if (!started) {
         await services.start();
@@ -229,13 +252,25 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       });
       const { port } = httpServer.address() as AddressInfo;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      return { port, url: `http://${host}:${port}`, wsUrl: `ws://${host}:${port}/trpc` };
+      const url = `http://${host}:${port}`;
+      if (metricsAccess.port !== undefined && !metricsServer) {
+        const started = await startMetricsServer(serveMetrics, { ...metricsAccess, port: metricsAccess.port }, onError);
+        metricsServer = started.server;
+        separateMetricsUrl = started.url;
+      }
+      return { port, url, wsUrl: `ws://${host}:${port}/trpc`, metricsUrl: separateMetricsUrl ?? `${url}/metrics` };
     },
     async close() {
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await transport.close();
       httpServer.closeAllConnections();
       await closed;
+      if (metricsServer) {
+        const stopping = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await stopping;
+        metricsServer = undefined;
+      }
       metrics.stop();
       roomAccessSweep.stop();
       await services.stop();

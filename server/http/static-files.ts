@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { setDashboardPolicy } from './security-headers.js';
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -15,7 +16,6 @@ const contentTypes: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
   '.json': 'application/json',
-  '.map': 'application/json',
   '.woff2': 'font/woff2',
 };
 
@@ -38,7 +38,11 @@ export function createStaticHandler(directory: string) {
     }
     const path = (await fileIn(relative === '/' ? 'index.html' : relative)) ?? (extname(relative) === '' ? await fileIn('index.html') : undefined);
     if (!path) return false;
+    // Production builds carry no source maps (vite.config.ts); one left in the directory is not served.
+    if (extname(path) === '.map') return false;
     const immutable = path.includes(`${sep}assets${sep}`);
+    // The page's own policy (its scripts, styles and API); every other response keeps the API's.
+    if (extname(path) === '.html') setDashboardPolicy(response);
     response.writeHead(200, {
       'content-type': contentTypes[extname(path)] ?? 'application/octet-stream',
       'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',

@@ -11,17 +11,10 @@ export function isConnectionParamsMessage(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && (raw as { method?: unknown }).method === 'connectionParams';
 }
 
-/**
- * Longest client-chosen request id. Ids are kept per subscription and written into every frame
- * it receives; the official client uses small integers. 58 kB ids were accepted before.
- */
-export const maxRequestIdLength = 64;
-
-/** A message's id when it is usable: a string of at most 64 characters, or a safe integer. */
+/** A message's id when it is usable (`isBoundedRequestId`): a string of 1–64 characters, or a safe integer. */
 export function requestIdOf(raw: unknown): RequestId | null {
   const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
-  if (typeof id === 'string') return id.length <= maxRequestIdLength ? id : null;
-  return typeof id === 'number' && Number.isSafeInteger(id) ? id : null;
+  return isBoundedRequestId(id) ? id : null;
 }
 
 /** One frame's messages (a single message or the official client's batch), or undefined when it is not JSON. */
@@ -98,4 +91,17 @@ export function annotationsWithinBounds(raw: unknown): boolean {
     }
   }
   return true;
+}
+
+/** Longest string id a client may give a call or subscription (the official client uses small integers). */
+export const maxRequestIdLength = 64;
+
+/**
+ * Whether a client-chosen request id is bounded: a safe integer, or a string of 1–64 characters.
+ * A subscription's id is kept for as long as the subscription lives (in the index, in every
+ * frame sent to it): with any id allowed, a client kept 58 kB per subscription (issue 13).
+ */
+export function isBoundedRequestId(id: unknown): id is RequestId {
+  if (typeof id === 'number') return Number.isSafeInteger(id);
+  return typeof id === 'string' && id.length >= 1 && id.length <= maxRequestIdLength;
 }

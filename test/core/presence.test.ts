@@ -24,6 +24,7 @@ describe('presence', () => {
     core.disconnect(connection);
     const offline = core.presenceOf('alice');
     expect(offline.status).toBe('offline');
+    expect(offline.metadata).toBeUndefined(); // metadata goes with the session (issue 13)
     expect(offline.lastSeen.getTime()).toBe(Date.now());
     expect(core.onlineUsers()).toEqual([]);
     await expect(core.updatePresence('alice', 'online')).rejects.toThrow(/while connected/);

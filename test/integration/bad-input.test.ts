@@ -14,9 +14,11 @@ describe('bad input', () => {
     await expect(admin.admin.send.mutate({ userId: 'a', type: 'nope' as never, data: {} })).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST', zodIssues: expect.any(Array) },
     });
-    await expect(admin.admin.send.mutate({ userId: 'a', type: 'agent.progress', data: { agentId: 'x', progress: 101 } })).rejects.toMatchObject({
-      data: { code: 'BAD_REQUEST', zodIssues: [expect.objectContaining({ path: ['progress'] })] },
-      message: expect.stringContaining('data.progress'),
+    await expect(
+      admin.admin.send.mutate({ userId: 'a', type: 'system.maintenance', data: { message: 'soon', durationMinutes: -1 } }),
+    ).rejects.toMatchObject({
+      data: { code: 'BAD_REQUEST', zodIssues: [expect.objectContaining({ path: ['durationMinutes'] })] },
+      message: expect.stringContaining('data.durationMinutes'),
     });
     await expect(admin.admin.send.mutate({ userId: 'a', type: 'user.presence', data: {} })).rejects.toMatchObject({
       data: { code: 'BAD_REQUEST' },

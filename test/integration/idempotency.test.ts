@@ -61,11 +61,11 @@ describe('idempotent publishing', () => {
   it('lets a failed publish be retried under the same key', async () => {
     const admin = t.http(await t.token('root', 'admin'));
     await expect(
-      admin.admin.send.mutate({ userId: 'dan', type: 'agent.progress', data: { agentId: 'a', progress: 500 }, idempotencyKey: 'k-5' }),
+      admin.admin.send.mutate({ userId: 'dan', type: 'system.maintenance', data: { message: 'soon', durationMinutes: -1 }, idempotencyKey: 'k-5' }),
     ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' } });
     // A different (valid) payload under the key of a publish that failed is a fresh publish, not a conflict.
     await expect(
-      admin.admin.send.mutate({ userId: 'dan', type: 'agent.progress', data: { agentId: 'a', progress: 50 }, idempotencyKey: 'k-5' }),
+      admin.admin.send.mutate({ userId: 'dan', type: 'system.maintenance', data: { message: 'soon', durationMinutes: 5 }, idempotencyKey: 'k-5' }),
     ).resolves.toMatchObject({ eventId: expect.any(String) });
   });
 

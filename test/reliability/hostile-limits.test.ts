@@ -64,34 +64,37 @@ describe('named attacks', () => {
     const bystander = await startBystander('deep-bystander');
     const admin = await openRawSocket(target.wsUrl, await target.token('root', 'admin'));
     const depth = 10_000;
+    // Agent results go through agents.emit (admin.send may not publish workflow events): a run to complete.
+    admin.send({ id: 11, method: 'mutation', params: { path: 'agents.emit', input: { json: { agentId: 'a', userId: 'bob', type: 'agent.started', data: {} } } } });
+    await waitFor(() => codeOf(answerTo(admin, 11)) === 'OK', 'the run started');
     // Built as text: JSON.stringify itself overflows the stack at a few thousand levels.
     const frames: Record<string, string> = {
-      'agent result 10k deep': `{"id":1,"method":"mutation","params":{"path":"admin.send","input":{"json":{"userId":"bob","type":"agent.complete","data":{"agentId":"a","result":${nested(depth)}}}}}}`,
-      'agent result 2k deep (was stored, then broke history)': `{"id":2,"method":"mutation","params":{"path":"admin.send","input":{"json":{"userId":"bob","type":"agent.complete","data":{"agentId":"a","result":${nested(2_000)}}}}}}`,
+      'agent result 10k deep': `{"id":1,"method":"mutation","params":{"path":"agents.emit","input":{"json":{"agentId":"a","userId":"bob","type":"agent.complete","data":{"result":${nested(depth)}}}}}}`,
+      'agent result 2k deep (was stored, then broke history)': `{"id":2,"method":"mutation","params":{"path":"agents.emit","input":{"json":{"agentId":"a","userId":"bob","type":"agent.complete","data":{"result":${nested(2_000)}}}}}}`,
       'presence metadata 10k deep': `{"id":3,"method":"mutation","params":{"path":"presence.update","input":{"json":{"status":"online","metadata":{"x":${nested(depth)}}}}}}`,
       'governance details 10k deep': `{"id":4,"method":"mutation","params":{"path":"governance.request","input":{"json":{"action":"deploy","approvers":["root"],"details":${nested(depth)}}}}}`,
       'whole input 10k deep': `{"id":5,"method":"query","params":{"path":"presence.get","input":{"json":${nested(depth)}}}}`,
       'superjson annotations 10k deep': `{"id":6,"method":"query","params":{"path":"presence.get","input":{"json":{"userId":"a"},"meta":{"values":{"userId":${nested(depth, '"Date"')}}}}}}`,
-      [`agent result ${limits.maxJsonDepth + 1} deep`]: `{"id":7,"method":"mutation","params":{"path":"admin.send","input":{"json":{"userId":"bob","type":"agent.complete","data":{"agentId":"a","result":${nested(limits.maxJsonDepth + 1)}}}}}}`,
+      [`agent result ${limits.maxJsonDepth + 1} deep`]: `{"id":7,"method":"mutation","params":{"path":"agents.emit","input":{"json":{"agentId":"a","userId":"bob","type":"agent.complete","data":{"result":${nested(limits.maxJsonDepth + 1)}}}}}}`,
     };
     for (const frame of Object.values(frames)) admin.send(frame);
-    await waitFor(() => asResponses(admin.messages).length >= Object.keys(frames).length, 'an answer to each');
+    await waitFor(() => Object.keys(frames).every((_, index) => answerTo(admin, index + 1)), 'an answer to each');
     const answers = Object.fromEntries(Object.keys(frames).map((name, index) => [name, codeOf(answerTo(admin, index + 1))]));
     console.log(`[reliability] deep JSON: ${JSON.stringify(answers)}`);
     for (const code of Object.values(answers)) expect(['BAD_REQUEST', 'PARSE_ERROR']).toContain(code);
 
     // At the bound it is accepted and delivered; history and presence still answer.
-    admin.send(`{"id":8,"method":"mutation","params":{"path":"admin.send","input":{"json":{"userId":"bob","type":"agent.complete","data":{"agentId":"a","result":${nested(limits.maxJsonDepth)}}}}}}`);
+    admin.send(`{"id":8,"method":"mutation","params":{"path":"agents.emit","input":{"json":{"agentId":"a","userId":"bob","type":"agent.complete","data":{"result":${nested(limits.maxJsonDepth)}}}}}}`);
     admin.send({ id: 9, method: 'query', params: { path: 'admin.history', input: { json: { limit: 50 } } } });
     admin.send({ id: 10, method: 'query', params: { path: 'presence.get', input: { json: { userId: 'root' } } } });
     await waitFor(() => [8, 9, 10].every((id) => answerTo(admin, id)), 'answers at the bound');
     expect([8, 9, 10].map((id) => codeOf(answerTo(admin, id)))).toEqual(['OK', 'OK', 'OK']);
 
     // Over HTTP too.
-    const response = await fetch(`${target.url}/trpc/admin.send`, {
+    const response = await fetch(`${target.url}/trpc/agents.emit`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await target.token('root', 'admin')}` },
-      body: `{"json":{"userId":"bob","type":"agent.complete","data":{"agentId":"a","result":${nested(depth)}}}}`,
+      body: `{"json":{"agentId":"a","userId":"bob","type":"agent.complete","data":{"result":${nested(depth)}}}}`,
     });
     expect(response.status).toBe(400);
     expect(await bystander.latencyMs()).toBeLessThan(promptMs);

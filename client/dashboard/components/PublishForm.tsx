@@ -1,12 +1,13 @@
 /**
  * The operator's publish form: broadcast to everyone or a room, or send to one user, any type
- * of the catalog that publishers may use. The data is edited as JSON from a valid example; what
- * the service rejects comes back with its zod issues, listed under the form.
+ * of the catalog an operator may publish by hand (agent.* and governance.* go through their
+ * workflow procedures). The data is edited as JSON from a valid example; what the service
+ * rejects comes back with its zod issues, listed under the form.
  */
 import { TRPCClientError } from '@trpc/client';
 import { useState, type FormEvent } from 'react';
 import type { AppRouter } from '../../../server/api/router.js';
-import { eventCategory, publishableEventTypes, type EventCategory, type EventType } from '../../../shared/events.js';
+import { eventCategory, operatorPublishableEventTypes, type EventCategory, type EventType } from '../../../shared/events.js';
 import type { RealtimeClient } from '../../index.js';
 import { exampleData } from '../live/event-examples.js';
 
@@ -24,7 +25,7 @@ export interface PublishFormProps {
 }
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
-const typesByCategory = publishableEventTypes.reduce((groups, type) => {
+const typesByCategory = operatorPublishableEventTypes.reduce((groups, type) => {
   const category = eventCategory(type);
   groups.set(category, [...(groups.get(category) ?? []), type]);
   return groups;

@@ -1,11 +1,18 @@
 /** Operator queries and mutations (role admin): statistics, rooms, presence, history, publishing. */
+import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { eventTypeSchema, publishableEventTypeSchema } from '../../../shared/events.js';
+import { eventTypeSchema, publishableEventTypeSchema, workflowProcedureOf, type EventType } from '../../../shared/events.js';
 import { idSchema } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { adminProcedure, router } from '../trpc.js';
 
 const publishInput = { type: publishableEventTypeSchema, data: z.unknown(), idempotencyKey: idempotencyKeySchema };
+
+/** FORBIDDEN for workflow event types, naming the procedure that publishes them (shared/events). */
+function refuseWorkflowEvent(procedure: string, type: EventType): void {
+  const through = workflowProcedureOf(type);
+  if (through) throw new TRPCError({ code: 'FORBIDDEN', message: `${procedure} cannot publish ${type}: it is published through ${through}` });
+}
 
 export const adminRouter = router({
   /** For the whole service; with several processes, `processes` breaks connections and subscriptions down per process. */
@@ -43,6 +50,7 @@ export const adminRouter = router({
     .input(z.object({ roomId: idSchema.optional(), ...publishInput }))
     .mutation(
       idempotent('admin.broadcast', async ({ ctx, input }) => {
+        refuseWorkflowEvent('admin.broadcast', input.type);
         const { core } = ctx.services;
         const event =
           input.roomId === undefined
@@ -54,6 +62,7 @@ export const adminRouter = router({
 
   send: adminProcedure.input(z.object({ userId: idSchema, ...publishInput })).mutation(
     idempotent('admin.send', async ({ ctx, input }) => {
+      refuseWorkflowEvent('admin.send', input.type);
       const event = await ctx.services.core.sendToUser(input.userId, input.type, input.data as never, ctx.user.userId);
       return { eventId: event.id, event };
     }),

@@ -1,7 +1,7 @@
 /** What every signed-in user may do: rooms, presence, typing and notifications. */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { jsonValueSchema } from '../../../shared/json.js';
+import { presenceMetadataSchema } from '../../../shared/events.js';
 import { limits } from '../../../shared/limits.js';
 import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
 import { idSchema, roomInput } from '../inputs.js';
@@ -32,13 +32,9 @@ export const roomsRouter = router({
   mine: authedProcedure.query(({ ctx }) => ctx.services.core.roomsOf(ctx.user.userId)),
 });
 
-const metadataSchema = z
-  .record(z.string().max(limits.maxIdLength), jsonValueSchema)
-  .refine((value) => Object.keys(value).length <= limits.maxListLength, `At most ${limits.maxListLength} keys`);
-
 export const presenceRouter = router({
   update: authedProcedure
-    .input(z.object({ status: selectablePresenceStatusSchema, metadata: metadataSchema.optional() }))
+    .input(z.object({ status: selectablePresenceStatusSchema, metadata: presenceMetadataSchema.optional() }))
     .mutation(({ ctx, input }) => ctx.services.core.updatePresence(ctx.user.userId, input.status, input.metadata)),
   /**
    * A user who shares no room with the caller reads as offline, never seen, without metadata
