@@ -5,6 +5,7 @@
  * `realm_access.roles`), and anything that is not one of our roles is a plain user.
  */
 import { z } from 'zod';
+import { idSchema } from '../../shared/ids.js';
 import { limits } from '../../shared/limits.js';
 import { RealtimeError } from '../core/errors.js';
 
@@ -31,7 +32,8 @@ const roomsClaim = z.union([
 ]);
 
 const baseClaims = z.object({
-  sub: z.string().min(1).max(limits.maxIdLength),
+  // The user id: the one id rule (shared/ids.ts), so no token can name a user no input could.
+  sub: idSchema,
   exp: z.number(),
   iat: z.number().optional(),
   rooms: roomsClaim.optional(),
