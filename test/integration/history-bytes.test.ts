@@ -22,8 +22,8 @@ describe('history bounded in bytes (real server, official client)', () => {
       bus,
     });
     const { wsUrl } = await server.listen();
-    const alice = wsClient(wsUrl, await server.tokens.sign('alice'));
-    const watcher = wsClient(wsUrl, await server.tokens.sign('watcher'));
+    const alice = wsClient(wsUrl, await server.tokens.sign('alice', 'user', '1h', { rooms: ['*'] }));
+    const watcher = wsClient(wsUrl, await server.tokens.sign('watcher', 'user', '1h', { rooms: ['*'] }));
     try {
       await alice.api.rooms.join.mutate({ roomId: 'lobby' });
       const live = collect(watcher.api.onRoom, { roomId: 'lobby' });
