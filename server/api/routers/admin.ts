@@ -1,11 +1,13 @@
 /** Operator queries and mutations (role admin): statistics, rooms, presence, history, publishing. */
 import { z } from 'zod';
-import { eventTypeSchema, publishableEventTypeSchema } from '../../../shared/events.js';
-import { idSchema } from '../inputs.js';
+import type { PublishableEventType } from '../../../shared/events.js';
+import { eventTypeNameSchema, idSchema } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
+import { typedPublication } from '../publish-input.js';
 import { adminProcedure, router } from '../trpc.js';
 
-const publishInput = { type: publishableEventTypeSchema, data: z.unknown(), idempotencyKey: idempotencyKeySchema };
+/** `data` typed by `type` for callers (built-in and app types); checked against the catalog here and in the core. */
+const publication = typedPublication<PublishableEventType>();
 
 export const adminRouter = router({
   /** For the whole service; with several processes, `processes` breaks connections and subscriptions down per process. */
@@ -30,31 +32,35 @@ export const adminRouter = router({
       z
         .object({
           limit: z.number().int().min(1).max(1000).optional(),
-          type: eventTypeSchema.optional(),
+          type: eventTypeNameSchema.optional(),
           roomId: idSchema.optional(),
           userId: idSchema.optional(),
         })
         .optional(),
     )
-    .query(({ ctx, input }) => ctx.services.core.history(input ?? {})),
+    .query(({ ctx, input }) => {
+      if (input?.type !== undefined) ctx.services.core.catalog.checkType(input.type, ['type']);
+      return ctx.services.core.history(input ?? {});
+    }),
 
   /** To one room, or (no roomId) to every connected user. */
   broadcast: adminProcedure
-    .input(z.object({ roomId: idSchema.optional(), ...publishInput }))
+    .input(z.object({ roomId: idSchema.optional(), idempotencyKey: idempotencyKeySchema }).and(publication))
     .mutation(
       idempotent('admin.broadcast', async ({ ctx, input }) => {
         const { core } = ctx.services;
-        const event =
-          input.roomId === undefined
-            ? await core.broadcastToAll(input.type, input.data as never, ctx.user.userId)
-            : await core.broadcastToRoom(input.roomId, input.type, input.data as never, ctx.user.userId);
+        core.catalog.checkType(input.type, ['type'], { publishable: true });
+        const target = input.roomId === undefined ? 'everyone' : { roomId: input.roomId };
+        const event = await core.publishInput(target, input.type, input.data, ctx.user.userId);
         return { eventId: event.id, event };
       }),
     ),
 
-  send: adminProcedure.input(z.object({ userId: idSchema, ...publishInput })).mutation(
+  send: adminProcedure.input(z.object({ userId: idSchema, idempotencyKey: idempotencyKeySchema }).and(publication)).mutation(
     idempotent('admin.send', async ({ ctx, input }) => {
-      const event = await ctx.services.core.sendToUser(input.userId, input.type, input.data as never, ctx.user.userId);
+      const { core } = ctx.services;
+      core.catalog.checkType(input.type, ['type'], { publishable: true });
+      const event = await core.publishInput({ userId: input.userId }, input.type, input.data, ctx.user.userId);
       return { eventId: event.id, event };
     }),
   ),
