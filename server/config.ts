@@ -95,5 +95,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
 
 /** Defaults for embedding and tests: `loadConfig({})` with overrides. */
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return { ...loadConfig({}), ...overrides };
+  const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  return { ...loadConfig({}), ...Object.fromEntries(defined) };
 }
