@@ -33,6 +33,8 @@ const environmentSchema = z.object({
   IDEMPOTENCY_WINDOW_MS: integer(300_000),
   KEEPALIVE_PING_MS: integer(30_000),
   KEEPALIVE_PONG_WAIT_MS: integer(10_000),
+  /** Browser origins besides the service's own that may call it (CORS) and open WebSockets: comma-separated, or `*`. */
+  CORS_ORIGINS: z.string().default(''),
 });
 
 export type ServerConfig = {
@@ -58,6 +60,8 @@ export type ServerConfig = {
   idempotencyWindowMs: number;
   keepAlivePingMs: number;
   keepAlivePongWaitMs: number;
+  /** Browser origins besides the service's own (`https://app.example.com`, or `*`); empty: same-origin pages only. Requests without an Origin (not a browser) are never refused for it. */
+  corsOrigins: readonly string[];
 };
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -90,6 +94,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
     keepAlivePingMs: env.KEEPALIVE_PING_MS,
     keepAlivePongWaitMs: env.KEEPALIVE_PONG_WAIT_MS,
+    corsOrigins: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
   };
 }
 

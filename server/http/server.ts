@@ -24,6 +24,7 @@ import type { Redis } from 'ioredis';
 import { WsTransport } from '../transport/ws-transport.js';
 import { createMetrics } from './metrics.js';
 import { createStaticHandler } from './static-files.js';
+import { createOriginPolicy } from './cors.js';
 
 /** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
 export interface RealtimeServerCluster {
@@ -147,8 +148,10 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
   });
   const serveStatic = options.staticDirectory ? createStaticHandler(options.staticDirectory) : undefined;
 
+  const origins = createOriginPolicy(config.corsOrigins);
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '/').split('?')[0]!;
+    if (origins.handleCors(request, response)) return;
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpcHandler(request, response);
     if (request.method === 'GET' && path === '/healthz') {
       return sendJson(response, 200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()), connections: transport.connectionCount });
@@ -179,8 +182,10 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
       if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') onError(error, 'upgrade socket');
     });
     const path = (request.url ?? '/').split('?')[0];
-    if (path === '/trpc' || path === '/trpc/') transport.handleUpgrade(request, socket, head);
-    else socket.destroy();
+    if (path !== '/trpc' && path !== '/trpc/') return socket.destroy();
+    // Browsers let any page open a WebSocket anywhere: the Origin allow-list is the only guard (cors.ts).
+    if (!origins.allows(request)) return void socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    transport.handleUpgrade(request, socket, head);
   });
   httpServer.on('clientError', (_error, socket) => socket.destroy());
 
