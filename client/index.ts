@@ -1,5 +1,6 @@
 /** The vanilla client package entry (`agent-realtime/client`). */
 export { createRealtimeClient, defaultRetryDelayMs } from './realtime-client.js';
+export { failedAfterAttempts } from './connection-state.js';
 export type { RealtimeClient, RealtimeClientOptions } from './realtime-client.js';
 export type {
   ConnectionState,
