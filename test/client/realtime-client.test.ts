@@ -45,6 +45,9 @@ describe('serviceEndpoints', () => {
   it('derives both endpoints from either URL', () => {
     expect(serviceEndpoints('http://127.0.0.1:3000')).toEqual({ httpUrl: 'http://127.0.0.1:3000/trpc', wsUrl: 'ws://127.0.0.1:3000/trpc' });
     expect(serviceEndpoints('wss://example.com/trpc')).toEqual({ httpUrl: 'https://example.com/trpc', wsUrl: 'wss://example.com/trpc' });
+    // The seed's endpoint is the service's /trpc; an http(s) base path named /ws stays a base path.
+    expect(serviceEndpoints('ws://localhost:8000/ws')).toEqual({ httpUrl: 'http://localhost:8000/trpc', wsUrl: 'ws://localhost:8000/trpc' });
+    expect(serviceEndpoints('https://example.com/ws')).toEqual({ httpUrl: 'https://example.com/ws/trpc', wsUrl: 'wss://example.com/ws/trpc' });
     expect(serviceEndpoints('https://example.com/realtime/')).toEqual({
       httpUrl: 'https://example.com/realtime/trpc',
       wsUrl: 'wss://example.com/realtime/trpc',
