@@ -29,7 +29,7 @@ export function createPublishers(api: RealtimeApi) {
  * `EventDataInput<T>` make one member of the union (it has no correlated generics), hence the
  * one assertion; the signatures above are what checks the caller.
  */
-function publication<T extends PublishableEventType>(type: T, data: EventDataInput<T>): EventPublication<PublishableEventType> {
+export function publication<T extends PublishableEventType>(type: T, data: EventDataInput<T>): EventPublication<PublishableEventType> {
   return { type, data } as EventPublication<PublishableEventType>;
 }
 

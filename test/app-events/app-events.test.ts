@@ -6,7 +6,9 @@
  * start. Compiled with the app's events registered (test/app-events/tsconfig.json).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { z } from 'zod';
+import { createProducerClient } from '../../client/producer.js';
 import { createRealtimeServer, type RealtimeServer } from '../../server/index.js';
 import { collect } from '../support/collect.js';
 import { httpClient, wsClient, type TestClient } from '../support/server.js';
@@ -75,6 +77,20 @@ describe('app events', () => {
     expect(room.events.find((event) => event.id === eventId)).toMatchObject({ senderId: 'bob', data: { text: 'hi carol' } });
     const notPublishable = { type: 'board.card_moved', data: { cardId: 'c', column: 'todo' } } as unknown as { type: 'chat.message'; data: { text: string } };
     await expect(bob.rooms.publish.mutate({ roomId: 'project:2', ...notPublishable })).rejects.toMatchObject({ data: { code: 'BAD_REQUEST' } });
+  });
+
+  it('lets a producer (role service) publish app events, typed', async () => {
+    const erin = await connect('erin');
+    const inbox = collect(erin.onEvent, { types: ['board.card_moved'] });
+    await waitFor(() => inbox.started, 'erin subscribed');
+    const producer = createProducerClient({ url, token: await server.tokens.sign('worker', 'service', '1h'), WebSocket, retry: false });
+    try {
+      const { eventId } = await producer.sendToUser('erin', 'board.card_moved', { cardId: 'c-1', column: 'doing' });
+      await waitFor(() => inbox.events.some((event) => event.id === eventId), 'erin got it');
+      expect(inbox.events[0]).toMatchObject({ data: { cardId: 'c-1', column: 'doing' }, senderId: 'worker' });
+    } finally {
+      await producer.close();
+    }
   });
 
   it('never replays an ephemeral app event nor lists it in admin.history', async () => {

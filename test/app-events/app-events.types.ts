@@ -84,3 +84,10 @@ createRealtimeServer({
   // @ts-expect-error not registered for the compiler
   events: { 'todo.added': { schema: z.object({ title: z.string() }) } },
 });
+
+// The producer publishes app events, typed the same way.
+declare const producer: import('../../client/producer.js').ProducerClient;
+void producer.broadcast('chat.message', { text: 'from a worker' }, { roomId: 'project:1' });
+void producer.sendToUser('alice', 'board.card_moved', { cardId: 'c', column: 'doing' });
+// @ts-expect-error column is one of todo, doing, done
+void producer.sendToUser('alice', 'board.card_moved', { cardId: 'c', column: 'later' });

@@ -1,10 +1,10 @@
-/** Operator queries and mutations (role admin): statistics, rooms, presence, history, publishing. */
+/** Operator queries (role admin) and publishing (admin, and service for backends): statistics, rooms, presence, history, send, broadcast. */
 import { z } from 'zod';
 import type { PublishableEventType } from '../../../shared/events.js';
 import { eventTypeNameSchema, idSchema } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { typedPublication } from '../publish-input.js';
-import { adminProcedure, router } from '../trpc.js';
+import { adminProcedure, producerProcedure, router } from '../trpc.js';
 
 /** `data` typed by `type` for callers (built-in and app types); checked against the catalog here and in the core. */
 const publication = typedPublication<PublishableEventType>();
@@ -43,8 +43,8 @@ export const adminRouter = router({
       return ctx.services.core.history(input ?? {});
     }),
 
-  /** To one room, or (no roomId) to every connected user. */
-  broadcast: adminProcedure
+  /** To one room, or (no roomId) to every connected user. Admins and services (backends, producers). */
+  broadcast: producerProcedure
     .input(z.object({ roomId: idSchema.optional(), idempotencyKey: idempotencyKeySchema }).and(publication))
     .mutation(
       idempotent('admin.broadcast', async ({ ctx, input }) => {
@@ -56,7 +56,8 @@ export const adminRouter = router({
       }),
     ),
 
-  send: adminProcedure.input(z.object({ userId: idSchema, idempotencyKey: idempotencyKeySchema }).and(publication)).mutation(
+  /** To one user, on all their connections. Admins and services (backends, producers). */
+  send: producerProcedure.input(z.object({ userId: idSchema, idempotencyKey: idempotencyKeySchema }).and(publication)).mutation(
     idempotent('admin.send', async ({ ctx, input }) => {
       const { core } = ctx.services;
       core.catalog.checkType(input.type, ['type'], { publishable: true });
