@@ -16,6 +16,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium, launchChromium } from './chromium.js';
 import { createConsumerApp, type ConsumerApp } from './consumer-app-setup.js';
+import { importGraph } from './import-graph.js';
 
 const chromiumPath = findChromium();
 const mustRun = process.env.CI === 'true';
@@ -64,6 +65,16 @@ describe.skipIf(!chromiumPath && !mustRun)('the package in a fresh Vite react-ts
     await app.node(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json']);
     await app.node(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.server.json']);
   }, 2 * 60_000);
+
+  it("reaches no server-only dependency from the installed client entries' import graphs", () => {
+    const dist = join(app.directory, 'node_modules', 'agent-realtime', 'dist');
+    const browserSafe = ['@tanstack/react-query', '@trpc/client', '@trpc/react-query', '@trpc/server', 'react', 'superjson', 'zod'];
+    for (const entry of ['client/index.js', 'client/react/index.js', 'client/producer.js', 'shared/index.js']) {
+      const graph = importGraph(join(dist, entry));
+      expect([...graph.packages].filter((name) => !browserSafe.includes(name)), entry).toEqual([]);
+      expect([...graph.files].filter((file) => file.startsWith(join(dist, 'server'))), entry).toEqual([]);
+    }
+  });
 
   it('builds with Vite into a bundle that holds no server code', async () => {
     await app.node(['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'error']);

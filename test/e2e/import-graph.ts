@@ -1,7 +1,7 @@
 /**
  * The modules a built entry reaches through its static and dynamic imports: its own files, and
- * the packages (bare specifiers) they import. What `import-graph.test.ts` checks the client
- * entries against: a browser bundle must never reach a server-only dependency.
+ * the packages (bare specifiers) they import. The packaging test checks the installed client
+ * entries with it: a browser bundle must never reach a server-only dependency.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
