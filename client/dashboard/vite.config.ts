@@ -22,8 +22,10 @@ export default defineConfig({
   },
   server: {
     host: '127.0.0.1',
+    // The Host header is passed through unchanged (no changeOrigin): the service then sees the
+    // page's Origin and Host agree, a same-origin page, which it admits without CORS_ORIGINS.
     proxy: {
-      '/trpc': { target: serviceUrl, ws: true, changeOrigin: true },
+      '/trpc': { target: serviceUrl, ws: true },
       '/healthz': { target: serviceUrl },
     },
   },
