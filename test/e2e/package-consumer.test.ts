@@ -43,6 +43,9 @@ describe.skipIf(!chromiumPath && !mustRun)('the package in a fresh Vite react-ts
   let app: ConsumerApp;
   let pageServer: Server;
   let pageOrigin: string;
+  /** The same page from an origin the app's server does not list: refused. */
+  let strangerServer: Server;
+  let strangerOrigin: string;
   let browser: Browser | undefined;
   const children: ChildProcess[] = [];
 
@@ -50,13 +53,15 @@ describe.skipIf(!chromiumPath && !mustRun)('the package in a fresh Vite react-ts
     app = await createConsumerApp();
     pageServer = await serveStatic(join(app.directory, 'dist'));
     pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+    strangerServer = await serveStatic(join(app.directory, 'dist'));
+    strangerOrigin = `http://127.0.0.1:${(strangerServer.address() as AddressInfo).port}`;
   }, 8 * 60_000);
   afterAll(async () => {
     await browser?.close();
     await Promise.all(
       children.map((child) => new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve).kill('SIGTERM') : resolve(null)))),
     );
-    await new Promise<void>((resolve) => (pageServer ? pageServer.close(() => resolve()) : resolve()));
+    for (const server of [pageServer, strangerServer]) await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await app?.remove();
   });
 
@@ -110,6 +115,12 @@ describe.skipIf(!chromiumPath && !mustRun)('the package in a fresh Vite react-ts
       await page.getByRole('button', { name: 'Say hello' }).click();
       await page.getByTestId('message').filter({ hasText: 'alice: hello from the page' }).waitFor({ timeout: 15_000 });
       await page.close();
+
+      // From an origin not in CORS_ORIGINS the service refuses the page; the client says so instead of connecting forever.
+      const refused = await browser.newPage();
+      await refused.goto(`${strangerOrigin}/?${query}`);
+      await refused.getByTestId('state').filter({ hasText: 'failed' }).waitFor({ timeout: 20_000 });
+      await refused.close();
     }
     expect(pageErrors).toEqual([]);
   }, 3 * 60_000);
