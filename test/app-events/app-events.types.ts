@@ -91,3 +91,10 @@ void producer.broadcast('chat.message', { text: 'from a worker' }, { roomId: 'pr
 void producer.sendToUser('alice', 'board.card_moved', { cardId: 'c', column: 'doing' });
 // @ts-expect-error column is one of todo, doing, done
 void producer.sendToUser('alice', 'board.card_moved', { cardId: 'c', column: 'later' });
+
+// tRPC's React Query hooks (the provider's `trpc`) carry the app events as well.
+import { trpc } from '../../client/react/index.js';
+const publishToRoom = trpc.rooms.publish.useMutation();
+publishToRoom.mutate({ roomId: 'project:1', type: 'chat.message', data: { text: 'typed' } });
+// @ts-expect-error text must be a string
+publishToRoom.mutate({ roomId: 'project:1', type: 'chat.message', data: { text: 1 } });

@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { useEvent, useRealtime, useRealtimeClient, useRoomPresence } from 'agent-realtime/react'
+import { trpc, useEvent, useRealtime, useRealtimeClient, useRoomPresence } from 'agent-realtime/react'
 
 interface Line {
   id: string
@@ -47,6 +47,8 @@ export function mistakes(client: ReturnType<typeof useRealtimeClient>) {
   useEvent('chat.mesage', () => {})
   // @ts-expect-error an unknown key in the payload
   void client.broadcast('chat.message', { text: 'hi', colour: 'red' })
+  // @ts-expect-error tRPC's React Query hooks check the payload too
+  trpc.rooms.publish.useMutation().mutate({ roomId: 'lobby', type: 'chat.message', data: { text: null } })
 }
 
 export default App
