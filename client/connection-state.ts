@@ -8,12 +8,19 @@
 /**
  * - `idle`: not connected and not trying (lazy start; over SSE, no subscription open: a stream
  *   is the only connection there is).
- * - `connecting`: the first connection is being made (and may have failed; see `error`).
+ * - `connecting`: the first connection is being made (and may have failed once or twice; see `error`).
+ * - `failed`: the first connection has failed `failedAfterAttempts` times in a row: the service
+ *   is unreachable or refuses this page (an Origin not in its CORS_ORIGINS; a browser does not
+ *   say which). `error` is what the transport saw. Retries go on with backoff; the first success
+ *   makes it `open`.
  * - `open`: the WebSocket is open; over SSE, the streams are open and none is failing.
  * - `reconnecting`: an open connection (a stream) was lost; retrying with backoff, subscriptions resume.
  * - `closed`: `close()` was called; final.
  */
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+export type ConnectionState = 'idle' | 'connecting' | 'failed' | 'open' | 'reconnecting' | 'closed';
+
+/** Failed attempts at a first connection before the state is `failed` rather than `connecting`. */
+export const failedAfterAttempts = 3;
 
 /** What carries the subscriptions now: one WebSocket, or one Server-Sent Events stream per subscription. */
 export type SubscriptionTransport = 'websocket' | 'sse';
@@ -46,6 +53,9 @@ export class ConnectionStateStore {
   private readonly snapshotListeners = new Set<() => void>();
   private hasOpened = false;
   private closing = false;
+  /** Failed attempts at the first connection, each error counted once. */
+  private failedAttempts = 0;
+  private lastFailure: Error | null = null;
 
   constructor(initial: ConnectionState, transport: SubscriptionTransport = 'websocket') {
     this.snapshot = { state: initial, error: null, transport };
@@ -84,7 +94,7 @@ export class ConnectionStateStore {
         this.setState('open', null);
         return;
       case 'connecting':
-        this.setState(this.hasOpened ? 'reconnecting' : 'connecting', transport.error);
+        this.setState(this.hasOpened ? 'reconnecting' : this.firstConnectionState(transport.error), transport.error);
         return;
       case 'idle':
         // tRPC reports idle both before a lazy start and after close(); only ours is final.
@@ -100,7 +110,16 @@ export class ConnectionStateStore {
   applyState(next: Exclude<ConnectionState, 'closed'>, error: Error | null): void {
     if (this.snapshot.state === 'closed') return;
     if (next === 'open') this.hasOpened = true;
-    this.setState(next, error);
+    this.setState(next === 'connecting' ? this.firstConnectionState(error) : next, error);
+  }
+
+  /** `connecting`, or `failed` once the first connection has failed often enough (and until it opens). */
+  private firstConnectionState(error: Error | null): 'connecting' | 'failed' {
+    if (error && error !== this.lastFailure) {
+      this.lastFailure = error;
+      this.failedAttempts++;
+    }
+    return this.failedAttempts >= failedAfterAttempts ? 'failed' : 'connecting';
   }
 
   /** Records a change of transport (`auto` falling back): a snapshot change, not a state change. */

@@ -1,5 +1,6 @@
 /** The vanilla client package entry (`agent-realtime/client`). */
 export { createRealtimeClient, defaultRetryDelayMs } from './realtime-client.js';
+export { failedAfterAttempts } from './connection-state.js';
 export type { RealtimeClient, RealtimeClientOptions } from './realtime-client.js';
 export type {
   ConnectionState,
@@ -25,5 +26,15 @@ export type { TokenSource, TokenClaims } from './token.js';
 export { serviceEndpoints } from './urls.js';
 export type { ServiceEndpoints } from './urls.js';
 export type { RouterInputs, RouterOutputs } from './router-types.js';
-export type { EventType, RealtimeEvent, EventDataMap, AgentEventType, GovernanceEventType } from '../shared/events.js';
+export type {
+  EventType,
+  RealtimeEvent,
+  EventDataMap,
+  EventDataInput,
+  AgentEventType,
+  GovernanceEventType,
+  PublishableEventType,
+  EventPublication,
+} from '../shared/events.js';
+export type { AppEventType, ClientPublishableEventType } from '../shared/app-events.js';
 export type { PresenceStatus, UserPresence } from '../shared/presence.js';

@@ -24,6 +24,8 @@
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '../server/api/router.js';
+import type { EventDataInput, PublishableEventType } from '../shared/events.js';
+import { publication } from './publishing.js';
 import { createApprovals, type ApprovalRequestOptions, type GovernanceActionView } from './producer-approvals.js';
 import { connected, webSocketUrl, type ProducerContext, type PublishOptions } from './producer-connection.js';
 import { createRuns, type AgentRun, type StartRunOptions } from './producer-run.js';
@@ -72,9 +74,21 @@ export interface ProducerClient {
     userId: string,
     notification: { title: string; message: string; level?: 'info' | 'success' | 'warning' | 'error'; link?: string } & PublishOptions,
   ): Promise<{ notificationId: string }>;
+  /**
+   * Sends any publishable event, built-in or the app's own (`data` typed by `type`), to one user
+   * (`events.send`); retried under one idempotency key like every publish.
+   */
+  sendToUser<T extends PublishableEventType>(userId: string, type: T, data: EventDataInput<T>, options?: PublishOptions): Promise<{ eventId: string }>;
+  /** Broadcasts any publishable event to a room, or without `roomId` to every connected user (`events.broadcast`). */
+  broadcast<T extends PublishableEventType>(
+    type: T,
+    data: EventDataInput<T>,
+    options?: { roomId?: string } & PublishOptions,
+  ): Promise<{ eventId: string }>;
   /** Stops listening, rejects pending approvals, and closes the connection. Run signals are left as they are. */
   close(): Promise<void>;
 }
+
 
 export function createProducerClient(options: ProducerClientOptions): ProducerClient {
   const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -111,6 +125,16 @@ export function createProducerClient(options: ProducerClientOptions): ProducerCl
       const input = { userId, ...notification, idempotencyKey };
       const { notificationId } = await context.publish((signal) => api.notifications.notify.mutate(input, { signal }));
       return { notificationId };
+    },
+    async sendToUser(userId, type, data, { idempotencyKey = context.newKey() } = {}) {
+      const input = { userId, ...publication(type, data), idempotencyKey };
+      const { eventId } = await context.publish((signal) => api.events.send.mutate(input, { signal }));
+      return { eventId };
+    },
+    async broadcast(type, data, { roomId, idempotencyKey = context.newKey() } = {}) {
+      const input = { ...publication(type, data), ...(roomId !== undefined && { roomId }), idempotencyKey };
+      const { eventId } = await context.publish((signal) => api.events.broadcast.mutate(input, { signal }));
+      return { eventId };
     },
     async close() {
       if (closed) return;

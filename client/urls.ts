@@ -12,10 +12,13 @@ export interface ServiceEndpoints {
 }
 
 const trpcPath = '/trpc';
+/** The seed's WebSocket endpoint (`ws://host:8000/ws`): a ws(s) URL ending in it means the service's own `/trpc`. */
+const seedWebSocketPath = /\/ws$/;
 
 /**
- * Accepts `http(s)://host[:port][/base]`, `ws(s)://host[:port]/trpc`, or (in a browser) a
- * relative path such as `/`, resolved against the page's location.
+ * Accepts `http(s)://host[:port][/base]`, `ws(s)://host[:port]/trpc`, the seed's
+ * `ws(s)://host[:port]/ws` (read as `…/trpc`), or (in a browser) a relative path such as `/`,
+ * resolved against the page's location.
  */
 export function serviceEndpoints(url: string): ServiceEndpoints {
   const base = typeof globalThis.location === 'object' && globalThis.location ? globalThis.location.href : undefined;
@@ -25,6 +28,8 @@ export function serviceEndpoints(url: string): ServiceEndpoints {
     throw new TypeError(`Unsupported URL scheme in ${url}: use http(s):// or ws(s)://`);
   }
   let path = parsed.pathname.replace(/\/+$/, '');
+  const webSocketUrl = parsed.protocol === 'ws:' || parsed.protocol === 'wss:';
+  if (webSocketUrl && seedWebSocketPath.test(path)) path = path.replace(seedWebSocketPath, trpcPath);
   if (!path.endsWith(trpcPath)) path = `${path}${trpcPath}`;
   // `host` keeps IPv6 brackets and drops a default port.
   const origin = parsed.host;

@@ -87,6 +87,8 @@ const environmentSchema = z.object({
   /** Bytes of events kept for resume per channel, and across all history. */
   HISTORY_BYTES_PER_CHANNEL: integer(4 * 1024 * 1024),
   HISTORY_BYTES_TOTAL: integer(64 * 1024 * 1024),
+  /** Browser origins besides the service's own that may call it (CORS) and open WebSockets: comma-separated, or `*`. */
+  CORS_ORIGINS: z.string().default(''),
 });
 
 export type ServerConfig = {
@@ -132,6 +134,8 @@ export type ServerConfig = {
   metricsToken: string | undefined;
   historyBytesPerChannel: number;
   historyBytesTotal: number;
+  /** Browser origins besides the service's own (`https://app.example.com`, or `*`); empty: same-origin pages only. Requests without an Origin (not a browser) are never refused for it. */
+  corsOrigins: readonly string[];
 };
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -182,6 +186,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     metricsToken: env.METRICS_TOKEN || undefined,
     historyBytesPerChannel: env.HISTORY_BYTES_PER_CHANNEL,
     historyBytesTotal: env.HISTORY_BYTES_TOTAL,
+    corsOrigins: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
   };
 }
 
@@ -194,5 +199,6 @@ function durationSeconds(value: string): number {
 
 /** Defaults for embedding and tests: `loadConfig({})` with overrides. */
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
-  return { ...loadConfig({}), ...overrides };
+  const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  return { ...loadConfig({}), ...Object.fromEntries(defined) };
 }

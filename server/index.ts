@@ -1,6 +1,10 @@
 /** The server package entry: embed the service, or publish into it from backend code. */
 export { createRealtimeServer } from './http/server.js';
-export type { RealtimeServer, RealtimeServerOptions } from './http/server.js';
+export type { RealtimeServer, RealtimeServerOptions, RealtimeServerCluster } from './http/server.js';
+export { EventCatalog } from './core/event-catalog.js';
+export { defineEvents } from '../shared/app-events.js';
+export type { AppEventDefinition, AppEventDefinitions, AppEventType, Register } from '../shared/app-events.js';
+export type { EventType, EventDataMap, EventDataInput, RealtimeEvent, PublishableEventType } from '../shared/events.js';
 export { loadConfig, defaultConfig } from './config.js';
 export type { ServerConfig } from './config.js';
 export { createRealtimeServices } from './core/service.js';

@@ -27,11 +27,11 @@ if (config.production && !config.authSecret && !config.authJwksUrl) {
   await new Promise(() => {}); // nothing below runs; the exit comes once the line is out
 }
 const authSecret = config.authSecret ?? randomBytes(32).toString('hex');
-/** The dashboard build (dist/client), found from here whether this runs as dist/server/main.js (npm start) or server/main.ts (tsx). */
+/** The dashboard build (dist/dashboard), found from here whether this runs as dist/server/main.js (npm start) or server/main.ts (tsx). */
 function dashboardDirectory(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const compiled = basename(here) === 'server' && basename(dirname(here)) === 'dist';
-  return compiled ? join(here, '..', 'client') : join(here, '..', 'dist', 'client');
+  return compiled ? join(here, '..', 'dashboard') : join(here, '..', 'dist', 'dashboard');
 }
 const staticDirectory = dashboardDirectory();
 

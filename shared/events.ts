@@ -11,6 +11,7 @@ import { presenceStatusSchema } from './presence.js';
 import { limits } from './limits.js';
 import { jsonValueSchema, serializedJsonBytes } from './json.js';
 import { idSchema } from './ids.js';
+import type { AppEventData, AppEventDataInput, AppEventType } from './app-events.js';
 
 /** Ids in payloads follow the one id rule (shared/ids.ts). */
 const identifier = idSchema;
@@ -151,13 +152,26 @@ export const eventSchemas = {
   }),
 } as const;
 
-export type EventType = keyof typeof eventSchemas;
-export type EventDataMap = { [K in EventType]: z.infer<(typeof eventSchemas)[K]> };
+/** The types of the built-in catalog. */
+export type BuiltInEventType = keyof typeof eventSchemas;
+/** Every event type: the built-in catalog and the app's own (see app-events.ts). */
+export type EventType = BuiltInEventType | AppEventType;
+export type EventDataMap = {
+  [K in EventType]: K extends BuiltInEventType ? z.infer<(typeof eventSchemas)[K]> : K extends AppEventType ? AppEventData<K> : never;
+};
 /** What a producer passes as data (dates may still be strings before validation). */
-export type EventDataInput<T extends EventType> = z.input<(typeof eventSchemas)[T]>;
+export type EventDataInput<T extends EventType> = T extends BuiltInEventType
+  ? z.input<(typeof eventSchemas)[T]>
+  : T extends AppEventType
+    ? AppEventDataInput<T>
+    : never;
 
-export const eventTypes = Object.keys(eventSchemas) as EventType[];
-export const eventTypeSchema = z.enum(eventTypes as [EventType, ...EventType[]]);
+/** The built-in types (the app's own are known to the server's catalog, server/core/event-catalog.ts). */
+export const eventTypes = Object.keys(eventSchemas) as BuiltInEventType[];
+export const eventTypeSchema = z.enum(eventTypes as [BuiltInEventType, ...BuiltInEventType[]]);
+
+/** `{ type: K; data: what a publisher passes for K }`, one member per K of `Types`: checking `type` narrows `data`. */
+export type EventPublication<Types extends EventType = EventType> = { [K in Types]: { type: K; data: EventDataInput<K> } }[Types];
 
 /** The envelope every event travels in. A union over types, so `event.type` narrows `event.data`. */
 export type RealtimeEvent<T extends EventType = EventType> = {
@@ -175,14 +189,14 @@ export type RealtimeEvent<T extends EventType = EventType> = {
 
 export type EventCategory = 'connection' | 'agent' | 'governance' | 'sphere' | 'user' | 'notification' | 'system' | 'room' | 'stream';
 
-export function eventCategory(type: EventType): EventCategory {
+export function eventCategory(type: BuiltInEventType): EventCategory {
   const dot = type.indexOf('.');
   if (dot === -1) return 'connection';
   return type.slice(0, dot) as EventCategory;
 }
 
-export type AgentEventType = Extract<EventType, `agent.${string}`>;
-export type GovernanceEventType = Extract<EventType, `governance.${string}`>;
+export type AgentEventType = Extract<BuiltInEventType, `agent.${string}`>;
+export type GovernanceEventType = Extract<BuiltInEventType, `governance.${string}`>;
 export const agentEventTypes = eventTypes.filter((t): t is AgentEventType => t.startsWith('agent.'));
 export const governanceEventTypes = eventTypes.filter((t): t is GovernanceEventType => t.startsWith('governance.'));
 
@@ -190,7 +204,7 @@ export const governanceEventTypes = eventTypes.filter((t): t is GovernanceEventT
  * Types only the service itself emits (presence, typing, membership, connection churn, gaps):
  * accepting them from a publisher would let it forge another user's presence.
  */
-export const serverOwnedEventTypes: ReadonlySet<EventType> = new Set<EventType>([
+export const serverOwnedEventTypes: ReadonlySet<string> = new Set<ServerOwnedEventType>([
   'connected',
   'disconnected',
   'user.presence',
@@ -200,15 +214,26 @@ export const serverOwnedEventTypes: ReadonlySet<EventType> = new Set<EventType>(
   'room.left',
   'stream.gap',
 ]);
+export type ServerOwnedEventType =
+  | 'connected'
+  | 'disconnected'
+  | 'user.presence'
+  | 'user.typing'
+  | 'user.idle'
+  | 'room.joined'
+  | 'room.left'
+  | 'stream.gap';
+/** What admins and services may publish: every app type, and the built-ins the service does not own. */
+export type PublishableEventType = Exclude<EventType, ServerOwnedEventType>;
 export const publishableEventTypes = eventTypes.filter((t) => !serverOwnedEventTypes.has(t));
-export const publishableEventTypeSchema = z.enum(publishableEventTypes as [EventType, ...EventType[]]);
+export const publishableEventTypeSchema = z.enum(publishableEventTypes as [BuiltInEventType, ...BuiltInEventType[]]);
 
 /**
  * Workflow events (agent.*, governance.*) describe the state of a run or an approval, which the
  * service folds and enforces (lifecycle, decided once). Published by hand through `admin.send` or
  * `admin.broadcast` they would forge that state, so they go only through their procedures.
  */
-export function workflowProcedureOf(type: EventType): string | undefined {
+export function workflowProcedureOf(type: string): string | undefined {
   if (type.startsWith('agent.')) return 'agents.emit (or agents.cancel)';
   if (type.startsWith('governance.')) return 'governance.request, governance.approve or governance.reject';
   return undefined;
@@ -218,10 +243,10 @@ export function workflowProcedureOf(type: EventType): string | undefined {
 export const operatorPublishableEventTypes = publishableEventTypes.filter((type) => workflowProcedureOf(type) === undefined);
 
 /** Validates `data` against the schema of `type`; throws the zod error on failure. */
-export function parseEventData<T extends EventType>(type: T, data: unknown): EventDataMap[T] {
+export function parseEventData<T extends BuiltInEventType>(type: T, data: unknown): EventDataMap[T] {
   return eventSchemas[type].parse(data) as EventDataMap[T];
 }
 
-export function safeParseEventData<T extends EventType>(type: T, data: unknown) {
+export function safeParseEventData<T extends BuiltInEventType>(type: T, data: unknown) {
   return eventSchemas[type].safeParse(data);
 }

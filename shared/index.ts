@@ -13,8 +13,23 @@ export {
   parseEventData,
   safeParseEventData,
 } from './events.js';
+export { defineEvents } from './app-events.js';
+export type {
+  AppEventDefinition,
+  AppEventDefinitions,
+  AppEventType,
+  AppEventData,
+  AppEventDataInput,
+  ClientPublishableEventType,
+  Register,
+  RegisteredEvents,
+} from './app-events.js';
 export type {
   EventType,
+  BuiltInEventType,
+  PublishableEventType,
+  ServerOwnedEventType,
+  EventPublication,
   EventDataMap,
   EventDataInput,
   RealtimeEvent,

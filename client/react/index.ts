@@ -4,7 +4,7 @@ export type { RealtimeProviderProps } from './provider.js';
 export { useRealtimeClient } from './context.js';
 export type { RealtimeContextValue } from './context.js';
 export { useRealtime, useWebSocket, useConnectionState } from './use-realtime.js';
-export type { UseRealtimeResult, RealtimeActions, SelectablePresenceStatus } from './use-realtime.js';
+export type { UseRealtimeResult, UseWebSocketResult, WebSocketState, RealtimeActions, SelectablePresenceStatus } from './use-realtime.js';
 export { useEvent } from './use-event.js';
 export type { UseEventOptions } from './use-event.js';
 export { useAgentEvents, reduceAgentEvents } from './use-agent-events.js';

@@ -3,7 +3,8 @@
  * `trpc.rooms.join.useMutation()`. RealtimeProvider provides its client and QueryClient, so
  * these work anywhere below it.
  */
-import { createTRPCReact } from '@trpc/react-query';
+import { createTRPCReact, type CreateTRPCReact } from '@trpc/react-query';
 import type { AppRouter } from '../../server/api/router.js';
 
-export const trpc = createTRPCReact<AppRouter>();
+/** Annotated, so the package's declarations name AppRouter (and an app's registered events reach it) instead of inlining the router. */
+export const trpc: CreateTRPCReact<AppRouter, unknown> = createTRPCReact<AppRouter>();

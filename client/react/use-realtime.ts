@@ -60,5 +60,30 @@ export function useRealtime(): UseRealtimeResult {
   return { state, error, transport, userId, client, ...actions };
 }
 
-/** The seed's name for useRealtime. */
-export const useWebSocket = useRealtime;
+/** The seed's connection state (`state.isConnected`), for useWebSocket. */
+export interface WebSocketState {
+  /** The closed union, as useRealtime's `state`. */
+  status: ConnectionState;
+  isConnected: boolean;
+  isReconnecting: boolean;
+  /** Why the connection is not open; null when open. */
+  error: Error | null;
+}
+
+export interface UseWebSocketResult extends Omit<UseRealtimeResult, 'state'> {
+  state: WebSocketState;
+}
+
+/**
+ * The seed's name and shape: useRealtime with `state` as an object, so the seed's
+ * `state.isConnected ? '🟢' : '🔴'` works as written.
+ */
+export function useWebSocket(): UseWebSocketResult {
+  const realtime = useRealtime();
+  const { state: status, error } = realtime;
+  const state = useMemo<WebSocketState>(
+    () => ({ status, isConnected: status === 'open', isReconnecting: status === 'reconnecting', error }),
+    [status, error],
+  );
+  return { ...realtime, state };
+}

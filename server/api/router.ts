@@ -1,5 +1,5 @@
 /** The application router: the one definition of every procedure, input and authorization rule. */
-import { adminRouter } from './routers/admin.js';
+import { adminRouter, eventsRouter } from './routers/admin.js';
 import { notificationsRouter, presenceRouter, roomsRouter, typingProcedure } from './routers/members.js';
 import { subscriptionProcedures } from './routers/subscriptions.js';
 import { agentsRouter, governanceRouter } from './routers/workflows.js';
@@ -8,6 +8,7 @@ import { router } from './trpc.js';
 export const appRouter = router({
   ...subscriptionProcedures,
   admin: adminRouter,
+  events: eventsRouter,
   rooms: roomsRouter,
   presence: presenceRouter,
   typing: typingProcedure,

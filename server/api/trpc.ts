@@ -5,8 +5,9 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
-import { ZodError } from 'zod';
+import type { ZodError } from 'zod';
 import { isRealtimeError } from '../core/errors.js';
+import { isZodError } from '../core/validation.js';
 import type { Role } from './auth.js';
 import type { ApiContext } from './context.js';
 
@@ -30,7 +31,7 @@ const t = initTRPC.context<ApiContext>().create({
 
 function findZodError(error: unknown): ZodError | undefined {
   for (let current = error, depth = 0; current && depth < 4; depth++) {
-    if (current instanceof ZodError) return current;
+    if (isZodError(current)) return current;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;

@@ -16,6 +16,8 @@ export type GovernanceStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 
 export interface GovernanceAction {
   actionId: string;
+  /** The id of the action's `governance.required` event (the seed's `action.eventId`); set once it is published. */
+  eventId?: string;
   action: string;
   description?: string;
   agentId?: string;
@@ -160,7 +162,8 @@ export class GovernanceService {
     this.forgetOldActions();
     entry.timer = setTimeout(() => this.expire(actionId), Math.max(0, expiresAt.getTime() - now));
     entry.timer.unref();
-    await this.publish('governance.required', state, data, request.requesterId);
+    const required = await this.publish('governance.required', state, data, request.requesterId);
+    state.eventId = required.id;
     return { ...state };
   }
 
@@ -334,6 +337,7 @@ export class GovernanceService {
         const expiresAt = (data.expiresAt as Date | undefined) ?? new Date(event.timestamp.getTime() + (this.options.defaultExpiresInMs ?? 300_000));
         const state: GovernanceAction = {
           actionId: data.actionId,
+          eventId: event.id,
           action: data.action as string,
           approvers,
           expiresAt,

@@ -4,12 +4,13 @@
  * subscriber is a sink function, and events travel over an `EventBus`.
  */
 import type { EventDataInput, EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
-import { parseEventData, presenceMetadataSchema } from '../../shared/events.js';
+import { presenceMetadataSchema } from '../../shared/events.js';
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
 import type { BusEvent, EventBus, PublishRequest } from '../bus/bus.js';
 import { channels, firehoseChannel } from './channels.js';
 import type { CoreConnection } from './connection.js';
 import { RealtimeError } from './errors.js';
+import { EventCatalog } from './event-catalog.js';
 import { Subscriber, SubscriptionIndex, type EventSink } from './fanout.js';
 import { LocalMembership } from './local-membership.js';
 import type { ChosenStatus, MembershipState } from './membership-state.js';
@@ -40,6 +41,8 @@ export interface RealtimeCoreOptions {
   onError?: (error: unknown, context: string) => void;
   /** Where rooms, presence and typing live. @default in this process's memory */
   membership?: MembershipState;
+  /** The event types publishes are validated against. @default the built-in catalog */
+  catalog?: EventCatalog;
 }
 
 export interface SubscribeOptions {
@@ -76,8 +79,12 @@ export interface PublishOptions {
   senderId?: string;
 }
 
+/** Who a publish from a procedure's input goes to. */
+export type PublishTarget = { userId: string } | { roomId: string } | 'everyone';
+
 export class RealtimeCore {
   readonly bus: EventBus;
+  readonly catalog: EventCatalog;
   private readonly index: SubscriptionIndex;
   readonly membership: MembershipState;
   private readonly statistics = new StatisticsCounter();
@@ -92,6 +99,7 @@ export class RealtimeCore {
 
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
+    this.catalog = options.catalog ?? new EventCatalog();
     this.maxReplay = options.maxReplay ?? 5_000;
     this.maxConnectionsPerUser = options.maxConnectionsPerUser ?? 64;
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
@@ -225,7 +233,8 @@ export class RealtimeCore {
           : options.channels;
         const read = await this.bus.readHistory(replayChannels, options.lastEventId, this.maxReplay);
         if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
-        if (!subscriber.finishReplay(read.events)) {
+        const replayed = read.events.filter((published) => !this.catalog.isEphemeral(published.event.type));
+        if (!subscriber.finishReplay(replayed)) {
           subscriber.deliverDirect(this.gapEvent(options.lastEventId, 'history_evicted'));
         }
       } catch (error) {
@@ -315,7 +324,7 @@ export class RealtimeCore {
 
   // ── publishing ─────────────────────────────────────────────────────────────────────────────
 
-  /** Validates `data` against the catalog and publishes to the given channels. */
+  /** Validates `data` against the catalog (built-in and app types) and publishes to the given channels. */
   async publish<T extends EventType>(
     type: T,
     data: EventDataInput<T> | EventDataMap[T],
@@ -324,12 +333,34 @@ export class RealtimeCore {
   ): Promise<RealtimeEvent<T>> {
     let parsed: EventDataMap[T];
     try {
-      parsed = parseEventData(type, data);
+      parsed = this.catalog.parse(type, data);
     } catch (error) {
       throw toValidationError(type, error);
     }
     const request: PublishRequest<T> = { type, data: parsed, channels: channelList, ...options };
     return this.bus.publish(request);
+  }
+
+  /**
+   * A publish straight off the wire (admin.send, admin.broadcast, rooms.publish): `type` must be
+   * in the catalog (BAD_REQUEST otherwise) and `data` is validated against its schema like any
+   * publish. Which types a caller may publish is the procedure's decision.
+   */
+  async publishInput(target: PublishTarget, type: string, data: unknown, senderId: string): Promise<RealtimeEvent> {
+    const known = this.catalog.checkType(type, ['type']);
+    let parsed: EventDataMap[EventType];
+    try {
+      parsed = this.catalog.parse(known, data);
+    } catch (error) {
+      throw toValidationError(type, error);
+    }
+    const routed =
+      target === 'everyone'
+        ? { channels: [channels.everyone] }
+        : 'userId' in target
+          ? { channels: [channels.user(target.userId)], userId: target.userId }
+          : { channels: [channels.room(target.roomId)], roomId: target.roomId };
+    return this.bus.publish({ type: known, data: parsed, senderId, ...routed });
   }
 
   sendToUser<T extends EventType>(userId: string, type: T, data: EventDataInput<T>, senderId?: string) {
@@ -346,9 +377,11 @@ export class RealtimeCore {
 
   // ── history and statistics ─────────────────────────────────────────────────────────────────
 
+  /** Newest first; ephemeral app events are never listed. */
   history(query: HistoryQuery = {}): Promise<RealtimeEvent[]> {
     const { type, roomId, userId } = query;
     return this.bus.recentHistory(Math.min(query.limit ?? 100, 1_000), (event) =>
+      !this.catalog.isEphemeral(event.type) &&
       (type === undefined || event.type === type) &&
       (roomId === undefined || event.roomId === roomId) &&
       (userId === undefined || event.userId === userId || event.senderId === userId),

@@ -13,7 +13,11 @@ import { RoomAccessSweep } from '../api/room-access-sweep.js';
 import { appRouter } from '../api/router.js';
 import type { EventBus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
-import type { ServerConfig } from '../config.js';
+import { defaultConfig, type ServerConfig } from '../config.js';
+import { createRedisCluster } from '../cluster/redis-cluster.js';
+import { EventCatalog } from '../core/event-catalog.js';
+import type { AppEventDefinitions } from '../../shared/app-events.js';
+import type { CheckedAppEvents } from './app-events-check.js';
 import { createRealtimeServices, type RealtimeServices } from '../core/service.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from '../core/idempotency.js';
 import type { MembershipState } from '../core/membership-state.js';
@@ -25,6 +29,7 @@ import { createMetrics } from './metrics.js';
 import { createMetricsHandler, startMetricsServer } from './metrics-endpoint.js';
 import { createStaticHandler } from './static-files.js';
 import { setSecurityHeaders } from './security-headers.js';
+import { createOriginPolicy } from './cors.js';
 
 /** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
 export interface RealtimeServerCluster {
@@ -37,13 +42,26 @@ export interface RealtimeServerCluster {
   reportProcessStats(source: () => Record<string, number>): void;
 }
 
-export interface RealtimeServerOptions {
-  config: ServerConfig;
-  /** The secret tokens are signed with (required; main.ts makes one in development). */
+export interface RealtimeServerOptions<Events extends AppEventDefinitions = AppEventDefinitions> {
+  /** The secret HS256 tokens are signed with, at least 16 characters (main.ts makes one in development). */
   authSecret: string;
-  /** Defaults to the embedded in-memory bus. Ignored when `cluster` is given. */
+  /**
+   * What `npm start` reads from the environment (`loadConfig()`: HOST, PORT, REDIS_URL,
+   * CORS_ORIGINS, limits…), key by key; a key left out keeps its default.
+   * @default defaultConfig(): 127.0.0.1:3000, the in-memory bus, same-origin browsers only
+   */
+  config?: Partial<ServerConfig>;
+  /**
+   * The app's own event types, added to the built-in catalog: a name and a zod schema each,
+   * `clientPublishable` (room members may `rooms.publish` it) and `ephemeral` (never replayed).
+   * A name that collides with a built-in type or category throws here. Register the same
+   * object for the compiler (shared/app-events.ts) and every client type carries it.
+   * @default {}
+   */
+  events?: Events;
+  /** Defaults to the embedded in-memory bus, or Redis when `config.redisUrl` is set. Ignored when `cluster` is given. */
   bus?: EventBus;
-  /** Run as one process of many (Redis); see createRedisCluster. */
+  /** Run as one process of many (Redis); see createRedisCluster. @default from `config.redisUrl` */
   cluster?: RealtimeServerCluster;
   /** Directory of the built dashboard; served at `/` when it exists. */
   staticDirectory?: string;
@@ -80,10 +98,23 @@ export interface RealtimeServer {
   close(): Promise<void>;
 }
 
-export function createRealtimeServer(options: RealtimeServerOptions): RealtimeServer {
-  const { config } = options;
+/**
+ * The whole service on one port, for an app's own server file or `npm start`.
+ * @example
+ * ```ts
+ * const server = createRealtimeServer({ authSecret: process.env.AUTH_SECRET!, events, config: { port: 3000 } });
+ * const { url } = await server.listen();
+ * ```
+ */
+export function createRealtimeServer<const Events extends AppEventDefinitions = {}>(
+  options: RealtimeServerOptions<Events> & { events?: CheckedAppEvents<Events> },
+): RealtimeServer {
+  const config = defaultConfig(options.config);
   const onError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
-  const { cluster } = options;
+  // Checked before anything opens a connection: a bad app event name fails the start, not a request.
+  const catalog = new EventCatalog(options.events);
+  const cluster =
+    options.cluster ?? (options.bus === undefined && config.redisUrl ? createRedisCluster({ url: config.redisUrl, config, onError }) : undefined);
   const refusals = new RefusalLog({ ...(options.logRefusal && { write: options.logRefusal }) });
   // What a peer causes (a protocol violation, a reset) is a refusal, not an error of the service.
   const onTransportError = (error: unknown, context: string) => (isPeerError(error) ? refusals.refused(context, error) : onError(error, context));
@@ -97,6 +128,7 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
       historyBytesTotal: config.historyBytesTotal,
     });
   const services = createRealtimeServices({
+    catalog,
     bus,
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
@@ -177,9 +209,11 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
   });
   const serveStatic = options.staticDirectory ? createStaticHandler(options.staticDirectory) : undefined;
 
+  const origins = createOriginPolicy(config.corsOrigins);
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     setSecurityHeaders(response);
     const path = (request.url ?? '/').split('?')[0]!;
+    if (origins.handleCors(request, response)) return;
     if (path === '/trpc' || path.startsWith('/trpc/')) return trpcHandler(request, response);
     if (request.method === 'GET' && path === '/healthz') {
       return sendJson(response, 200, { status: 'ok', uptimeSeconds: Math.round(process.uptime()), connections: transport.connectionCount });
@@ -220,8 +254,10 @@ export function createRealtimeServer(options: RealtimeServerOptions): RealtimeSe
     // A peer that goes away mid-handshake (a closed tab) is routine: a refusal, not an error.
     socket.on('error', (error: NodeJS.ErrnoException) => onTransportError(error, 'upgrade socket'));
     const path = (request.url ?? '/').split('?')[0];
-    if (path === '/trpc' || path === '/trpc/') transport.handleUpgrade(request, socket, head);
-    else socket.destroy();
+    if (path !== '/trpc' && path !== '/trpc/') return socket.destroy();
+    // Browsers let any page open a WebSocket anywhere: the Origin allow-list is the only guard (cors.ts).
+    if (!origins.allows(request)) return void socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    transport.handleUpgrade(request, socket, head);
   });
   httpServer.on('clientError', (error, socket) => {
     refusals.refused('http client error', error);

@@ -91,7 +91,7 @@ describe('the vanilla client', () => {
 describe('the stateful hooks', () => {
   it('return typed state', () => {
     const realtime = useRealtime();
-    expectTypeOf(realtime.state).toEqualTypeOf<'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'>();
+    expectTypeOf(realtime.state).toEqualTypeOf<'idle' | 'connecting' | 'failed' | 'open' | 'reconnecting' | 'closed'>();
     // @ts-expect-error 'offline' is not a status one can choose
     void realtime.updatePresence('offline');
 

@@ -1,5 +1,5 @@
 /**
- * Makes sure dist/client holds a build of the current dashboard: builds it when it is missing
+ * Makes sure dist/dashboard holds a build of the current dashboard: builds it when it is missing
  * or older than any source it is made from (client/, shared/), so the browser test never drives
  * a stale page. Browser test files may run at once in two workers: one builds at a time (a lock
  * file), and the other then finds the build current instead of emptying it under the first.
@@ -16,7 +16,7 @@ import { createRealtimeServer, defaultConfig, type RealtimeServer } from '../../
 import { launchChromium } from './chromium.js';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-export const dashboardOutput = join(projectRoot, 'dist', 'client');
+export const dashboardOutput = join(projectRoot, 'dist', 'dashboard');
 const sources = ['client', 'shared'].map((directory) => join(projectRoot, directory));
 
 function newestModification(path: string): number {

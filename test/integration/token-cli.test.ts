@@ -7,7 +7,7 @@ import { testSecret } from '../support/server.js';
 
 const run = promisify(execFile);
 const tokenCli = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', 'server/cli/token.ts', ...args], { cwd: new URL('../..', import.meta.url).pathname, env: { ...process.env, AUTH_SECRET: testSecret } });
+  run(process.execPath, ['--import', 'tsx', 'server/cli/bin.ts', 'token', ...args], { cwd: new URL('../..', import.meta.url).pathname, env: { ...process.env, AUTH_SECRET: testSecret } });
 
 describe('npm run token', () => {
   it('signs a user token with a rooms claim, and role tokens', async () => {

@@ -55,7 +55,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(overrides: Partial<ServerConfig> = {}, options: Partial<RealtimeServerOptions> = {}): Promise<TestServer> {
+export async function startServer(overrides: Partial<ServerConfig> = {}, options: Partial<Omit<RealtimeServerOptions, 'events'>> = {}): Promise<TestServer> {
   const errors: unknown[] = [];
   const server = createRealtimeServer({
     ...options,

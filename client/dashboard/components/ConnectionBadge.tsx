@@ -4,6 +4,7 @@ import type { ConnectionState, SubscriptionTransport } from '../../connection-st
 const labels: Record<ConnectionState, string> = {
   idle: 'Idle',
   connecting: 'Connecting…',
+  failed: 'Cannot connect',
   open: 'Live',
   reconnecting: 'Reconnecting…',
   closed: 'Closed',

@@ -7,7 +7,14 @@
 import { TRPCClientError } from '@trpc/client';
 import { useState, type FormEvent } from 'react';
 import type { AppRouter } from '../../../server/api/router.js';
-import { eventCategory, operatorPublishableEventTypes, type EventCategory, type EventType } from '../../../shared/events.js';
+import {
+  eventCategory,
+  operatorPublishableEventTypes,
+  type EventCategory,
+  type EventPublication,
+  type EventType,
+  type PublishableEventType,
+} from '../../../shared/events.js';
 import type { RealtimeClient } from '../../index.js';
 import { exampleData } from '../live/event-examples.js';
 
@@ -59,10 +66,12 @@ export function PublishForm({ client, roomIds, userIds }: PublishFormProps) {
     setBusy(true);
     setOutcome(null);
     try {
+      // The operator's JSON, unchecked here on purpose: the service validates it and the form lists its zod issues.
+      const publication = { type, data } as EventPublication<PublishableEventType>;
       const { eventId } =
         target === 'user'
-          ? await client.api.admin.send.mutate({ userId: userId.trim(), type, data })
-          : await client.api.admin.broadcast.mutate({ ...(target === 'room' && { roomId: roomId.trim() }), type, data });
+          ? await client.api.admin.send.mutate({ userId: userId.trim(), ...publication })
+          : await client.api.admin.broadcast.mutate({ ...(target === 'room' && { roomId: roomId.trim() }), ...publication });
       const to = target === 'user' ? `@${userId.trim()}` : target === 'room' ? `#${roomId.trim()}` : 'everyone';
       setOutcome({ kind: 'sent', summary: `Sent ${type} to ${to} (event ${eventId}).` });
     } catch (error) {

@@ -1,15 +1,20 @@
-/** Operator queries and mutations (role admin): statistics, rooms, presence, history, publishing. */
+/**
+ * Operator queries and mutations (role admin): statistics, rooms, presence, history, send and
+ * broadcast. Backends (role service) publish the same way through `events.send` / `events.broadcast`.
+ */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { eventTypeSchema, publishableEventTypeSchema, workflowProcedureOf, type EventType } from '../../../shared/events.js';
-import { idSchema } from '../inputs.js';
+import { workflowProcedureOf, type PublishableEventType } from '../../../shared/events.js';
+import { eventTypeNameSchema, idSchema } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
-import { adminProcedure, router } from '../trpc.js';
+import { typedPublication } from '../publish-input.js';
+import { adminProcedure, producerProcedure, router } from '../trpc.js';
 
-const publishInput = { type: publishableEventTypeSchema, data: z.unknown(), idempotencyKey: idempotencyKeySchema };
+/** `data` typed by `type` for callers (built-in and app types); checked against the catalog here and in the core. */
+const publication = typedPublication<PublishableEventType>();
 
 /** FORBIDDEN for workflow event types, naming the procedure that publishes them (shared/events). */
-function refuseWorkflowEvent(procedure: string, type: EventType): void {
+function refuseWorkflowEvent(procedure: string, type: string): void {
   const through = workflowProcedureOf(type);
   if (through) throw new TRPCError({ code: 'FORBIDDEN', message: `${procedure} cannot publish ${type}: it is published through ${through}` });
 }
@@ -37,34 +42,53 @@ export const adminRouter = router({
       z
         .object({
           limit: z.number().int().min(1).max(1000).optional(),
-          type: eventTypeSchema.optional(),
+          type: eventTypeNameSchema.optional(),
           roomId: idSchema.optional(),
           userId: idSchema.optional(),
         })
         .optional(),
     )
-    .query(({ ctx, input }) => ctx.services.core.history(input ?? {})),
+    .query(({ ctx, input }) => {
+      if (input?.type !== undefined) ctx.services.core.catalog.checkType(input.type, ['type']);
+      return ctx.services.core.history(input ?? {});
+    }),
 
   /** To one room, or (no roomId) to every connected user. */
-  broadcast: adminProcedure
-    .input(z.object({ roomId: idSchema.optional(), ...publishInput }))
-    .mutation(
-      idempotent('admin.broadcast', async ({ ctx, input }) => {
-        refuseWorkflowEvent('admin.broadcast', input.type);
-        const { core } = ctx.services;
-        const event =
-          input.roomId === undefined
-            ? await core.broadcastToAll(input.type, input.data as never, ctx.user.userId)
-            : await core.broadcastToRoom(input.roomId, input.type, input.data as never, ctx.user.userId);
-        return { eventId: event.id, event };
-      }),
-    ),
+  broadcast: broadcastProcedure(adminProcedure, 'admin.broadcast'),
+  /** To one user, on all their connections. */
+  send: sendProcedure(adminProcedure, 'admin.send'),
+});
 
-  send: adminProcedure.input(z.object({ userId: idSchema, ...publishInput })).mutation(
-    idempotent('admin.send', async ({ ctx, input }) => {
-      refuseWorkflowEvent('admin.send', input.type);
-      const event = await ctx.services.core.sendToUser(input.userId, input.type, input.data as never, ctx.user.userId);
+/**
+ * Publishing for backends (role service, and admins): the same as `admin.send` and
+ * `admin.broadcast`, which stay the operators'. The producer client uses these.
+ */
+export const eventsRouter = router({
+  broadcast: broadcastProcedure(producerProcedure, 'events.broadcast'),
+  send: sendProcedure(producerProcedure, 'events.send'),
+});
+
+function broadcastProcedure(procedure: typeof producerProcedure, name: string) {
+  return procedure.input(z.object({ roomId: idSchema.optional(), idempotencyKey: idempotencyKeySchema }).and(publication)).mutation(
+    idempotent(name, async ({ ctx, input }) => {
+      refuseWorkflowEvent(name, input.type);
+      const { core } = ctx.services;
+      core.catalog.checkType(input.type, ['type'], { publishable: true });
+      const target = input.roomId === undefined ? 'everyone' : { roomId: input.roomId };
+      const event = await core.publishInput(target, input.type, input.data, ctx.user.userId);
       return { eventId: event.id, event };
     }),
-  ),
-});
+  );
+}
+
+function sendProcedure(procedure: typeof producerProcedure, name: string) {
+  return procedure.input(z.object({ userId: idSchema, idempotencyKey: idempotencyKeySchema }).and(publication)).mutation(
+    idempotent(name, async ({ ctx, input }) => {
+      refuseWorkflowEvent(name, input.type);
+      const { core } = ctx.services;
+      core.catalog.checkType(input.type, ['type'], { publishable: true });
+      const event = await core.publishInput({ userId: input.userId }, input.type, input.data, ctx.user.userId);
+      return { eventId: event.id, event };
+    }),
+  );
+}

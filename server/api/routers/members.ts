@@ -1,13 +1,51 @@
 /** What every signed-in user may do: rooms, presence, typing and notifications. */
-import { TRPCError } from '@trpc/server';
+import { TRPCError, type TRPCMutationProcedure } from '@trpc/server';
 import { z } from 'zod';
 import { presenceMetadataSchema } from '../../../shared/events.js';
 import { limits } from '../../../shared/limits.js';
 import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
+import type { ClientPublishableEventType } from '../../../shared/app-events.js';
+import type { EventPublication, RealtimeEvent } from '../../../shared/events.js';
 import { idSchema, roomInput } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { presenceVisible, unseen, visibleOnline } from '../presence-visibility.js';
+import { typedPublication } from '../publish-input.js';
 import { authedProcedure, producerProcedure, router } from '../trpc.js';
+
+/** rooms.publish's input: `data` typed by `type`, among the app's clientPublishable types. */
+export type RoomPublishInput = { roomId: string; idempotencyKey?: string | undefined } & EventPublication<ClientPublishableEventType>;
+
+/**
+ * Spelled out, so that the package's declarations name RoomPublishInput instead of inlining what
+ * it was when the package was built (never: the package itself has no app events), and an app's
+ * registered events reach this input like every other type.
+ */
+export type RoomPublishProcedure = TRPCMutationProcedure<{
+  input: RoomPublishInput;
+  output: { eventId: string; event: RealtimeEvent };
+  meta: object;
+}>;
+
+/**
+ * A member publishes an app event type flagged `clientPublishable` into the room (`senderId`
+ * is the caller, never input). Anything else is BAD_REQUEST; a non-member is FORBIDDEN.
+ */
+const publishToRoom: RoomPublishProcedure = authedProcedure
+  .input(z.object({ roomId: idSchema, idempotencyKey: idempotencyKeySchema }).and(typedPublication<ClientPublishableEventType>()))
+  .mutation(
+    idempotent('rooms.publish', async ({ ctx, input }) => {
+      const { core } = ctx.services;
+      if (!core.catalog.isClientPublishable(input.type)) {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: `Members may not publish ${input.type}: only app event types flagged clientPublishable` });
+      }
+      await ctx.roomAccess.check(ctx.user, input.roomId, 'publish');
+      if (!core.isRoomMember(input.roomId, ctx.user.userId)) {
+        throw new TRPCError({ code: 'FORBIDDEN', message: `Not a member of room ${input.roomId}` });
+      }
+      const event = await core.publishInput({ roomId: input.roomId }, input.type, input.data, ctx.user.userId);
+      return { eventId: event.id, event };
+    }),
+  );
 
 export const roomsRouter = router({
   join: authedProcedure.input(roomInput).mutation(async ({ ctx, input }) => {
@@ -30,6 +68,7 @@ export const roomsRouter = router({
   }),
   /** The rooms the caller is in. */
   mine: authedProcedure.query(({ ctx }) => ctx.services.core.roomsOf(ctx.user.userId)),
+  publish: publishToRoom,
 });
 
 export const presenceRouter = router({

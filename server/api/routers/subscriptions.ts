@@ -106,6 +106,7 @@ export const subscriptionProcedures = {
   onEvent: authedProcedure
     .input(z.object({ types: eventTypesSchema, scope: z.enum(['mine', 'all']).default('mine'), lastEventId: lastEventIdSchema }).optional())
     .subscription(async ({ ctx, input, signal }) => {
+      input?.types?.forEach((type, index) => ctx.services.core.catalog.checkType(type, ['types', index]));
       const types = input?.types ? new Set<EventType>(input.types) : undefined;
       if (input?.scope === 'all') {
         if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: "scope 'all' requires role admin" });
