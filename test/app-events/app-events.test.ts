@@ -20,7 +20,7 @@ let server: RealtimeServer;
 let url: string;
 let wsUrl: string;
 const clients: TestClient[] = [];
-const token = (userId: string, role: 'user' | 'admin' = 'user') => server.tokens.sign(userId, role, '1h');
+const token = (userId: string, role: 'user' | 'admin' = 'user') => server.tokens.sign(userId, role, '1h', { rooms: ['*'] });
 const connect = async (userId: string) => {
   const client = wsClient(wsUrl, await token(userId));
   clients.push(client);

@@ -84,7 +84,7 @@ describe.skipIf(!chromiumPath && !mustRun)('operator dashboard in Chromium', () 
       'x-frame-options': 'DENY',
       'cross-origin-opener-policy': 'same-origin',
     });
-    expect(readdirSync(join(projectRoot, 'dist', 'client', 'assets')).filter((file) => file.endsWith('.map'))).toEqual([]);
+    expect(readdirSync(join(projectRoot, 'dist', 'dashboard', 'assets')).filter((file) => file.endsWith('.map'))).toEqual([]);
     await mkdir(join(projectRoot, 'test-output'), { recursive: true });
     await page.screenshot({ path: join(projectRoot, 'test-output', 'dashboard-login.png') });
 

@@ -93,9 +93,10 @@ describe.skipIf(!chromiumPath && !mustRun)('the package in a fresh Vite react-ts
     const { child, line } = await app.start(['build/server/main.js'], { AUTH_SECRET: authSecret, PORT: '0', APP_ORIGIN: pageOrigin }, /listening/);
     children.push(child);
     const serviceUrl = (JSON.parse(line) as { listening: string }).listening;
-    const token = async (userId: string, role = '') =>
-      (await app.node(['node_modules/.bin/agent-realtime', 'token', userId, ...(role ? [role] : [])], { AUTH_SECRET: authSecret })).stdout.trim();
-    const [aliceToken, workerToken] = await Promise.all([token('alice'), token('worker', '--service')]);
+    const token = async (userId: string, ...flags: string[]) =>
+      (await app.node(['node_modules/.bin/agent-realtime', 'token', userId, ...flags], { AUTH_SECRET: authSecret })).stdout.trim();
+    // alice's token admits the app's rooms (`--rooms`), as the README shows.
+    const [aliceToken, workerToken] = await Promise.all([token('alice', '--rooms', 'room-*'), token('worker', '--service')]);
 
     browser = await launchChromium(chromiumPath!);
     const pageErrors: string[] = [];
