@@ -160,8 +160,6 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
   const dependencies = { services, tokens, rateLimits, roomAccess, roomAccessSweep };
 
   const transport = new WsTransport(
-    appRouter,
-    services,
     {
       maxPayloadBytes: config.maxPayloadBytes,
       maxFrameBytes: config.maxFrameBytes,
@@ -172,10 +170,14 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
       keepAlivePingMs: config.keepAlivePingMs,
       floodFramesPerSecond: 4 * (config.rateLimitPerSecond + config.rateLimitBurst),
     },
-    (token, connectionId) => createApiContext(dependencies, { token, transport: 'ws', connectionId }),
-    rateLimits,
-    onTransportError,
-    (reason, error) => refusals.refused(reason, error ?? reason),
+    {
+      router: appRouter,
+      services,
+      rateLimits,
+      createContext: (token, connectionId) => createApiContext(dependencies, { token, transport: 'ws', connectionId }),
+      onError: onTransportError,
+      onRefusal: (reason, error) => refusals.refused(reason, error ?? reason),
+    },
   );
   const metrics = createMetrics({ services, transport, rateLimits, refusals });
   const metricsAccess = {

@@ -20,37 +20,17 @@ import type { RealtimeEvent } from '../../shared/events.js';
 import type { ApiContext } from '../api/context.js';
 import { newConnectionId } from '../core/connection-id.js';
 import { bearerToken } from '../api/auth.js';
-import type { WsTransport } from './ws-transport.js';
+import type { ConnectionServices, ManagedConnection } from './connection-services.js';
 import type { PreparedFrame } from './event-frames.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
 import { callHeaderOf, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
 import { CallDispatcher, type CallHost, type CallType } from './call-dispatcher.js';
+import { AuthenticationWindow, maxConnectionParamsBytes, refusalLingerMs, type ConnectionPhase } from './authentication-window.js';
 import { isRealtimeError } from '../core/errors.js';
 
 const textFrame = { binary: false } as const;
 
-/**
- * Where a connection stands. Until `open` nothing it sends is decoded: `awaiting-token` takes
- * only its connectionParams message, `verifying` holds raw frames (bounded) until the token's
- * verdict. `refused` answers calls UNAUTHORIZED by id for a moment, so that the official
- * client's callers see why (its batch follows connectionParams by a few milliseconds), and
- * then the socket closes with 4401.
- */
-type ConnectionPhase = 'awaiting-token' | 'verifying' | 'refused' | 'open' | 'closed';
-
-/** How long a refused connection answers before it closes. */
-const refusalLingerMs = 1_000;
-
-/** A connectionParams message carries a token and little else; a JWT is rarely past 4 KB. */
-const maxConnectionParamsBytes = 16 * 1024;
-/**
- * Frames a client may send while its token is being verified (the official client sends a batch
- * per tick; verifying against a JWKS may take a network round trip). Past it, or past one
- * frame's worth of bytes, the client is flooding (4030).
- */
-const maxHeldFrames = 64;
-
-export class WsConnection implements CallHost {
+export class WsConnection implements CallHost, ManagedConnection {
   readonly id = newConnectionId();
   /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
   alive = true;
@@ -58,13 +38,10 @@ export class WsConnection implements CallHost {
   private authenticated: ApiContext | undefined;
   /** The calls of the connection, from the moment it is open. */
   private calls: CallDispatcher | undefined;
-  /** Raw frames received while `verifying`, with their total size. */
-  private held: Buffer[] = [];
-  private heldBytes = 0;
-  private refusalReason = '';
+  /** Until the connection opens: its held frames, or why it was refused. */
+  private window: AuthenticationWindow | undefined = new AuthenticationWindow();
   /** Settles once the token's verdict is in and the frames held meanwhile are dispatched. */
   private verdict: Promise<void> | undefined;
-  private framesSinceRefusal = 0;
   private registeredWithCore = false;
   private cancelExpiry: (() => void) | undefined;
   private cancelAuthDeadline: (() => void) | undefined;
@@ -76,7 +53,7 @@ export class WsConnection implements CallHost {
     request: IncomingMessage,
     /** The peer's address, for the per-address connection limit. */
     readonly address: string,
-    private readonly transport: WsTransport,
+    private readonly transport: ConnectionServices,
   ) {
     this.cancelAuthDeadline = transport.authDeadlines.add(Date.now() + transport.options.authTimeoutMs, this);
     // The official client sends its token in a first `connectionParams` message when the URL
@@ -133,7 +110,7 @@ export class WsConnection implements CallHost {
   authenticationWindowEnded(): void {
     this.cancelAuthDeadline = undefined;
     if (this.phase === 'refused') {
-      this.close(CloseCode.Unauthorized, `Unauthorized: ${this.refusalReason}`);
+      this.close(CloseCode.Unauthorized, `Unauthorized: ${this.window?.refusalReason}`);
     } else if (this.phase === 'awaiting-token' || this.phase === 'verifying') {
       this.transport.noteRefusal('authentication timeout');
       this.close(CloseCode.AuthenticationTimeout, 'No valid token within the authentication window');
@@ -186,7 +163,7 @@ export class WsConnection implements CallHost {
   private onConnectionParams(data: Buffer): void {
     const params = data.length <= maxConnectionParamsBytes ? readConnectionParams(data) : undefined;
     if (!params) {
-      this.held.push(data);
+      this.window?.hold(data, this.transport.options.maxFrameBytes);
       this.refuse('the first message must be connectionParams with a token');
       return;
     }
@@ -194,9 +171,7 @@ export class WsConnection implements CallHost {
   }
 
   private hold(data: Buffer): void {
-    this.heldBytes += data.length;
-    this.held.push(data);
-    if (this.held.length > maxHeldFrames || this.heldBytes > this.transport.options.maxFrameBytes) {
+    if (!this.window?.hold(data, this.transport.options.maxFrameBytes)) {
       this.transport.noteRefusal('flooding before authentication');
       this.close(CloseCode.RateLimited, 'Too many messages before the token was verified');
     }
@@ -220,20 +195,20 @@ export class WsConnection implements CallHost {
   private refuse(reason: string): void {
     this.transport.noteRefusal('unauthenticated');
     this.phase = 'refused';
-    this.refusalReason = reason;
+    const window = (this.window ??= new AuthenticationWindow());
+    window.refusalReason = reason;
     this.cancelAuthDeadline?.();
     this.cancelAuthDeadline = this.transport.authDeadlines.add(Date.now() + refusalLingerMs, this);
-    const held = this.held.splice(0);
-    this.heldBytes = 0;
-    for (const frame of held) this.answerUnauthorized(frame);
+    for (const frame of window.takeHeld()) this.answerUnauthorized(frame);
   }
 
   private answerUnauthorized(frame: Buffer): void {
-    if (++this.framesSinceRefusal > maxHeldFrames || frame.length > this.transport.options.maxPayloadBytes) {
-      this.close(CloseCode.Unauthorized, `Unauthorized: ${this.refusalReason}`);
+    const reason = this.window?.refusalReason ?? 'no token';
+    if (!this.window?.noteFrameAfterRefusal() || frame.length > this.transport.options.maxPayloadBytes) {
+      this.close(CloseCode.Unauthorized, `Unauthorized: ${reason}`);
       return;
     }
-    const error = new TRPCError({ code: 'UNAUTHORIZED', message: this.refusalReason });
+    const error = new TRPCError({ code: 'UNAUTHORIZED', message: reason });
     for (const raw of parseFrame(frame) ?? []) {
       const id = requestIdOf(raw);
       if (id !== null && callHeaderOf(raw)?.method !== 'subscription.stop') this.respondError(id, error, undefined, 'unknown');
@@ -281,14 +256,14 @@ export class WsConnection implements CallHost {
     if (context.user.expiresAt !== undefined) {
       this.cancelExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
     }
-    const held = this.held.splice(0);
-    this.heldBytes = 0;
+    const held = this.window?.takeHeld() ?? [];
+    this.window = undefined;
     for (const frame of held) this.onCalls(frame);
   }
 
   private cleanup(): void {
     this.phase = 'closed';
-    this.held = [];
+    this.window = undefined;
     this.cancelExpiry?.();
     this.cancelAuthDeadline?.();
     this.cancelAuthDeadline = undefined;
