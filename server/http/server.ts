@@ -30,6 +30,7 @@ import { createMetricsHandler, startMetricsServer } from './metrics-endpoint.js'
 import { createStaticHandler } from './static-files.js';
 import { setSecurityHeaders } from './security-headers.js';
 import { createOriginPolicy } from './cors.js';
+import { limitConnections, socketTimeouts } from './connection-limits.js';
 
 /** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
 export interface RealtimeServerCluster {
@@ -230,25 +231,14 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     sendJson(response, 404, { error: 'Not found' });
   };
 
-  const httpServer = createServer(
-    {
-      // Slowloris and idle sockets: a request's headers, and the whole request, must arrive in
-      // time; checked every second (Node's default check runs every 30 s).
-      headersTimeout: config.httpHeadersTimeoutMs,
-      requestTimeout: config.httpRequestTimeoutMs,
-      keepAliveTimeout: config.httpKeepAliveTimeoutMs,
-      connectionsCheckingInterval: 1_000,
-    },
-    (request, response) => {
+  const httpServer = createServer(socketTimeouts(config), (request, response) => {
     handle(request, response).catch((error: unknown) => {
       onError(error, 'http request');
       if (!response.headersSent) sendJson(response, 500, { error: 'Internal error' });
       else response.destroy();
     });
-  },
-  );
-  httpServer.maxConnections = config.maxConnections;
-  limitConnectionsPerAddress(httpServer, config.maxConnectionsPerAddress, () => {
+  });
+  limitConnections(httpServer, config, () => {
     transport.counters.refusedConnections++;
     refusals.refused('tcp connection', 'too many connections from one address');
   });
@@ -316,30 +306,6 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
   };
 }
 
-/**
- * Every TCP connection counts against its address, whatever it becomes (HTTP, SSE, WebSocket,
- * or nothing at all). A little room above the WebSocket limit lets the transport refuse a
- * surplus WebSocket with its close code (4029) rather than a reset.
- */
-function limitConnectionsPerAddress(server: Server, limit: number, onRefused: () => void): void {
-  const open = new Map<string, number>();
-  const ceiling = limit + 16;
-  server.on('connection', (socket) => {
-    const address = socket.remoteAddress ?? 'unknown';
-    const count = open.get(address) ?? 0;
-    if (count >= ceiling) {
-      onRefused();
-      socket.destroy();
-      return;
-    }
-    open.set(address, count + 1);
-    socket.once('close', () => {
-      const remaining = (open.get(address) ?? 1) - 1;
-      if (remaining <= 0) open.delete(address);
-      else open.set(address, remaining);
-    });
-  });
-}
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });

@@ -5,7 +5,6 @@
  * synchronous write, so the SIGTERM handler never ran and the process never exited.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compiledMainScript } from '../support/compiled-paths.js';
 import { testSecret } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
+import { freePort } from '../support/free-port.js';
 
 /** server/main.ts's deadline; the bound asserted adds time for the machine to schedule the exit. */
 const shutdownDeadlineMs = 10_000;
@@ -21,16 +21,6 @@ const started: ChildProcess[] = [];
 afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * The server with its stdout into a pipe whose only reader is `sleep`, which never reads. The

@@ -3,8 +3,8 @@
  * share state with anything else on the machine. Under CI a missing redis-server fails the run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port.js';
 
 export interface TestRedis {
   url: string;
@@ -25,16 +25,6 @@ export function requireRedis(): boolean {
   if (process.env.CI === 'true') throw new Error('redis-server is not installed (CI must install it: see .ci/run)');
   console.warn('redis-server not found: skipping Redis tests (install Debian package redis-server)');
   return false;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function waitForPing(url: string, timeoutMs = 5_000): Promise<void> {
