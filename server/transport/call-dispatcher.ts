@@ -106,7 +106,7 @@ export class CallDispatcher {
     const { method, path } = header;
     if (method === 'subscription.stop') return this.stopSubscription(id);
     const limit = this.transport.options.maxPayloadBytes;
-    if (measure && JSON.stringify(raw).length > limit) {
+    if (measure && Buffer.byteLength(JSON.stringify(raw)) > limit) {
       this.transport.noteRefusal('call too large');
       this.host.respondError(id, new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `A call may be at most ${limit} bytes` }), path, method);
       return;
