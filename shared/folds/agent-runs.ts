@@ -104,7 +104,7 @@ export function agentRunChange(event: AgentRunEvent): Partial<AgentRunProgress> 
  */
 export function foldAgentRun(run: AgentRun | undefined, event: AgentRunEvent): AgentRun {
   if (run && event.id !== undefined && run.lastEventId !== undefined && !isNewerEventId(event.id, run.lastEventId)) return run;
-  const base = beginsAgentRun(run?.status, event.type) ? newRun(run, event) : run!;
+  const base = run === undefined || beginsAgentRun(run.status, event.type) ? newRun(run, event) : run;
   return {
     ...base,
     ...agentRunChange(event),
