@@ -4,6 +4,7 @@
  * `setState` emits `{ prev, next }` only on a real change (centrifuge-style), and the snapshot
  * object is replaced only then, so React's `useSyncExternalStore` can read it.
  */
+import { createListeners } from '../shared/listeners.js';
 
 /**
  * - `idle`: not connected and not trying (lazy start; over SSE, no subscription open: a stream
@@ -49,8 +50,10 @@ export interface TransportState {
 
 export class ConnectionStateStore {
   private snapshot: ConnectionSnapshot;
-  private readonly listeners = new Set<ConnectionStateListener>();
-  private readonly snapshotListeners = new Set<() => void>();
+  // A throwing listener must not stop the others or break the transport's observable: it is
+  // rethrown on its own, where it is reported like any uncaught error.
+  private readonly listeners = createListeners<ConnectionStateChange>({ onListenerError: rethrowLater });
+  private readonly snapshotListeners = createListeners({ onListenerError: rethrowLater });
   private hasOpened = false;
   private closing = false;
   /** Failed attempts at the first connection, each error counted once. */
@@ -67,18 +70,12 @@ export class ConnectionStateStore {
 
   /** Returns its own unsubscribe. */
   subscribe(listener: ConnectionStateListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   /** Called on every change of the snapshot (state, or the first error of a failing spell). */
   subscribeToSnapshot(listener: () => void): () => void {
-    this.snapshotListeners.add(listener);
-    return () => {
-      this.snapshotListeners.delete(listener);
-    };
+    return this.snapshotListeners.add(listener);
   }
 
   get listenerCount(): number {
@@ -126,7 +123,7 @@ export class ConnectionStateStore {
   setTransport(transport: SubscriptionTransport): void {
     if (this.snapshot.transport === transport) return;
     this.snapshot = { ...this.snapshot, transport };
-    this.notify(this.snapshotListeners, undefined);
+    this.snapshotListeners.emit();
   }
 
   /** Marks the coming `idle` as the end: the client was closed on purpose. */
@@ -147,25 +144,18 @@ export class ConnectionStateStore {
       // repeat it. It changes the snapshot, not the state.
       if (error && !this.snapshot.error) {
         this.snapshot = { ...this.snapshot, error };
-        this.notify(this.snapshotListeners, undefined);
+        this.snapshotListeners.emit();
       }
       return;
     }
     this.snapshot = { ...this.snapshot, state: next, error };
-    this.notify(this.listeners, { prev, next, error });
-    this.notify(this.snapshotListeners, undefined);
+    this.listeners.emit({ prev, next, error });
+    this.snapshotListeners.emit();
   }
+}
 
-  private notify<A>(listeners: Set<(argument: A) => void>, argument: A): void {
-    for (const listener of [...listeners]) {
-      try {
-        listener(argument);
-      } catch (listenerError) {
-        // A throwing listener must not stop the others or break the transport's observable.
-        queueMicrotask(() => {
-          throw listenerError;
-        });
-      }
-    }
-  }
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }

@@ -8,7 +8,7 @@ export type { EventType, EventDataMap, EventDataInput, RealtimeEvent, Publishabl
 export { loadConfig, defaultConfig } from './config.js';
 export type { ServerConfig } from './config.js';
 export { createRealtimeServices } from './core/service.js';
-export type { RealtimeServices, RealtimeServicesOptions } from './core/service.js';
+export type { RealtimeServices, RealtimeServicesOptions, GovernanceEmission } from './core/service.js';
 export { RealtimeCore } from './core/realtime-core.js';
 export type { SubscribeOptions, Subscription, HistoryQuery } from './core/realtime-core.js';
 export type { CoreConnection } from './core/connection.js';

@@ -19,3 +19,15 @@ export function parseEventId(id: string): ParsedEventId | null {
   if (!Number.isSafeInteger(sequence) || sequence < 0) return null;
   return { epoch: id.slice(0, dash), sequence };
 }
+
+/**
+ * Whether `id` comes after `than` (a bus may resolve concurrent publishes out of order). Ids of
+ * different epochs, or unparsable ones, cannot be compared: the newer is then taken to be `id`.
+ */
+export function isNewerEventId(id: string, than: string | undefined): boolean {
+  if (than === undefined) return true;
+  const next = parseEventId(id);
+  const previous = parseEventId(than);
+  if (!next || !previous || next.epoch !== previous.epoch) return true;
+  return next.sequence > previous.sequence;
+}

@@ -7,13 +7,15 @@
  * snapshot when it lands, so whichever way the race went the result is the same (reducers are
  * written to be idempotent: applying an event twice equals applying it once).
  */
+import { createListeners } from '../../shared/listeners.js';
+
 export type Reducer<S, E> = (state: S, event: E) => S;
 /** Resolves with how to fold the snapshot into the current state. */
 export type SnapshotLoader<S> = () => Promise<(current: S) => S>;
 
 export class LiveState<S, E> {
   private state: S;
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = createListeners();
   private eventsDuringSnapshot: E[] | undefined;
   private loading = false;
   private queuedLoad: SnapshotLoader<S> | undefined;
@@ -28,12 +30,7 @@ export class LiveState<S, E> {
 
   readonly getSnapshot = (): S => this.state;
 
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  };
+  readonly subscribe = (listener: () => void): (() => void) => this.listeners.add(listener);
 
   apply(event: E): void {
     this.eventsDuringSnapshot?.push(event);
@@ -75,6 +72,6 @@ export class LiveState<S, E> {
   private set(next: S): void {
     if (Object.is(next, this.state)) return;
     this.state = next;
-    for (const listener of [...this.listeners]) listener();
+    this.listeners.emit();
   }
 }

@@ -5,6 +5,7 @@
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { AgentEventType, RealtimeEvent } from '../../shared/events.js';
+import { agentRunChange, beginsAgentRun } from '../../shared/folds/agent-runs.js';
 import type { RouterOutputs } from '../router-types.js';
 import { useRealtimeContext } from './context.js';
 import { LiveState } from './live-state.js';
@@ -47,27 +48,24 @@ export const agentStreamKey = (agentId: string) => `onAgent:${agentId}`;
 /**
  * Safe to re-apply (see LiveState): an event already in `events` is not added again and does not
  * reset the run, but its status still applies, so re-applying in order over an older snapshot
- * moves the state forward to where the events say it is.
+ * moves the state forward to where the events say it is. Which event begins a new run, and what
+ * each one changes, are the service's own rules (shared/folds/agent-runs.ts).
  */
 export function reduceAgentEvents(state: AgentEventsState, event: AgentEvent, maxEvents = 200): AgentEventsState {
   const seen = state.events.some((known) => known.id === event.id);
   // A new run of the same agent id starts from a clean slate.
-  const base = event.type === 'agent.started' && !seen ? initialAgentState : state;
+  const begins = !seen && beginsAgentRun(state.status === 'idle' ? undefined : state.status, event.type);
+  const base = begins ? initialAgentState : state;
   const events = seen ? base.events : [...base.events, event].slice(-maxEvents);
-  switch (event.type) {
-    case 'agent.started':
-      return { ...base, status: 'started', events };
-    case 'agent.thinking':
-      return { ...base, status: 'thinking', step: event.data.step ?? base.step, events };
-    case 'agent.progress':
-      return { ...base, status: 'running', progress: event.data.progress, step: event.data.step ?? base.step, events };
-    case 'agent.complete':
-      return { ...base, status: 'complete', progress: 100, result: event.data.result, events };
-    case 'agent.error':
-      return { ...base, status: 'error', error: event.data.error, events };
-    case 'agent.cancelled':
-      return { ...base, status: 'cancelled', events };
-  }
+  const change = agentRunChange(event);
+  return {
+    status: change.status,
+    progress: change.progress ?? base.progress,
+    result: change.result ?? base.result,
+    error: change.error ?? base.error,
+    step: change.step ?? base.step,
+    events,
+  };
 }
 
 function fromRun(state: AgentEventsState, run: AgentRunState): AgentEventsState {

@@ -8,6 +8,7 @@
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { GovernanceEventType, RealtimeEvent } from '../../shared/events.js';
+import { foldGovernanceAction, isPendingAction } from '../../shared/folds/governance-actions.js';
 import type { RouterOutputs } from '../router-types.js';
 import { useRealtimeContext } from './context.js';
 import { LiveState } from './live-state.js';
@@ -39,16 +40,14 @@ function without(state: PendingState, actionId: string): PendingState {
   return { ...state, actions: state.actions.filter((action) => action.actionId !== actionId) };
 }
 
-/** Idempotent (see LiveState): removals of what is gone change nothing. */
+/**
+ * Idempotent (see LiveState): an action leaves the list when the service's fold
+ * (shared/folds/governance-actions.ts) settles it; what is gone, or unchanged, changes nothing.
+ */
 export function reducePendingActions(state: PendingState, event: GovernanceEvent): PendingState {
-  switch (event.type) {
-    case 'governance.approved':
-    case 'governance.rejected':
-    case 'governance.expired':
-      return without(state, event.data.actionId);
-    default:
-      return state;
-  }
+  const known = state.actions.find((action) => action.actionId === event.data.actionId);
+  if (!known) return state;
+  return isPendingAction(foldGovernanceAction(known, event)) ? state : without(state, known.actionId);
 }
 
 export function useGovernanceEvents(): GovernanceEventsState {

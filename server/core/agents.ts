@@ -3,52 +3,36 @@
  * and a current state. Events out of order are rejected before they are published, so what
  * subscribers see is always a valid run. Cancelling aborts the run's AbortSignal, which is how an
  * in-process producer hears of it; remote producers hear the `agent.cancelled` event.
+ *
+ * What an event does to a run is the shared fold (shared/folds/agent-runs.ts), the same one every
+ * other process, the React hook and the dashboard use; this file keeps only the checks before a
+ * publish and what belongs to this process (the AbortController, the replay point).
  */
-import { formatEventId, parseEventId } from '../../shared/event-id.js';
-import type { AgentEventType, EventDataInput, RealtimeEvent } from '../../shared/events.js';
+import { formatEventId, isNewerEventId, parseEventId } from '../../shared/event-id.js';
+import type { AgentEventType, EventDataInput, EventDataMap, RealtimeEvent } from '../../shared/events.js';
 import { parseEventData } from '../../shared/events.js';
+import {
+  beginsAgentRun,
+  foldAgentRun,
+  isTerminalAgentStatus,
+  type AgentRun,
+  type AgentRunEvent,
+  type AgentStatus,
+} from '../../shared/folds/agent-runs.js';
 import { channels } from './channels.js';
 import { RealtimeError } from './errors.js';
 import type { RealtimeCore } from './realtime-core.js';
 import { toValidationError } from './validation.js';
 
-export type AgentStatus = 'started' | 'thinking' | 'running' | 'complete' | 'error' | 'cancelled';
-const terminalStatuses: ReadonlySet<AgentStatus> = new Set(['complete', 'error', 'cancelled']);
-
-export function isTerminalAgentStatus(status: AgentStatus): boolean {
-  return terminalStatuses.has(status);
-}
-
-export interface AgentRunState {
-  agentId: string;
-  /** The user the run works for: they see its events and may cancel it. */
-  ownerId: string;
-  /** The service user that emits the run's events over the API; absent for in-process producers. */
-  producerId?: string;
-  status: AgentStatus;
-  /** 0–100; only goes down when the producer says `reset: true`. */
-  progress: number;
-  task?: string;
-  /** The last step named by `agent.thinking` or `agent.progress`. */
-  step?: string;
-  result?: unknown;
-  error?: string;
-  cancelledBy?: string;
-  cancelReason?: string;
-  startedAt: Date;
-  updatedAt: Date;
-  /**
-   * Id of the newest published event of the run. A client that fetched this state subscribes
-   * with it as `lastEventId` and receives exactly what happened after.
-   */
-  lastEventId?: string;
-}
+export { isTerminalAgentStatus, type AgentStatus };
+/** A run as `agents.get` and `agents.list` answer it. */
+export type AgentRunState = AgentRun;
 
 /** Data of an agent event without `agentId`, which the service fills in. */
 export type AgentEventData<T extends AgentEventType> = Omit<EventDataInput<T>, 'agentId'>;
 
-interface AgentRun {
-  state: AgentRunState;
+interface RunRecord {
+  state: AgentRun;
   abort: AbortController;
   /** Id of the event that began the run, once published: where a late subscriber's replay starts. */
   firstEventId?: string;
@@ -63,7 +47,7 @@ export interface AgentServiceOptions {
 type EmitAuthority = 'producer' | 'canceller';
 
 export class AgentService {
-  private readonly runs = new Map<string, AgentRun>();
+  private readonly runs = new Map<string, RunRecord>();
 
   constructor(
     private readonly core: RealtimeCore,
@@ -73,7 +57,8 @@ export class AgentService {
   /**
    * Publishes an agent event for `userId`'s agent after checking it is a valid next step.
    * `senderId` is the producer's own id when it emits over the API: a run started by one
-   * producer cannot be driven by another.
+   * producer cannot be driven by another. `data` is validated here against the catalog, so what
+   * arrives from the wire may be passed as it is.
    */
   emit<T extends AgentEventType>(
     agentId: string,
@@ -123,6 +108,31 @@ export class AgentService {
     return parsed ? formatEventId(parsed.epoch, Math.max(0, parsed.sequence - 1)) : undefined;
   }
 
+  /**
+   * Folds an agent event published by any process into the run's state, so every process knows
+   * runs driven elsewhere (and can cancel them), and an in-process producer's signal aborts when
+   * another process cancels its run. This process's own events fold to the state `apply` already
+   * gave the run (the fold skips what is not newer than the run's last event).
+   */
+  observe(event: RealtimeEvent): void {
+    switch (event.type) {
+      case 'agent.started':
+      case 'agent.thinking':
+      case 'agent.progress':
+      case 'agent.complete':
+      case 'agent.error':
+      case 'agent.cancelled': {
+        const before = this.runs.get(event.data.agentId)?.state;
+        const run = this.fold(event);
+        // Only a cancel that moved the run: a late one of an earlier run leaves the current alone.
+        if (event.type === 'agent.cancelled' && run.state !== before) this.abortCancelled(run, event);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
   private async apply<T extends AgentEventType>(
     agentId: string,
     type: T,
@@ -131,131 +141,84 @@ export class AgentService {
     senderId: string | undefined,
     authority: EmitAuthority,
   ): Promise<RealtimeEvent<T>> {
-    let parsed;
+    let parsed: EventDataMap[T];
     try {
       parsed = parseEventData(type, { ...data, agentId });
     } catch (error) {
       throw toValidationError(type, error);
     }
-    // The transition is checked and applied synchronously, before anything awaits, so
-    // concurrent emits are checked in the order they were made.
-    const run = this.transition(agentId, type, userId, parsed as Record<string, unknown>, senderId, authority);
+    const draft = agentDraft<AgentEventType>(type, parsed, { timestamp: new Date(), userId, ...(senderId !== undefined && { senderId }) });
+    // The draft is checked and folded synchronously, before anything awaits, so concurrent emits
+    // are checked in the order they were made. Every check that can fail comes first, so a
+    // rejected event changes nothing.
+    this.check(this.runs.get(agentId), draft, authority);
+    const run = this.fold(draft);
     const event = await this.core.publish(type, parsed, [channels.user(userId), channels.agents], {
       userId,
       ...(senderId !== undefined && { senderId }),
     });
     if (this.runs.get(agentId) === run) {
       if (run.firstEventId === undefined || isNewerEventId(run.firstEventId, event.id)) run.firstEventId = event.id;
-      if (isNewerEventId(event.id, run.state.lastEventId)) run.state.lastEventId = event.id;
+      if (isNewerEventId(event.id, run.state.lastEventId)) run.state = { ...run.state, lastEventId: event.id };
     }
-    if (type === 'agent.cancelled') {
-      const { reason } = parsed as { reason?: string };
-      run.abort.abort(new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} was cancelled${senderId ? ` by ${senderId}` : ''}${reason ? `: ${reason}` : ''}`));
-    }
+    if (draft.type === 'agent.cancelled') this.abortCancelled(run, draft);
     return event;
   }
 
-  private transition(
-    agentId: string,
-    type: AgentEventType,
-    userId: string,
-    data: Record<string, unknown>,
-    senderId: string | undefined,
-    authority: EmitAuthority,
-  ): AgentRun {
-    const now = new Date();
-    let run = this.runs.get(agentId);
-    const finished = run !== undefined && terminalStatuses.has(run.state.status);
-    if (run && run.state.ownerId !== userId && !finished) {
+  /** Whether `event` may follow the run as this process knows it; throws the reason it may not. */
+  private check(current: RunRecord | undefined, event: AgentRunEvent, authority: EmitAuthority): void {
+    const { agentId } = event.data;
+    const run = current?.state;
+    const finished = run !== undefined && isTerminalAgentStatus(run.status);
+    if (run && run.ownerId !== event.userId && !finished) {
       throw new RealtimeError('FORBIDDEN', `Agent ${agentId} belongs to another user`);
     }
     // The seed's emit_agent_event begins a run with `agent.thinking`; an unknown agent may start so.
     // After a run has ended, only `agent.started` begins the next one.
-    const startsRun = type === 'agent.started' || ((type === 'agent.thinking' || type === 'agent.progress') && !run);
+    const startsRun = event.type === 'agent.started' || ((event.type === 'agent.thinking' || event.type === 'agent.progress') && !run);
     if (startsRun) {
-      if (run && !finished) throw new RealtimeError('CONFLICT', `Agent ${agentId} is already running (${run.state.status})`);
-      run = {
-        state: {
-          agentId,
-          ownerId: userId,
-          ...(senderId !== undefined && { producerId: senderId }),
-          status: 'started',
-          progress: 0,
-          startedAt: now,
-          updatedAt: now,
-        },
-        abort: new AbortController(),
-      };
-    } else {
-      if (!run) throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} has no run; emit agent.started first`);
-      if (finished) {
-        throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} already ended (${run.state.status}); ${type} is out of order`);
-      }
-      const producerId = run.state.producerId;
-      if (authority === 'producer' && producerId !== undefined && senderId !== undefined && senderId !== producerId) {
-        throw new RealtimeError('FORBIDDEN', `Agent ${agentId} is driven by producer ${producerId}`);
-      }
+      if (run && !finished) throw new RealtimeError('CONFLICT', `Agent ${agentId} is already running (${run.status})`);
+      return;
     }
-    // Every check that can fail comes before the first mutation, so a rejected event changes nothing.
-    const state = { ...run.state };
-    if (type === 'agent.progress' && (data.progress as number) < state.progress && data.reset !== true) {
+    if (!run) throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} has no run; emit agent.started first`);
+    if (finished) throw new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} already ended (${run.status}); ${event.type} is out of order`);
+    const { producerId } = run;
+    if (authority === 'producer' && producerId !== undefined && event.senderId !== undefined && event.senderId !== producerId) {
+      throw new RealtimeError('FORBIDDEN', `Agent ${agentId} is driven by producer ${producerId}`);
+    }
+    if (event.type === 'agent.progress' && event.data.progress < run.progress && event.data.reset !== true) {
       throw new RealtimeError(
         'PRECONDITION_FAILED',
-        `Progress of ${agentId} cannot go back from ${state.progress} to ${String(data.progress)} (send reset: true to restart the count)`,
+        `Progress of ${agentId} cannot go back from ${run.progress} to ${event.data.progress} (send reset: true to restart the count)`,
       );
     }
-    foldAgentEvent(state, type, data);
-    state.updatedAt = now;
-    run.state = state;
-    if (startsRun) {
-      // Re-inserted so the map stays ordered by start, and the oldest finished runs go first.
-      this.runs.delete(agentId);
-      this.runs.set(agentId, run);
-      this.forgetOldRuns();
+  }
+
+  /** Folds an event (published, or a checked draft) into this process's record of the run. */
+  private fold(event: AgentRunEvent): RunRecord {
+    const { agentId } = event.data;
+    const known = this.runs.get(agentId);
+    const state = foldAgentRun(known?.state, event);
+    if (known && state === known.state) return known;
+    if (known && !beginsAgentRun(known.state.status, event.type)) {
+      known.state = state;
+      if (event.id !== undefined) known.firstEventId ??= event.id;
+      return known;
     }
+    const run: RunRecord = { state, abort: new AbortController(), ...(event.id !== undefined && { firstEventId: event.id }) };
+    // Re-inserted so the map stays ordered by start, and the oldest finished runs go first.
+    this.runs.delete(agentId);
+    this.runs.set(agentId, run);
+    this.forgetOldRuns();
     return run;
   }
 
-  /**
-   * Folds an agent event published by any process into the run's state, so every process knows
-   * runs driven elsewhere (and can cancel them), and an in-process producer's signal aborts when
-   * another process cancels its run. Idempotent: this process's own events fold to the state
-   * `transition` already gave the run.
-   */
-  observe(event: RealtimeEvent): void {
-    if (!event.type.startsWith('agent.')) return;
-    const data = event.data as Record<string, unknown> & { agentId: string };
-    let run = this.runs.get(data.agentId);
-    if (run?.state.lastEventId !== undefined && !isNewerEventId(event.id, run.state.lastEventId)) return;
-    const startsRun = !run || (terminalStatuses.has(run.state.status) && event.type !== 'agent.cancelled' && event.type !== 'agent.complete' && event.type !== 'agent.error');
-    if (startsRun) {
-      run = {
-        state: {
-          agentId: data.agentId,
-          ownerId: event.userId ?? run?.state.ownerId ?? 'unknown',
-          ...(event.senderId !== undefined && event.type !== 'agent.cancelled' && { producerId: event.senderId }),
-          status: 'started',
-          progress: 0,
-          startedAt: event.timestamp,
-          updatedAt: event.timestamp,
-        },
-        abort: new AbortController(),
-        firstEventId: event.id,
-      };
-      this.runs.delete(data.agentId);
-      this.runs.set(data.agentId, run);
-      this.forgetOldRuns();
-    }
-    const current = run!;
-    current.firstEventId ??= event.id;
-    foldAgentEvent(current.state, event.type as AgentEventType, data);
-    if (event.type === 'agent.cancelled' && !current.abort.signal.aborted) {
-      const reason = typeof data.reason === 'string' ? `: ${data.reason}` : '';
-      current.abort.abort(new RealtimeError('PRECONDITION_FAILED', `Agent ${data.agentId} was cancelled by ${String(data.cancelledBy ?? 'someone')}${reason}`));
-    }
-    const state = current.state;
-    state.updatedAt = event.timestamp;
-    state.lastEventId = event.id;
+  private abortCancelled(run: RunRecord, event: AgentRunEvent<'agent.cancelled'>): void {
+    if (run.abort.signal.aborted) return;
+    const { agentId, cancelledBy, reason } = event.data;
+    run.abort.abort(
+      new RealtimeError('PRECONDITION_FAILED', `Agent ${agentId} was cancelled by ${cancelledBy ?? event.senderId ?? 'someone'}${reason ? `: ${reason}` : ''}`),
+    );
   }
 
   private forgetOldRuns(): void {
@@ -263,48 +226,19 @@ export class AgentService {
     if (this.runs.size <= max) return;
     for (const [agentId, run] of this.runs) {
       if (this.runs.size <= max) break;
-      if (terminalStatuses.has(run.state.status)) this.runs.delete(agentId);
+      if (isTerminalAgentStatus(run.state.status)) this.runs.delete(agentId);
     }
   }
 }
 
-/** What an agent event does to a run's state; checks come before (see `transition`). */
-function foldAgentEvent(state: AgentRunState, type: AgentEventType, data: Record<string, unknown>): void {
-  switch (type) {
-    case 'agent.started':
-      if (typeof data.task === 'string') state.task = data.task;
-      break;
-    case 'agent.thinking':
-      state.status = 'thinking';
-      if (typeof data.step === 'string') state.step = data.step;
-      break;
-    case 'agent.progress':
-      state.status = 'running';
-      state.progress = data.progress as number;
-      if (typeof data.step === 'string') state.step = data.step;
-      break;
-    case 'agent.complete':
-      state.status = 'complete';
-      state.progress = 100;
-      if (data.result !== undefined) state.result = data.result;
-      break;
-    case 'agent.error':
-      state.status = 'error';
-      state.error = data.error as string;
-      break;
-    case 'agent.cancelled':
-      state.status = 'cancelled';
-      if (typeof data.cancelledBy === 'string') state.cancelledBy = data.cancelledBy;
-      if (typeof data.reason === 'string') state.cancelReason = data.reason;
-      break;
-  }
-}
-
-/** Whether `id` comes after `than` (a bus may resolve concurrent publishes out of order). */
-function isNewerEventId(id: string, than: string | undefined): boolean {
-  if (than === undefined) return true;
-  const next = parseEventId(id);
-  const previous = parseEventId(than);
-  if (!next || !previous || next.epoch !== previous.epoch) return true;
-  return next.sequence > previous.sequence;
+/**
+ * The event `apply` is about to publish, as the fold and the checks read it. Called with the
+ * union as `K`, so the draft is the union that narrows on `type` (the parse made the pair agree).
+ */
+function agentDraft<K extends AgentEventType>(
+  type: K,
+  data: EventDataMap[K],
+  envelope: { timestamp: Date; userId: string; senderId?: string },
+): AgentRunEvent<K> {
+  return { type, data, ...envelope };
 }

@@ -3,104 +3,40 @@
  * once (approved or rejected, by a named approver or an admin, with decider and reason kept), or
  * expires on time by the server's own timer. `requireApproval` lets agent code wait for the
  * decision, so it cannot execute before one.
+ *
+ * What an event does to an action is the shared fold (shared/folds/governance-actions.ts), which
+ * every process and the React hook use; this file keeps the checks before a publish, the claim
+ * that makes one process publish each outcome, the expiry timers and whoever waits.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventDataInput, GovernanceEventType, RealtimeEvent } from '../../shared/events.js';
 import { parseEventData } from '../../shared/events.js';
+import {
+  foldGovernanceAction,
+  type GovernanceAction,
+  type GovernanceActionEvent,
+  type GovernanceFoldOptions,
+  type GovernanceStatus,
+} from '../../shared/folds/governance-actions.js';
 import { channels } from './channels.js';
+import { MemoryDecisionClaims, type DecisionClaims } from './decision-claims.js';
+import { DecisionWaiters } from './decision-waiters.js';
+import { ApprovalDeniedError, type ApprovalRequest, type Decider, type RequireApprovalOptions } from './approval-requests.js';
 import { RealtimeError } from './errors.js';
 import type { RealtimeCore } from './realtime-core.js';
 import { toValidationError } from './validation.js';
 
-export type GovernanceStatus = 'pending' | 'approved' | 'rejected' | 'expired';
-
-export interface GovernanceAction {
-  actionId: string;
-  /** The id of the action's `governance.required` event (the seed's `action.eventId`); set once it is published. */
-  eventId?: string;
-  action: string;
-  description?: string;
-  agentId?: string;
-  details?: unknown;
-  requesterId: string;
-  approvers: string[];
-  createdAt: Date;
-  expiresAt: Date;
-  status: GovernanceStatus;
-  decidedBy?: string;
-  reason?: string;
-  decidedAt?: Date;
-}
-
-export interface ApprovalRequest {
-  actionId?: string;
-  action: string;
-  description?: string;
-  agentId?: string;
-  details?: EventDataInput<'governance.required'>['details'];
-  /** Users who may decide; admins always may. */
-  approvers: string[];
-  /** @default the service's default expiry (5 minutes) */
-  expiresInMs?: number;
-  requesterId: string;
-}
-
-export interface Decider {
-  userId: string;
-  isAdmin: boolean;
-}
-
-/** What `requireApproval(action, options)` takes besides the action's name. */
-export interface RequireApprovalOptions extends Omit<ApprovalRequest, 'action' | 'requesterId'> {
-  /** Who asks; the requester hears the decision and may withdraw. @default 'system' */
-  requesterId?: string;
-  /** Aborting withdraws the action (rejected by the requester, reason `withdrawn`) and rejects the wait. */
-  signal?: AbortSignal;
-}
-
-/** Thrown by `requireApproval` when the action was rejected (or withdrawn) or expired. */
-export class ApprovalDeniedError extends RealtimeError {
-  constructor(readonly action: GovernanceAction) {
-    const by = action.decidedBy ? ` by ${action.decidedBy}` : '';
-    const reason = action.reason ? `: ${action.reason}` : '';
-    super('PRECONDITION_FAILED', `Action ${action.actionId} (${action.action}) was ${action.status}${by}${reason}`);
-    this.name = 'ApprovalDeniedError';
-  }
-}
-
-interface Waiter {
-  resolve: (action: GovernanceAction) => void;
-  reject: (error: unknown) => void;
-}
+export type { GovernanceAction, GovernanceStatus, DecisionClaims, ApprovalRequest, Decider, RequireApprovalOptions };
+export { MemoryDecisionClaims, ApprovalDeniedError };
 
 interface Entry {
   state: GovernanceAction;
   timer?: NodeJS.Timeout;
-  waiters: Set<Waiter>;
+  waiters: DecisionWaiters;
 }
 
 /** setTimeout fires at once past this delay (a signed 32-bit number of milliseconds). */
 const maxTimerDelayMs = 2 ** 31 - 1;
-
-/**
- * Makes each action's outcome (a decision or the expiry) happen once even when several processes
- * race for it: the first claim wins. In one process a set; with Redis, `SET NX`.
- */
-export interface DecisionClaims {
-  claim(actionId: string): Promise<boolean>;
-}
-
-/** The embedded claims: remembered for a bounded number of actions. */
-export class MemoryDecisionClaims implements DecisionClaims {
-  private readonly claimed = new Set<string>();
-  constructor(private readonly max = 100_000) {}
-  async claim(actionId: string): Promise<boolean> {
-    if (this.claimed.has(actionId)) return false;
-    this.claimed.add(actionId);
-    if (this.claimed.size > this.max) this.claimed.delete(this.claimed.values().next().value!);
-    return true;
-  }
-}
 
 export interface GovernanceOptions {
   /** @default 300000 */
@@ -116,12 +52,14 @@ export class GovernanceService {
   private readonly actions = new Map<string, Entry>();
   private stopped = false;
   private readonly claims: DecisionClaims;
+  private readonly foldOptions: GovernanceFoldOptions;
 
   constructor(
     private readonly core: RealtimeCore,
     private readonly options: GovernanceOptions = {},
   ) {
     this.claims = options.claims ?? new MemoryDecisionClaims();
+    this.foldOptions = options.defaultExpiresInMs === undefined ? {} : { defaultExpiresInMs: options.defaultExpiresInMs };
   }
 
   /** Creates a pending action and emits `governance.required` to its approvers. */
@@ -135,36 +73,27 @@ export class GovernanceService {
     if (!Number.isFinite(expiresInMs) || expiresInMs < 0 || expiresInMs > maxTimerDelayMs) {
       throw new RealtimeError('BAD_REQUEST', `expiresInMs must be between 0 and ${maxTimerDelayMs}`);
     }
-    const now = Date.now();
-    const expiresAt = new Date(now + expiresInMs);
+    const now = new Date();
     const data = {
       actionId,
       action: request.action,
       approvers,
-      expiresAt,
+      expiresAt: new Date(now.getTime() + expiresInMs),
       ...(request.description !== undefined && { description: request.description }),
       ...(request.agentId !== undefined && { agentId: request.agentId }),
       ...(request.details !== undefined && { details: request.details }),
     };
+    let parsed;
     try {
-      parseEventData('governance.required', data);
+      parsed = parseEventData('governance.required', data);
     } catch (error) {
       throw toValidationError('governance.required', error);
     }
-    const state: GovernanceAction = {
-      ...data,
-      requesterId: request.requesterId,
-      createdAt: new Date(now),
-      status: 'pending',
-    };
-    const entry: Entry = { state, waiters: new Set() };
-    this.actions.set(actionId, entry);
-    this.forgetOldActions();
-    entry.timer = setTimeout(() => this.expire(actionId), Math.max(0, expiresAt.getTime() - now));
-    entry.timer.unref();
-    const required = await this.publish('governance.required', state, data, request.requesterId);
-    state.eventId = required.id;
-    return { ...state };
+    const draft = { type: 'governance.required', data: parsed, timestamp: now, senderId: request.requesterId } as const;
+    const entry = this.track(foldGovernanceAction(undefined, draft, this.foldOptions));
+    const required = await this.publish('governance.required', entry.state, data, request.requesterId);
+    entry.state = { ...entry.state, eventId: required.id };
+    return { ...entry.state };
   }
 
   /**
@@ -205,50 +134,29 @@ export class GovernanceService {
     if (entry.state.status !== 'pending') return Promise.resolve({ ...entry.state });
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.stopped) return Promise.reject(this.stoppedError(actionId));
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        entry.waiters.delete(waiter);
-        reject(signal?.reason ?? new RealtimeError('PRECONDITION_FAILED', 'Aborted'));
-      };
-      const waiter: Waiter = {
-        resolve: (action) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(action);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      entry.waiters.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return entry.waiters.wait(signal);
   }
 
   /** Decides a pending action once. Only its approvers or an admin may. */
   async decide(actionId: string, decision: 'approved' | 'rejected', by: Decider, reason?: string): Promise<GovernanceAction> {
     const entry = this.actions.get(actionId);
     if (!entry) throw new RealtimeError('NOT_FOUND', `No action ${actionId}`);
-    const { state } = entry;
-    if (!by.isAdmin && !state.approvers.includes(by.userId)) {
+    if (!by.isAdmin && !entry.state.approvers.includes(by.userId)) {
       throw new RealtimeError('FORBIDDEN', `${by.userId} is not an approver of ${actionId}`);
     }
-    if (state.status !== 'pending') {
-      throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${state.status}`);
+    if (entry.state.status !== 'pending') {
+      throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${entry.state.status}`);
     }
     if (!(await this.claims.claim(actionId))) {
       // Another process decided (or expired) it first; its event is on the way.
       throw new RealtimeError('CONFLICT', `Action ${actionId} is already decided`);
     }
-    if (state.status !== 'pending') throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${state.status}`);
-    state.status = decision;
-    state.decidedBy = by.userId;
-    state.decidedAt = new Date();
-    if (reason !== undefined) state.reason = reason;
-    this.settle(entry);
+    if (entry.state.status !== 'pending') throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${entry.state.status}`);
     const type = decision === 'approved' ? 'governance.approved' : 'governance.rejected';
-    await this.publish(type, state, { actionId, decidedBy: by.userId, ...(reason !== undefined && { reason }) }, by.userId);
-    return { ...state };
+    const data = { actionId, decidedBy: by.userId, ...(reason !== undefined && { reason }) };
+    const decided = this.fold(entry, { type, data, timestamp: new Date() });
+    await this.publish(type, decided, data, by.userId);
+    return { ...decided };
   }
 
   /**
@@ -282,8 +190,7 @@ export class GovernanceService {
     for (const entry of this.actions.values()) {
       clearTimeout(entry.timer);
       entry.timer = undefined;
-      for (const waiter of entry.waiters) waiter.reject(this.stoppedError(entry.state.actionId));
-      entry.waiters.clear();
+      entry.waiters.rejectAll(this.stoppedError(entry.state.actionId));
     }
   }
 
@@ -313,11 +220,11 @@ export class GovernanceService {
   private expireNow(entry: Entry): void {
     const { actionId } = entry.state;
     if (entry.state.status !== 'pending') return;
-    entry.state.status = 'expired';
-    entry.state.decidedAt = new Date();
-    this.settle(entry);
-    this.publish('governance.expired', entry.state, { actionId, expiredAt: entry.state.decidedAt }, undefined).catch(
-      (error: unknown) => (this.options.onError ?? console.error)(error, `publishing governance.expired for ${actionId}`),
+    const now = new Date();
+    const data = { actionId, expiredAt: now };
+    const expired = this.fold(entry, { type: 'governance.expired', data, timestamp: now });
+    this.publish('governance.expired', expired, data, undefined).catch((error: unknown) =>
+      (this.options.onError ?? console.error)(error, `publishing governance.expired for ${actionId}`),
     );
   }
 
@@ -327,43 +234,16 @@ export class GovernanceService {
    * waking whoever waits for it on this process. This process's own events change nothing more.
    */
   observe(event: RealtimeEvent): void {
-    if (!event.type.startsWith('governance.')) return;
-    const data = event.data as { actionId: string } & Record<string, unknown>;
-    const entry = this.actions.get(data.actionId);
     switch (event.type) {
-      case 'governance.required': {
-        if (entry || this.stopped) return;
-        const approvers = (data.approvers as string[] | undefined) ?? (event.userId ? [event.userId] : []);
-        const expiresAt = (data.expiresAt as Date | undefined) ?? new Date(event.timestamp.getTime() + (this.options.defaultExpiresInMs ?? 300_000));
-        const state: GovernanceAction = {
-          actionId: data.actionId,
-          eventId: event.id,
-          action: data.action as string,
-          approvers,
-          expiresAt,
-          requesterId: event.senderId ?? 'system',
-          createdAt: event.timestamp,
-          status: 'pending',
-          ...(typeof data.description === 'string' && { description: data.description }),
-          ...(typeof data.agentId === 'string' && { agentId: data.agentId }),
-          ...(data.details !== undefined && { details: data.details }),
-        };
-        const created: Entry = { state, waiters: new Set() };
-        this.actions.set(data.actionId, created);
-        this.forgetOldActions();
-        created.timer = setTimeout(() => this.expire(data.actionId), Math.min(maxTimerDelayMs, Math.max(0, expiresAt.getTime() - Date.now())));
-        created.timer.unref();
+      case 'governance.required':
+        if (!this.actions.has(event.data.actionId) && !this.stopped) this.track(foldGovernanceAction(undefined, event, this.foldOptions));
         return;
-      }
+      case 'governance.pending':
       case 'governance.approved':
       case 'governance.rejected':
       case 'governance.expired': {
-        if (!entry || entry.state.status !== 'pending') return;
-        entry.state.status = event.type === 'governance.approved' ? 'approved' : event.type === 'governance.rejected' ? 'rejected' : 'expired';
-        entry.state.decidedAt = event.timestamp;
-        if (typeof data.decidedBy === 'string') entry.state.decidedBy = data.decidedBy;
-        if (typeof data.reason === 'string') entry.state.reason = data.reason;
-        this.settle(entry);
+        const entry = this.actions.get(event.data.actionId);
+        if (entry) this.fold(entry, event);
         return;
       }
       default:
@@ -371,12 +251,28 @@ export class GovernanceService {
     }
   }
 
+  /** Remembers a new action and starts its expiry timer. */
+  private track(state: GovernanceAction): Entry {
+    const entry: Entry = { state, waiters: new DecisionWaiters() };
+    this.actions.set(state.actionId, entry);
+    this.forgetOldActions();
+    entry.timer = setTimeout(() => this.expire(state.actionId), Math.min(maxTimerDelayMs, Math.max(0, state.expiresAt.getTime() - Date.now())));
+    entry.timer.unref();
+    return entry;
+  }
+
+  /** Folds an event (published, or a draft this process is about to publish) into a known action. */
+  private fold(entry: Entry, event: GovernanceActionEvent): GovernanceAction {
+    const before = entry.state;
+    entry.state = foldGovernanceAction(before, event, this.foldOptions);
+    if (before.status === 'pending' && entry.state.status !== 'pending') this.settle(entry);
+    return entry.state;
+  }
+
   private settle(entry: Entry): void {
     clearTimeout(entry.timer);
     entry.timer = undefined;
-    const snapshot = { ...entry.state };
-    for (const waiter of entry.waiters) waiter.resolve(snapshot);
-    entry.waiters.clear();
+    entry.waiters.resolveAll(entry.state);
   }
 
   private publish<T extends GovernanceEventType>(

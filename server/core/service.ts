@@ -18,6 +18,14 @@ export interface RealtimeServicesOptions extends RealtimeCoreOptions {
   decisionClaims?: DecisionClaims;
 }
 
+/**
+ * What `emitGovernanceEvent` takes after the action id, one tuple per type, so that checking
+ * `type` narrows `data` (a generic `T` would not).
+ */
+export type GovernanceEmission = {
+  [K in GovernanceEventType]: [type: K, userId: string, data: Omit<EventDataInput<K>, 'actionId'>];
+}[GovernanceEventType];
+
 export interface RealtimeServices {
   core: RealtimeCore;
   agents: AgentService;
@@ -27,12 +35,7 @@ export interface RealtimeServices {
   /** The seed's `emit_agent_event`: publishes an agent event for `userId`'s agent, checking its lifecycle. */
   emitAgentEvent<T extends AgentEventType>(agentId: string, type: T, userId: string, data: AgentEventData<T>): Promise<RealtimeEvent<T>>;
   /** The seed's `emit_governance_event`: drives the action's workflow (require, decide, expire) and emits its event. */
-  emitGovernanceEvent<T extends GovernanceEventType>(
-    actionId: string,
-    type: T,
-    userId: string,
-    data: Omit<EventDataInput<T>, 'actionId'>,
-  ): Promise<void>;
+  emitGovernanceEvent(actionId: string, ...emission: GovernanceEmission): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -59,28 +62,27 @@ export function createRealtimeServices(options: RealtimeServicesOptions): Realti
     idempotency: options.idempotency ?? new MemoryIdempotencyStore(),
     bus: options.bus,
     emitAgentEvent: (agentId, type, userId, data) => agents.emit(agentId, type, userId, data),
-    async emitGovernanceEvent(actionId, type, userId, data) {
-      const fields = data as Record<string, unknown>;
+    async emitGovernanceEvent(actionId, ...[type, userId, data]) {
       switch (type) {
         case 'governance.required': {
-          const expiresAt = fields.expiresAt === undefined ? undefined : new Date(fields.expiresAt as string | Date);
+          const expiresAt = data.expiresAt === undefined ? undefined : toDate(data.expiresAt);
           await governance.request({
             actionId,
-            action: String(fields.action ?? ''),
-            approvers: (fields.approvers as string[] | undefined) ?? [userId],
+            action: data.action,
+            approvers: data.approvers ?? [userId],
             requesterId: userId,
-            ...(typeof fields.description === 'string' && { description: fields.description }),
-            ...(typeof fields.agentId === 'string' && { agentId: fields.agentId }),
-            ...(fields.details !== undefined && { details: fields.details as never }),
+            ...(data.description !== undefined && { description: data.description }),
+            ...(data.agentId !== undefined && { agentId: data.agentId }),
+            ...(data.details !== undefined && { details: data.details }),
             ...(expiresAt && { expiresInMs: expiresAt.getTime() - Date.now() }),
           });
           return;
         }
         case 'governance.approved':
         case 'governance.rejected': {
-          const decidedBy = typeof fields.decidedBy === 'string' ? fields.decidedBy : userId;
-          const reason = typeof fields.reason === 'string' ? fields.reason : undefined;
-          await governance.decide(actionId, type === 'governance.approved' ? 'approved' : 'rejected', trusted(decidedBy), reason);
+          // The seed's callers may leave the decider out: it is then the user named.
+          const decidedBy = data.decidedBy ?? userId;
+          await governance.decide(actionId, type === 'governance.approved' ? 'approved' : 'rejected', trusted(decidedBy), data.reason);
           return;
         }
         default:
@@ -94,4 +96,10 @@ export function createRealtimeServices(options: RealtimeServicesOptions): Realti
       await options.bus.close();
     },
   };
+}
+
+/** `expiresAt` as the catalog accepts it (a Date, or what `new Date` reads); anything else is an invalid date. */
+function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  return new Date(typeof value === 'string' || typeof value === 'number' ? value : Number.NaN);
 }

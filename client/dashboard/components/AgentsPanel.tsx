@@ -1,6 +1,6 @@
 /** Agent runs with their progress; a running one can be cancelled. */
 import { useState } from 'react';
-import { isFinished, type AgentRunView } from '../live/agent-runs.js';
+import { isFinished, runDetail, type AgentRunView } from '../live/agent-runs.js';
 import { formatAge } from '../live/format.js';
 import { useNow } from '../live/use-now.js';
 
@@ -40,7 +40,7 @@ function AgentRow({ run, cancel, now }: { run: AgentRunView; cancel: AgentsPanel
   const [cancelling, setCancelling] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const progress = Math.round(run.progress);
-  const detail = run.error ?? run.step ?? run.task;
+  const detail = runDetail(run);
 
   const onCancel = async () => {
     setCancelling(true);

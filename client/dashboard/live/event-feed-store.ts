@@ -10,6 +10,7 @@
  */
 import { parseEventId } from '../../../shared/event-id.js';
 import type { RealtimeEvent } from '../../../shared/events.js';
+import { createListeners } from '../../../shared/listeners.js';
 
 export interface EventFeedOptions {
   /** Rows kept. @default 500 */
@@ -30,7 +31,7 @@ export class EventFeedStore {
   private pending: RealtimeEvent[] = [];
   private received = 0;
   private readonly keptIds = new Set<string>();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = createListeners();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly capacity: number;
   private readonly flushIntervalMs: number;
@@ -64,12 +65,7 @@ export class EventFeedStore {
   }
 
   /** For useSyncExternalStore; returns its own unsubscribe. */
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  };
+  readonly subscribe = (listener: () => void): (() => void) => this.listeners.add(listener);
 
   readonly getSnapshot = (): EventFeedSnapshot => this.snapshot;
 
@@ -94,7 +90,7 @@ export class EventFeedStore {
   }
 
   private notify(): void {
-    for (const listener of this.listeners) listener();
+    this.listeners.emit();
   }
 }
 

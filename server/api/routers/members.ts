@@ -1,8 +1,7 @@
 /** What every signed-in user may do: rooms, presence, typing and notifications. */
 import { TRPCError, type TRPCMutationProcedure } from '@trpc/server';
 import { z } from 'zod';
-import { presenceMetadataSchema } from '../../../shared/events.js';
-import { limits } from '../../../shared/limits.js';
+import { eventSchemas, presenceMetadataSchema } from '../../../shared/events.js';
 import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
 import type { ClientPublishableEventType } from '../../../shared/app-events.js';
 import type { EventPublication, RealtimeEvent } from '../../../shared/events.js';
@@ -106,14 +105,8 @@ export const notificationsRouter = router({
   /** Producers notify a user. */
   notify: producerProcedure
     .input(
-      z.object({
-        userId: idSchema,
-        title: z.string().min(1).max(limits.maxShortTextLength),
-        message: z.string().max(limits.maxTextLength),
-        level: z.enum(['info', 'success', 'warning', 'error']).optional(),
-        link: z.string().max(limits.maxShortTextLength).optional(),
-        idempotencyKey: idempotencyKeySchema,
-      }),
+      // The notification's own fields are the catalog's `notification.new` (shared/events.ts).
+      z.object({ userId: idSchema, ...eventSchemas['notification.new'].shape, idempotencyKey: idempotencyKeySchema }),
     )
     .mutation(
       idempotent('notifications.notify', async ({ ctx, input }) => {

@@ -12,9 +12,7 @@
  */
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { agentEventTypes, type AgentEventType } from '../../../shared/events.js';
-import { jsonValueSchema } from '../../../shared/json.js';
-import { limits } from '../../../shared/limits.js';
+import { agentEventTypes, eventSchemas, type AgentEventType } from '../../../shared/events.js';
 import type { AuthUser } from '../auth.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { idSchema, reasonSchema } from '../inputs.js';
@@ -22,6 +20,8 @@ import { authedProcedure, producerProcedure, router } from '../trpc.js';
 
 const decider = (user: AuthUser) => ({ userId: user.userId, isAdmin: user.role === 'admin' });
 const canSeeAll = (user: AuthUser) => user.role === 'admin' || user.role === 'service';
+/** `governance.request` takes what its `governance.required` event will carry (shared/events.ts). */
+const { expiresAt: _expiresAt, ...requiredShape } = eventSchemas['governance.required'].shape;
 const decisionInput = z.object({ actionId: idSchema, reason: reasonSchema.optional(), idempotencyKey: idempotencyKeySchema });
 
 export const agentsRouter = router({
@@ -74,7 +74,7 @@ export const agentsRouter = router({
     )
     .mutation(
       idempotent('agents.emit', async ({ ctx, input }) => {
-        const event = await ctx.services.agents.emit(input.agentId, input.type, input.userId, input.data as never, ctx.user.userId);
+        const event = await ctx.services.agents.emit(input.agentId, input.type, input.userId, input.data, ctx.user.userId);
         return { eventId: event.id, event };
       }),
     ),
@@ -126,13 +126,13 @@ export const governanceRouter = router({
   request: producerProcedure
     .input(
       z.object({
-        actionId: idSchema.optional(),
-        action: z.string().min(1).max(limits.maxShortTextLength),
-        description: z.string().max(limits.maxTextLength).optional(),
-        agentId: idSchema.optional(),
-        approvers: z.array(idSchema).min(1).max(limits.maxApprovers),
+        ...requiredShape,
+        // The caller may choose the id (a retry-safe key of its own) or leave it to the server.
+        actionId: requiredShape.actionId.optional(),
+        // The event may name none (the seed's events went to one user); a request names at least one.
+        approvers: requiredShape.approvers.unwrap().min(1),
+        // A request says how long it may wait; its event carries the resulting `expiresAt`.
         expiresInMs: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
-        details: jsonValueSchema.optional(),
         idempotencyKey: idempotencyKeySchema,
       }),
     )
