@@ -13,9 +13,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
 import { parseEventId } from '../../shared/event-id.js';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
-import { firehoseChannel } from '../core/channels.js';
-import { RealtimeError } from '../core/errors.js';
-import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
+import { firehoseChannel } from './channels.js';
+import { RealtimeError } from '../errors.js';
+import { historyDefaults, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { mergedHistory, resumePoint } from './history-read.js';
 import { firstEntry, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
 import { publishScript } from './redis-scripts.js';
@@ -69,8 +69,8 @@ export class RedisBus implements EventBus {
 
   constructor(options: RedisBusOptions) {
     this.prefix = options.prefix ?? 'rt';
-    this.historyPerChannel = options.historyPerChannel ?? 1000;
-    this.globalHistory = options.globalHistory ?? 10_000;
+    this.historyPerChannel = options.historyPerChannel ?? historyDefaults.perChannel;
+    this.globalHistory = options.globalHistory ?? historyDefaults.global;
     this.historyTtlSeconds = options.historyTtlSeconds ?? 86_400;
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
     const common: RedisOptions = {

@@ -13,7 +13,7 @@ import type { UserPresence } from '../../shared/presence.js';
 import { errorCodes, type ErrorCode } from '../../shared/codes.js';
 import type { BusEvent } from '../bus/bus.js';
 import type { RedisBus } from '../bus/redis-bus.js';
-import { RealtimeError } from '../core/errors.js';
+import { RealtimeError } from '../errors.js';
 import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from '../core/membership-state.js';
 import type { RoomDetails } from '../core/rooms.js';
 import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';

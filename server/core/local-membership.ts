@@ -2,9 +2,9 @@
  * Rooms, presence and typing of one process, in memory: the embedded default. Every change
  * happens synchronously and publishes the event that describes it.
  */
-import type { EventDataInput, EventType } from '../../shared/events.js';
+import type { EventDataMap, EventType } from '../../shared/events.js';
 import type { UserPresence } from '../../shared/presence.js';
-import { channels } from './channels.js';
+import { channels } from '../bus/channels.js';
 import { RealtimeError } from './errors.js';
 import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from './membership-state.js';
 import { PresenceTracker, type PresenceChangeKind } from './presence.js';
@@ -13,7 +13,7 @@ import { TypingTracker } from './typing.js';
 
 export type BackgroundPublish = <T extends EventType>(
   type: T,
-  data: EventDataInput<T>,
+  data: EventDataMap[T],
   channelList: readonly string[],
   options: { roomId?: string; userId?: string; senderId?: string },
 ) => void;

@@ -10,6 +10,17 @@ import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
 import type { BusEvent } from '../bus/bus.js';
 import type { RoomDetails } from './rooms.js';
 
+/** Bounds and timings of rooms and presence, written once: the core, every backend and the env vars default to them. */
+export const membershipDefaults = {
+  maxRooms: 10_000,
+  maxRoomsPerUser: 100,
+  maxMembersPerRoom: 10_000,
+  /** Quiet time after which a connected user is idle. */
+  idleAfterMs: 300_000,
+  /** A typing indicator stops by itself after this long without a refresh. */
+  typingExpireMs: 5_000,
+} as const;
+
 export type HoldKind = 'explicit' | 'subscription';
 export type LeaveReason = 'left' | 'disconnected' | 'unsubscribed';
 export type ChosenStatus = Exclude<PresenceStatus, 'offline'>;

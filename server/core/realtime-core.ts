@@ -7,13 +7,13 @@ import type { EventDataInput, EventDataMap, EventType, RealtimeEvent } from '../
 import { presenceMetadataSchema } from '../../shared/events.js';
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
 import type { BusEvent, EventBus, PublishRequest } from '../bus/bus.js';
-import { channels, firehoseChannel } from './channels.js';
+import { channels, firehoseChannel } from '../bus/channels.js';
 import type { CoreConnection } from './connection.js';
 import { RealtimeError } from './errors.js';
 import { EventCatalog } from './event-catalog.js';
 import { Subscriber, SubscriptionIndex, type EventSink } from './fanout.js';
 import { LocalMembership } from './local-membership.js';
-import type { ChosenStatus, MembershipState } from './membership-state.js';
+import { membershipDefaults, type ChosenStatus, type MembershipState } from './membership-state.js';
 import type { RoomDetails } from './rooms.js';
 import { toValidationError } from './validation.js';
 import { StatisticsCounter, type Statistics } from './statistics.js';
@@ -107,11 +107,11 @@ export class RealtimeCore {
     this.membership =
       options.membership ??
       new LocalMembership({
-        maxRooms: options.maxRooms ?? 10_000,
-        maxRoomsPerUser: options.maxRoomsPerUser ?? 100,
-        maxMembersPerRoom: options.maxMembersPerRoom ?? 10_000,
-        idleAfterMs: options.idleAfterMs ?? 300_000,
-        typingExpireMs: options.typingExpireMs ?? 5_000,
+        maxRooms: options.maxRooms ?? membershipDefaults.maxRooms,
+        maxRoomsPerUser: options.maxRoomsPerUser ?? membershipDefaults.maxRoomsPerUser,
+        maxMembersPerRoom: options.maxMembersPerRoom ?? membershipDefaults.maxMembersPerRoom,
+        idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
+        typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,
         publish: (type, data, channelList, publishOptions) => this.publishInBackground(type, data, channelList, publishOptions),
       });
   }
@@ -446,7 +446,7 @@ export class RealtimeCore {
   /** For events the service emits by itself: failures are reported, never thrown into the caller. */
   private publishInBackground<T extends EventType>(
     type: T,
-    data: EventDataInput<T>,
+    data: EventDataMap[T],
     channelList: readonly string[],
     options: PublishOptions,
   ): void {
