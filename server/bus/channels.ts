@@ -2,9 +2,12 @@
  * Channels are the routing keys of the fan-out and of history. An event is published to one or
  * more channels; a subscription listens on channels. Names are built only here.
  */
+/** What a room's channel name starts with (the Redis membership scripts are given it, see cluster-scripts). */
+export const roomChannelPrefix = 'room:';
+
 export const channels = {
   user: (userId: string) => `user:${userId}`,
-  room: (roomId: string) => `room:${roomId}`,
+  room: (roomId: string) => `${roomChannelPrefix}${roomId}`,
   /** Broadcasts to every connected user. */
   everyone: 'all',
   /** Every agent event, for operators watching all agents. */
@@ -21,8 +24,6 @@ export const channels = {
  */
 export const firehoseChannel = '*';
 
-const roomPrefix = 'room:';
-
 export function roomIdOfChannel(channel: string): string | undefined {
-  return channel.startsWith(roomPrefix) ? channel.slice(roomPrefix.length) : undefined;
+  return channel.startsWith(roomChannelPrefix) ? channel.slice(roomChannelPrefix.length) : undefined;
 }

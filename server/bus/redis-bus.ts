@@ -13,11 +13,12 @@ import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
 import { parseEventId } from '../../shared/event-id.js';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
-import { firehoseChannel } from './channels.js';
+import { channels as channelNames, firehoseChannel, roomChannelPrefix } from './channels.js';
 import { RealtimeError } from '../errors.js';
 import { historyDefaults, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { mergedHistory, resumePoint } from './history-read.js';
-import { firstEntry, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
+import { membershipEvent } from './membership-events.js';
+import { changeFromWire, firstEntry, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
 import { publishScript } from './redis-scripts.js';
 
 export interface RedisBusOptions {
@@ -271,10 +272,11 @@ export class RedisBus implements EventBus {
 
   /**
    * The arguments every script that publishes takes first (see cluster-scripts): prefix, history
-   * bounds, a fresh epoch candidate, and the time.
+   * bounds, a fresh epoch candidate, the time, and the channel names a membership change goes to
+   * (a room's channel prefix and the presence channel), so the scripts never spell a name.
    */
-  publishArguments(now = new Date()): Array<string | number> {
-    return [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), now.getTime(), now.toISOString()];
+  publishArguments(now = Date.now()): Array<string | number> {
+    return [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), now, roomChannelPrefix, channelNames.presence];
   }
 
   /** A key in this service's namespace. */
@@ -363,9 +365,15 @@ export class RedisBus implements EventBus {
   }
 
   private decode(message: WireMessage): BusEvent {
-    const envelope = superjson.deserialize<Envelope>(message.e);
+    const envelope = message.c === undefined ? superjson.deserialize<Envelope>(message.e) : this.membershipEnvelope(message);
     const event = { id: message.id, ...envelope, timestamp: new Date(message.ts) } as RealtimeEvent;
     return { event, channels: message.ch, sequence: this.sequenceOffset + message.seq };
+  }
+
+  /** The event a cluster script's membership change describes (see bus/membership-events). */
+  private membershipEnvelope(message: WireMessage & { c: object }): Envelope {
+    const { channels: _channels, ...envelope } = membershipEvent(changeFromWire(message.c, message.ch));
+    return envelope;
   }
 
   private async runPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {

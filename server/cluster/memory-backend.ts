@@ -45,8 +45,8 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
     maxMembersPerRoom: options.maxMembersPerRoom ?? membershipDefaults.maxMembersPerRoom,
     idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
     typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,
-    publish: (type, data, channels, routing) => {
-      bus.publish({ type, data, channels, ...routing }).catch((error: unknown) => options.onError(error, `publishing ${type}`));
+    publish: (request) => {
+      bus.publish(request).catch((error: unknown) => options.onError(error, `publishing ${request.type}`));
     },
   });
   return {

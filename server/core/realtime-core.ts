@@ -112,7 +112,9 @@ export class RealtimeCore {
         maxMembersPerRoom: options.maxMembersPerRoom ?? membershipDefaults.maxMembersPerRoom,
         idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
         typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,
-        publish: (type, data, channelList, publishOptions) => this.publishInBackground(type, data, channelList, publishOptions),
+        publish: (request) => {
+          this.bus.publish(request).catch((error: unknown) => this.reportError(error, `publishing ${request.type}`));
+        },
       });
   }
 
@@ -441,16 +443,6 @@ export class RealtimeCore {
     }
     this.statistics.count(published.event.type);
     this.index.fanOut(published, (roomId) => this.membership.members(roomId));
-  }
-
-  /** For events the service emits by itself: failures are reported, never thrown into the caller. */
-  private publishInBackground<T extends EventType>(
-    type: T,
-    data: EventDataMap[T],
-    channelList: readonly string[],
-    options: PublishOptions,
-  ): void {
-    this.publish(type, data, channelList, options).catch((error: unknown) => this.reportError(error, `publishing ${type}`));
   }
 
   private gapEvent(lastEventId: string, reason: 'history_evicted' | 'service_restarted' | 'unknown_event_id'): RealtimeEvent<'stream.gap'> {
