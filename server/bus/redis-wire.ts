@@ -1,8 +1,9 @@
 /** The shape of events on the wire between processes and in Redis streams. */
-import type superjson from 'superjson';
+import superjson from 'superjson';
 import type { RealtimeEvent } from '../../shared/events.js';
+import type { BusEvent } from './bus.js';
 import { roomIdOfChannel } from './channels.js';
-import type { MembershipChange, PresenceMetadata } from './membership-events.js';
+import { membershipEvent, type MembershipChange, type PresenceMetadata } from './membership-events.js';
 
 /**
  * One published event: id, cluster sequence, time (ms), channels, and either the superjson
@@ -45,6 +46,22 @@ function roomsOf(channels: readonly string[]): string[] {
 }
 
 export type Envelope = Pick<RealtimeEvent, 'type' | 'data' | 'roomId' | 'userId' | 'senderId'>;
+
+/**
+ * The event a message carries, with its channels and this process's sequence for it (the Redis
+ * sequence plus `sequenceOffset`, see RedisBus): a published event's envelope is deserialized,
+ * a membership change is turned into the event that describes it.
+ */
+export function decodeMessage(message: WireMessage, sequenceOffset: number): BusEvent {
+  const envelope = message.c === undefined ? superjson.deserialize<Envelope>(message.e) : membershipEnvelope(message.c, message.ch);
+  const event = { id: message.id, ...envelope, timestamp: new Date(message.ts) } as RealtimeEvent;
+  return { event, channels: message.ch, sequence: sequenceOffset + message.seq };
+}
+
+function membershipEnvelope(change: WireChange, channels: readonly string[]): Envelope {
+  const { channels: _channels, ...envelope } = membershipEvent(changeFromWire(change, channels));
+  return envelope;
+}
 
 export type StreamEntry = [id: string, fields: string[]];
 
