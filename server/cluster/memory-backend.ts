@@ -5,8 +5,7 @@
 import { historyDefaults, type EventBus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { MemoryIdempotencyStore } from '../core/idempotency.js';
-import { LocalMembership } from '../core/local-membership.js';
-import { membershipDefaults } from '../core/membership-state.js';
+import { createLocalMembership } from '../core/local-membership.js';
 import type { Backend, RateLimitRule } from './backend.js';
 import { MemoryClaimOnce } from './claim-once.js';
 import { memoryRateLimitCounters } from './rate-limit-counters.js';
@@ -39,16 +38,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       historyBytesPerChannel: options.historyBytesPerChannel ?? historyDefaults.bytesPerChannel,
       historyBytesTotal: options.historyBytesTotal ?? historyDefaults.bytesTotal,
     });
-  const membership = new LocalMembership({
-    maxRooms: options.maxRooms ?? membershipDefaults.maxRooms,
-    maxRoomsPerUser: options.maxRoomsPerUser ?? membershipDefaults.maxRoomsPerUser,
-    maxMembersPerRoom: options.maxMembersPerRoom ?? membershipDefaults.maxMembersPerRoom,
-    idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
-    typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,
-    publish: (request) => {
-      bus.publish(request).catch((error: unknown) => options.onError(error, `publishing ${request.type}`));
-    },
-  });
+  const membership = createLocalMembership(options, bus, options.onError);
   return {
     bus,
     membership,

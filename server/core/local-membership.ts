@@ -7,7 +7,8 @@
 import type { UserPresence } from '../../shared/presence.js';
 import { membershipEvent, type MembershipChange, type MembershipEvent, type PresenceMetadata } from '../bus/membership-events.js';
 import { RealtimeError } from './errors.js';
-import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from './membership-state.js';
+import type { EventBus } from '../bus/bus.js';
+import { membershipDefaults, type ChosenStatus, type HoldKind, type LeaveReason, type MembershipState } from './membership-state.js';
 import { PresenceTracker, type PresenceChangeKind } from './presence.js';
 import { foldRoomMembership } from './room-membership.js';
 import { RoomRegistry, type RoomDetails, type RoomLimits } from './rooms.js';
@@ -20,6 +21,27 @@ export interface LocalMembershipOptions extends RoomLimits {
   idleAfterMs: number;
   typingExpireMs: number;
   publish: BackgroundPublish;
+}
+
+/**
+ * The embedded membership with the default bounds and timings for what `options` leaves out,
+ * publishing over `bus`; a failed publish is reported to `onError`, never thrown.
+ */
+export function createLocalMembership(
+  options: Partial<RoomLimits> & { idleAfterMs?: number; typingExpireMs?: number },
+  bus: Pick<EventBus, 'publish'>,
+  onError: (error: unknown, context: string) => void,
+): LocalMembership {
+  return new LocalMembership({
+    maxRooms: options.maxRooms ?? membershipDefaults.maxRooms,
+    maxRoomsPerUser: options.maxRoomsPerUser ?? membershipDefaults.maxRoomsPerUser,
+    maxMembersPerRoom: options.maxMembersPerRoom ?? membershipDefaults.maxMembersPerRoom,
+    idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
+    typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,
+    publish: (request) => {
+      bus.publish(request).catch((error: unknown) => onError(error, `publishing ${request.type}`));
+    },
+  });
 }
 
 export class LocalMembership implements MembershipState {
