@@ -219,12 +219,16 @@ export class RedisBus implements EventBus {
   }
 
   /**
-   * The arguments every script that publishes takes first (see cluster-scripts): prefix, history
-   * bounds, a fresh epoch candidate, the time, and the channel names a membership change goes to
-   * (a room's channel prefix and the presence channel), so the scripts never spell a name.
+   * Runs a script that publishes (the cluster's membership scripts): defined on first use, and
+   * called with the arguments every such script takes first (see cluster-scripts): prefix,
+   * history bounds, a fresh epoch candidate, the time, and the channel names a membership change
+   * goes to (a room's channel prefix, the presence channel), so the scripts never spell a name.
    */
-  publishArguments(now = Date.now()): Array<string | number> {
-    return [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), now, roomChannelPrefix, channelNames.presence];
+  runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+    const commands = this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
+    if (!commands[name]) this.redis.defineCommand(name, { numberOfKeys: 0, lua });
+    const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), Date.now()];
+    return commands[name]!.call(this.redis, ...common, roomChannelPrefix, channelNames.presence, ...args);
   }
 
   /** A key in this service's namespace. */
