@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { historyDefaults } from './bus/bus.js';
+import { membershipDefaults } from './core/membership-state.js';
 import { parseRoomPatterns } from './core/room-patterns.js';
 
 const integer = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -71,10 +73,10 @@ const environmentSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: integer(30_000),
   /** An idle keep-alive HTTP connection is closed after this long. */
   HTTP_KEEPALIVE_TIMEOUT_MS: integer(5_000),
-  HISTORY_PER_CHANNEL: integer(1000),
-  HISTORY_GLOBAL: integer(10_000),
-  IDLE_AFTER_MS: integer(300_000),
-  TYPING_EXPIRE_MS: integer(5_000),
+  HISTORY_PER_CHANNEL: integer(historyDefaults.perChannel),
+  HISTORY_GLOBAL: integer(historyDefaults.global),
+  IDLE_AFTER_MS: integer(membershipDefaults.idleAfterMs),
+  TYPING_EXPIRE_MS: integer(membershipDefaults.typingExpireMs),
   GOVERNANCE_EXPIRES_MS: integer(300_000),
   IDEMPOTENCY_WINDOW_MS: integer(300_000),
   KEEPALIVE_PING_MS: integer(30_000),
@@ -85,8 +87,8 @@ const environmentSchema = z.object({
   /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   /** Bytes of events kept for resume per channel, and across all history. */
-  HISTORY_BYTES_PER_CHANNEL: integer(4 * 1024 * 1024),
-  HISTORY_BYTES_TOTAL: integer(64 * 1024 * 1024),
+  HISTORY_BYTES_PER_CHANNEL: integer(historyDefaults.bytesPerChannel),
+  HISTORY_BYTES_TOTAL: integer(historyDefaults.bytesTotal),
   /** Browser origins besides the service's own that may call it (CORS) and open WebSockets: comma-separated, or `*`. */
   CORS_ORIGINS: z.string().default(''),
 });

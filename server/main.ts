@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadConfig } from './config.js';
 import { createRealtimeServer } from './http/server.js';
-import { clusterFromConfig } from './bus/from-config.js';
+import { backendFromConfig } from './cluster/from-config.js';
 import { createLogDestination, exitWhenFlushed, ignoreBrokenOutputPipes } from './logging/log-destination.js';
 
 /** SIGTERM ends the process within this, whatever the log reader does (docs/reliability.md). */
@@ -36,11 +36,11 @@ function dashboardDirectory(): string {
 const staticDirectory = dashboardDirectory();
 
 const onError = (error: unknown, context: string) => logger.error({ err: error }, context);
-const cluster = clusterFromConfig(config, onError);
+const backend = backendFromConfig(config, onError);
 const server = createRealtimeServer({
   config,
   authSecret,
-  ...(cluster && { cluster }),
+  backend,
   ...(existsSync(staticDirectory) && { staticDirectory }),
   onError,
   logRefusal: (record, message) => logger.warn(record, message),

@@ -8,7 +8,7 @@
  * `REDIS_URL` exported in the shell never silently turns the plain benchmark into a Redis one.
  */
 import { createRealtimeServer, defaultConfig } from '../../server/index.js';
-import { clusterFromConfig } from '../../server/bus/from-config.js';
+import { backendFromConfig } from '../../server/cluster/from-config.js';
 import { runBenchServer } from './harness.js';
 
 const authSecret = 'bench-secret-0123456789abcdef';
@@ -27,8 +27,7 @@ await runBenchServer(async () => {
     redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',
   });
   const onError = (error: unknown, context: string) => console.error(`[bench trpc server] ${context}`, error);
-  const cluster = clusterFromConfig(config, onError);
-  const server = createRealtimeServer({ config, authSecret, onError, ...(cluster && { cluster }) });
+  const server = createRealtimeServer({ config, authSecret, onError, backend: backendFromConfig(config, onError) });
   const { url, wsUrl } = await server.listen();
   return {
     target: {

@@ -5,13 +5,25 @@
  */
 import type { EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
 
+/** History bounds every bus keeps unless told otherwise (and `HISTORY_*` env vars default to). */
+export const historyDefaults = {
+  /** Events kept per channel for resume. */
+  perChannel: 1_000,
+  /** Events kept across all channels (admin history, firehose resume). */
+  global: 10_000,
+  /** Bytes (event JSON) kept per channel by the embedded bus. */
+  bytesPerChannel: 4 * 1024 * 1024,
+  /** Bytes kept across all history by the embedded bus, each event counted once. */
+  bytesTotal: 64 * 1024 * 1024,
+} as const;
+
 export interface PublishRequest<T extends EventType = EventType> {
   type: T;
   data: EventDataMap[T];
   roomId?: string;
   userId?: string;
   senderId?: string;
-  /** Where the event is routed and stored; see core/channels. */
+  /** Where the event is routed and stored; see bus/channels. */
   channels: readonly string[];
 }
 

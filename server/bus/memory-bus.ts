@@ -4,9 +4,9 @@
  */
 import { formatEventId } from '../../shared/event-id.js';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
-import { firehoseChannel } from '../core/channels.js';
-import { BoundedLog } from '../core/history.js';
-import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
+import { firehoseChannel } from './channels.js';
+import { BoundedLog } from './bounded-log.js';
+import { historyDefaults, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { HistoryBudget, eventBytes } from './history-budget.js';
 import { mergedHistory, resumePoint } from './history-read.js';
 
@@ -45,11 +45,11 @@ export class MemoryBus implements EventBus {
 
   constructor(options: MemoryBusOptions = {}) {
     this.epoch = options.epoch ?? Date.now().toString(36);
-    this.historyPerChannel = options.historyPerChannel ?? 1000;
-    this.historyBytesPerChannel = options.historyBytesPerChannel ?? 4 * 1024 * 1024;
-    this.budget = new HistoryBudget(options.historyBytesTotal ?? 64 * 1024 * 1024);
+    this.historyPerChannel = options.historyPerChannel ?? historyDefaults.perChannel;
+    this.historyBytesPerChannel = options.historyBytesPerChannel ?? historyDefaults.bytesPerChannel;
+    this.budget = new HistoryBudget(options.historyBytesTotal ?? historyDefaults.bytesTotal);
     this.maxChannels = options.maxChannels ?? 10_000;
-    this.globalLog = this.newLog(options.globalHistory ?? 10_000, this.budget.maxBytes);
+    this.globalLog = this.newLog(options.globalHistory ?? historyDefaults.global, this.budget.maxBytes);
     this.onListenerError = options.onListenerError ?? ((error) => console.error('[realtime] bus listener failed', error));
   }
 

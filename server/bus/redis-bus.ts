@@ -11,13 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
-import { parseEventId } from '../../shared/event-id.js';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
-import { firehoseChannel } from '../core/channels.js';
-import { RealtimeError } from '../core/errors.js';
-import type { BusEvent, BusHealth, BusListener, EventBus, HistoryRead, PublishRequest } from './bus.js';
-import { mergedHistory, resumePoint } from './history-read.js';
-import { firstEntry, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
+import { channels as channelNames, roomChannelPrefix } from './channels.js';
+import { RealtimeError } from '../errors.js';
+import { historyDefaults, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
+import { readRecent, readStreams, type RedisHistorySource } from './redis-history.js';
+import { SequenceWaiters } from './sequence-waiters.js';
+import { decodeMessage, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
 import { publishScript } from './redis-scripts.js';
 
 export interface RedisBusOptions {
@@ -63,14 +63,15 @@ export class RedisBus implements EventBus {
   private catchingUpRunning = false;
   private subscribed = false;
   /** Callers waiting until this process has delivered a sequence (see `delivered`). */
-  private readonly deliveryWaiters = new Set<{ sequence: number; resolve: () => void }>();
+  private readonly deliveryWaiters = new SequenceWaiters();
   private closed = false;
+  private readonly history: RedisHistorySource;
   epoch = '';
 
   constructor(options: RedisBusOptions) {
     this.prefix = options.prefix ?? 'rt';
-    this.historyPerChannel = options.historyPerChannel ?? 1000;
-    this.globalHistory = options.globalHistory ?? 10_000;
+    this.historyPerChannel = options.historyPerChannel ?? historyDefaults.perChannel;
+    this.globalHistory = options.globalHistory ?? historyDefaults.global;
     this.historyTtlSeconds = options.historyTtlSeconds ?? 86_400;
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
     const common: RedisOptions = {
@@ -86,6 +87,7 @@ export class RedisBus implements EventBus {
     this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: false });
     this.redis.on('error', (error) => this.reportError(error, 'redis'));
     this.subscriber.on('error', (error) => this.reportError(error, 'redis subscriber'));
+    this.history = { redis: this.redis, key: (name) => this.key(name), decode: (message) => this.decode(message) };
   }
 
   async start(): Promise<void> {
@@ -172,57 +174,12 @@ export class RedisBus implements EventBus {
     };
   }
 
-  async readHistory(channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
-    const parsed = parseEventId(afterEventId);
-    const pipeline = this.redis.pipeline().get(this.key('epoch')).get(this.key('seq'));
-    const keys = channels.map((channel) => (channel === firehoseChannel ? this.key('all') : this.key(`h:${channel}`)));
-    for (const key of keys) {
-      pipeline.xrange(key, parsed ? `(${parsed.sequence}-0` : '-', '+', 'COUNT', limit + 1);
-      pipeline.xrange(key, '-', '+', 'COUNT', 1);
-    }
-    pipeline.xrange(this.key('all'), '-', '+', 'COUNT', 1);
-    const results = await this.runPipeline(pipeline);
-    const start = resumePoint(afterEventId, results[0] as string | null, Number(results[1] ?? 0));
-    const { afterSequence } = start;
-    let gap = start.gap;
-
-    const oldestGlobal = firstEntry(results[results.length - 1]);
-    const merged = new Map<number, BusEvent>();
-    keys.forEach((key, index) => {
-      const oldest = firstEntry(results[3 + index * 2]);
-      if (gap === undefined && afterSequence > 0) {
-        if (!oldest) {
-          // No stream (never written, or expired): complete only if the global history still
-          // reaches back to the requested id.
-          if (oldestGlobal && oldestGlobal.sequence > afterSequence + 1) gap = 'history_evicted';
-        } else {
-          const previous = key === this.key('all') ? oldest.sequence - 1 : oldest.previous;
-          if (oldest.sequence > afterSequence && previous > afterSequence) gap = 'history_evicted';
-        }
-      }
-      for (const [, fields] of (results[2 + index * 2] as StreamEntry[] | null) ?? []) {
-        const decoded = this.decode(JSON.parse(fields[1]!) as WireMessage);
-        merged.set(decoded.sequence, decoded);
-      }
-    });
-    return mergedHistory(merged, limit, gap);
+  readHistory(channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
+    return readStreams(this.history, channels, afterEventId, limit);
   }
 
-  async recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]> {
-    const found: RealtimeEvent[] = [];
-    let end = '+';
-    // Pages through the bounded global stream, newest first.
-    for (let page = 0; page < 20 && found.length < limit; page++) {
-      const entries = (await this.command(() => this.redis.xrevrange(this.key('all'), end, '-', 'COUNT', 500))) as StreamEntry[];
-      for (const [, fields] of entries) {
-        const { event } = this.decode(JSON.parse(fields[1]!) as WireMessage);
-        if (!predicate || predicate(event)) found.push(event);
-        if (found.length >= limit) break;
-      }
-      if (entries.length < 500) break;
-      end = `(${entries[entries.length - 1]![0]}`;
-    }
-    return found;
+  recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]> {
+    return readRecent(this.history, limit, predicate);
   }
 
   headEventId(): string | undefined {
@@ -258,23 +215,20 @@ export class RedisBus implements EventBus {
    */
   delivered(sequence: number, timeoutMs = 2_000): Promise<void> {
     if (sequence <= this.lastSequence) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiter = { sequence, resolve: () => (clearTimeout(timer), resolve()) };
-      const timer = setTimeout(() => {
-        this.deliveryWaiters.delete(waiter);
-        resolve();
-      }, timeoutMs);
-      timer.unref();
-      this.deliveryWaiters.add(waiter);
-    });
+    return this.deliveryWaiters.wait(sequence, timeoutMs);
   }
 
   /**
-   * The arguments every script that publishes takes first (see cluster-scripts): prefix, history
-   * bounds, a fresh epoch candidate, and the time.
+   * Runs a script that publishes (the cluster's membership scripts): defined on first use, and
+   * called with the arguments every such script takes first (see cluster-scripts): prefix,
+   * history bounds, a fresh epoch candidate, the time, and the channel names a membership change
+   * goes to (a room's channel prefix, the presence channel), so the scripts never spell a name.
    */
-  publishArguments(now = new Date()): Array<string | number> {
-    return [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), now.getTime(), now.toISOString()];
+  runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+    const commands = this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
+    if (!commands[name]) this.redis.defineCommand(name, { numberOfKeys: 0, lua });
+    const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), Date.now()];
+    return commands[name]!.call(this.redis, ...common, roomChannelPrefix, channelNames.presence, ...args);
   }
 
   /** A key in this service's namespace. */
@@ -308,8 +262,7 @@ export class RedisBus implements EventBus {
     this.epoch = epoch;
     this.lastSequence = 0;
     this.sequenceOffset = this.lastLocalSequence;
-    for (const waiter of this.deliveryWaiters) waiter.resolve();
-    this.deliveryWaiters.clear();
+    this.deliveryWaiters.releaseAll();
   }
 
   /**
@@ -347,12 +300,7 @@ export class RedisBus implements EventBus {
     this.lastSequence = message.seq;
     const published = this.decode(message);
     this.lastLocalSequence = published.sequence;
-    for (const waiter of this.deliveryWaiters) {
-      if (waiter.sequence <= message.seq) {
-        this.deliveryWaiters.delete(waiter);
-        waiter.resolve();
-      }
-    }
+    this.deliveryWaiters.reached(message.seq);
     for (const listener of this.listeners) {
       try {
         listener(published);
@@ -363,29 +311,6 @@ export class RedisBus implements EventBus {
   }
 
   private decode(message: WireMessage): BusEvent {
-    const envelope = superjson.deserialize<Envelope>(message.e);
-    const event = { id: message.id, ...envelope, timestamp: new Date(message.ts) } as RealtimeEvent;
-    return { event, channels: message.ch, sequence: this.sequenceOffset + message.seq };
-  }
-
-  private async runPipeline(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-    const results = await this.command(() => pipeline.exec());
-    return (results ?? []).map(([error, value]) => {
-      // XINFO on a missing stream is an error we expect: it means "no such stream".
-      if (error) {
-        if (/no such key/i.test(error.message)) return null;
-        throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) failed a history read', { cause: error });
-      }
-      return value;
-    });
-  }
-
-  private async command<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (cause) {
-      if (cause instanceof RealtimeError) throw cause;
-      throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) is unavailable', { cause });
-    }
+    return decodeMessage(message, this.sequenceOffset);
   }
 }

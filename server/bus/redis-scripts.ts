@@ -9,7 +9,9 @@
 
 /**
  * A Lua function shared by every script that publishes: `publish(prefix, perChannel, global,
- * ttl, newEpoch, body, channelsJson, channels)` returns the message it published.
+ * ttl, newEpoch, body, channelsJson, channels, storedBody, field)` returns the message it
+ * published. `field` names what the body is (see bus/redis-wire): `e`, an event's superjson
+ * envelope (the default), or `c`, a membership change.
  *
  * Each channel entry also records `p`, the sequence of the channel's previous event. A resume
  * from sequence S is complete exactly when the oldest retained entry's `p` is at most S; trimming
@@ -23,7 +25,7 @@
  * published message keep the full list, which live fan-out and catch-up use.
  */
 export const publishFunction = `
-local function publish(prefix, perChannel, global, ttl, newEpoch, body, channelsJson, channels, storedBody)
+local function publish(prefix, perChannel, global, ttl, newEpoch, body, channelsJson, channels, storedBody, field)
   local epoch = redis.call('GET', prefix .. ':epoch')
   if not epoch then
     epoch = newEpoch
@@ -34,8 +36,9 @@ local function publish(prefix, perChannel, global, ttl, newEpoch, body, channels
   local ts = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
   local id = epoch .. '-' .. seq
   local head = '{"id":"' .. id .. '","seq":' .. seq .. ',"ts":' .. ts .. ',"ch":'
-  local message = head .. channelsJson .. ',"e":' .. body .. '}'
-  local storedTail = ',"e":' .. (storedBody or body) .. '}'
+  local bodyField = ',"' .. (field or 'e') .. '":'
+  local message = head .. channelsJson .. bodyField .. body .. '}'
+  local storedTail = bodyField .. (storedBody or body) .. '}'
   local streamId = seq .. '-0'
   for _, channel in ipairs(channels) do
     local key = prefix .. ':h:' .. channel

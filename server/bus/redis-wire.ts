@@ -1,17 +1,67 @@
 /** The shape of events on the wire between processes and in Redis streams. */
-import type superjson from 'superjson';
+import superjson from 'superjson';
 import type { RealtimeEvent } from '../../shared/events.js';
+import type { BusEvent } from './bus.js';
+import { roomIdOfChannel } from './channels.js';
+import { membershipEvent, type MembershipChange, type PresenceMetadata } from './membership-events.js';
 
-/** One published event: id, cluster sequence, time (ms), channels, and the superjson envelope. */
-export interface WireMessage {
-  id: string;
-  seq: number;
-  ts: number;
-  ch: string[];
-  e: ReturnType<typeof superjson.serialize>;
+/**
+ * One published event: id, cluster sequence, time (ms), channels, and either the superjson
+ * envelope of a published event (`e`) or the membership change a cluster script made (`c`),
+ * which every process turns into its event with bus/membership-events.
+ */
+export type WireMessage = { id: string; seq: number; ts: number; ch: string[] } & (
+  | { e: ReturnType<typeof superjson.serialize>; c?: undefined }
+  | { c: WireChange; e?: undefined }
+);
+
+/** A membership change as Lua writes it (cjson): times in ms, metadata as the JSON text it keeps, rooms implied by the channels. */
+export type WireChange =
+  | Exclude<MembershipChange, { kind: 'presence' | 'idle' }>
+  | { kind: 'presence'; userId: string; status: Extract<MembershipChange, { kind: 'presence' }>['status']; lastSeen: number; metadata?: string }
+  | { kind: 'idle'; userId: string; idleSince: number };
+
+export function changeFromWire(change: WireChange, channels: readonly string[]): MembershipChange {
+  switch (change.kind) {
+    case 'presence': {
+      const { userId, status, lastSeen, metadata } = change;
+      return {
+        kind: 'presence',
+        userId,
+        status,
+        lastSeen: new Date(lastSeen),
+        ...(metadata !== undefined && { metadata: JSON.parse(metadata) as PresenceMetadata }),
+        rooms: roomsOf(channels),
+      };
+    }
+    case 'idle':
+      return { kind: 'idle', userId: change.userId, idleSince: new Date(change.idleSince), rooms: roomsOf(channels) };
+    default:
+      return change;
+  }
+}
+
+function roomsOf(channels: readonly string[]): string[] {
+  return channels.flatMap((channel) => roomIdOfChannel(channel) ?? []);
 }
 
 export type Envelope = Pick<RealtimeEvent, 'type' | 'data' | 'roomId' | 'userId' | 'senderId'>;
+
+/**
+ * The event a message carries, with its channels and this process's sequence for it (the Redis
+ * sequence plus `sequenceOffset`, see RedisBus): a published event's envelope is deserialized,
+ * a membership change is turned into the event that describes it.
+ */
+export function decodeMessage(message: WireMessage, sequenceOffset: number): BusEvent {
+  const envelope = message.c === undefined ? superjson.deserialize<Envelope>(message.e) : membershipEnvelope(message.c, message.ch);
+  const event = { id: message.id, ...envelope, timestamp: new Date(message.ts) } as RealtimeEvent;
+  return { event, channels: message.ch, sequence: sequenceOffset + message.seq };
+}
+
+function membershipEnvelope(change: WireChange, channels: readonly string[]): Envelope {
+  const { channels: _channels, ...envelope } = membershipEvent(changeFromWire(change, channels));
+  return envelope;
+}
 
 export type StreamEntry = [id: string, fields: string[]];
 

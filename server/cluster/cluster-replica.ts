@@ -1,12 +1,14 @@
 /**
  * Every process's read model of the cluster's rooms, presence and typing: a snapshot taken at
- * start, then folded from the membership and presence events in sequence order. Reads are
+ * start, then folded from the membership and presence events in sequence order (rooms with the
+ * same fold as the embedded membership, core/room-membership). Reads are
  * synchronous and local (the fan-out asks "who is in this room?" for every room event), and they
  * answer for the whole cluster, because every process sees every event.
  */
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
 import { RoomIndex, type RoomDetails } from '../core/room-index.js';
+import { foldRoomMembership } from '../core/room-membership.js';
 
 interface ReplicaPresence {
   status: PresenceStatus;
@@ -86,12 +88,9 @@ export class ClusterReplica {
    */
   apply(event: RealtimeEvent, redisSequence: number, epoch: string): void {
     if (epoch === this.snapshotEpoch && redisSequence <= this.snapshotSequence) return;
+    foldRoomMembership(this.rooms, event, event.timestamp);
     switch (event.type) {
-      case 'room.joined':
-        this.rooms.add(event.data.roomId, event.data.userId, event.timestamp, event.timestamp);
-        break;
       case 'room.left':
-        this.rooms.remove(event.data.roomId, event.data.userId);
         this.setTyping(event.data.roomId, event.data.userId, false);
         break;
       case 'user.presence': {

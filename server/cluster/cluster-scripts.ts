@@ -1,43 +1,43 @@
 /**
- * Lua for the cluster-wide state of rooms, presence and typing. Each script changes the state
- * and publishes the events that describe the change in the same atomic step, so every process's
- * read model, folded from those events in sequence order, matches Redis exactly.
+ * Lua for the cluster-wide state of rooms, presence and typing: check and change only. Each
+ * script changes the state and publishes the changes it made, as small tagged tables that
+ * TypeScript turns into their events (bus/membership-events), in the same atomic step, so every
+ * process's read model, folded from those events in sequence order, matches Redis exactly.
  *
- * Common ARGV of every script: prefix, perChannel, global, ttl, newEpoch, nowMs, nowIso; then the
- * script's own arguments. Ids are joined with NUL in keys, since ids may contain ':' or '|'.
+ * Common ARGV of every script: prefix, perChannel, global, ttl, newEpoch, nowMs, and the channel
+ * names a change goes to (a room's channel prefix, the presence channel: bus/channels, passed in
+ * so that names are spelled in one place); then the script's own arguments. Ids are joined with
+ * NUL in keys, since ids may contain ':' or '|'.
  */
 import { publishFunction } from '../bus/redis-scripts.js';
 
 const prelude = `${publishFunction}
 local P = ARGV[1]
 local NOW = tonumber(ARGV[6])
-local NOW_ISO = ARGV[7]
+local ROOM_CHANNEL = ARGV[7]
+local PRESENCE_CHANNEL = ARGV[8]
 local function key(name) return P .. ':' .. name end
 local function holdKey(roomId, userId) return key('hold:' .. roomId .. '\\0' .. userId) end
 local function encodeList(list)
   if #list == 0 then return '[]' end
   return cjson.encode(list)
 end
--- The sequence of the last event this script published: mutations return it, so the caller can
+-- The sequence of the last change this script published: mutations return it, so the caller can
 -- wait until its own replica has folded the change in (read your own writes).
 local lastSequence = 0
-local function envelopeBody(eventType, dataJson, envelope, metaValues)
-  local body = '{"json":{"type":"' .. eventType .. '","data":' .. dataJson .. envelope .. '}'
-  if metaValues ~= '' then body = body .. ',"meta":{"values":{' .. metaValues .. '},"v":1}' end
-  return body .. '}'
-end
--- storedDataJson (optional): the data the channel streams keep instead (see publishFunction).
-local function emit(eventType, dataJson, envelope, metaValues, channels, storedDataJson)
-  local body = envelopeBody(eventType, dataJson, envelope, metaValues)
-  local storedBody = nil
-  if storedDataJson then storedBody = envelopeBody(eventType, storedDataJson, envelope, metaValues) end
-  local message = publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], body, encodeList(channels), channels, storedBody)
+-- Publishes a membership change (a table TypeScript reads as a MembershipChange) to the given
+-- channels, in the same atomic step as the change itself. storedChange (optional): what the
+-- channel streams keep instead (see publishFunction).
+local function emit(change, channels, storedChange)
+  local stored = nil
+  if storedChange then stored = cjson.encode(storedChange) end
+  local message = publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], cjson.encode(change), encodeList(channels), channels, stored, 'c')
   lastSequence = tonumber(string.match(message, '"seq":(%d+)'))
   return message
 end
 local function roomChannelsOf(userId)
   local channels = {}
-  for _, roomId in ipairs(redis.call('SMEMBERS', key('urooms:' .. userId))) do channels[#channels + 1] = 'room:' .. roomId end
+  for _, roomId in ipairs(redis.call('SMEMBERS', key('urooms:' .. userId))) do channels[#channels + 1] = ROOM_CHANNEL .. roomId end
   return channels
 end
 local function totalConnections(userId)
@@ -52,32 +52,27 @@ local function effectiveStatus(userId)
   if chosen == 'online' and redis.call('HGET', presence, 'idle') == '1' then return 'away' end
   return chosen
 end
-local function user(userId) return ',"userId":' .. cjson.encode(userId) .. ',"senderId":' .. cjson.encode(userId) end
 local function emitPresence(userId)
-  local status = effectiveStatus(userId)
-  local metadata = redis.call('HGET', key('presence:' .. userId), 'metadata')
-  local data = '{"userId":' .. cjson.encode(userId) .. ',"status":"' .. status .. '","lastSeen":"' .. NOW_ISO .. '"'
+  local change = { kind = 'presence', userId = userId, status = effectiveStatus(userId), lastSeen = NOW }
   local channels = roomChannelsOf(userId)
-  channels[#channels + 1] = 'presence'
-  -- The metadata is kept once, in the user's presence key; room streams keep the event without it.
-  local stored = nil
-  if metadata then stored = data .. '}'; data = data .. ',"metadata":' .. metadata end
-  emit('user.presence', data .. '}', user(userId), '"data.lastSeen":["Date"]', channels, stored)
+  channels[#channels + 1] = PRESENCE_CHANNEL
+  -- The metadata is kept once, in the user's presence key; room streams keep the change without it.
+  local metadata = redis.call('HGET', key('presence:' .. userId), 'metadata')
+  if not metadata then return emit(change, channels) end
+  local stored = { kind = 'presence', userId = userId, status = change.status, lastSeen = NOW }
+  change.metadata = metadata
+  emit(change, channels, stored)
 end
-local function emitConnection(eventType, userId, connectionId, reason)
-  local data = '{"userId":' .. cjson.encode(userId) .. ',"connectionId":' .. cjson.encode(connectionId) .. ',"connections":' .. totalConnections(userId)
-  if reason then data = data .. ',"reason":' .. cjson.encode(reason) end
-  emit(eventType, data .. '}', ',"userId":' .. cjson.encode(userId), '', {})
+local function emitConnection(kind, userId, connectionId, reason)
+  emit({ kind = kind, userId = userId, connectionId = connectionId, connections = totalConnections(userId), reason = reason }, {})
 end
-local function roomEnvelope(roomId, userId) return ',"roomId":' .. cjson.encode(roomId) .. ',"senderId":' .. cjson.encode(userId) end
 local function removeMembership(roomId, userId, reason)
   redis.call('DEL', holdKey(roomId, userId))
   redis.call('HDEL', key('members:' .. roomId), userId)
   redis.call('SREM', key('urooms:' .. userId), roomId)
   if redis.call('HLEN', key('members:' .. roomId)) == 0 then redis.call('HDEL', key('rooms'), roomId) end
   redis.call('ZREM', key('typing'), roomId .. '\\0' .. userId)
-  local data = '{"roomId":' .. cjson.encode(roomId) .. ',"userId":' .. cjson.encode(userId) .. ',"reason":"' .. reason .. '"}'
-  emit('room.left', data, roomEnvelope(roomId, userId), '', { 'room:' .. roomId })
+  emit({ kind = 'left', roomId = roomId, userId = userId, reason = reason }, { ROOM_CHANNEL .. roomId })
 end
 -- The user has no connection left anywhere: offline, out of every room.
 local function goOffline(userId)
@@ -116,9 +111,9 @@ local function releaseHold(roomId, userId, field, reason)
 end
 `;
 
-/** ARGV 8..: processId, userId, connectionId. */
+/** ARGV 9..: processId, userId, connectionId. */
 export const connectScript = `${prelude}
-local processId, userId, connectionId = ARGV[8], ARGV[9], ARGV[10]
+local processId, userId, connectionId = ARGV[9], ARGV[10], ARGV[11]
 local wasOnline = totalConnections(userId) > 0
 redis.call('HINCRBY', key('conn:' .. userId), processId, 1)
 redis.call('SADD', key('proc:' .. processId .. ':users'), userId)
@@ -135,18 +130,18 @@ emitConnection('connected', userId, connectionId, nil)
 return lastSequence
 `;
 
-/** ARGV 8..: processId, userId, connectionId, reason. */
+/** ARGV 9..: processId, userId, connectionId, reason. */
 export const disconnectScript = `${prelude}
-local processId, userId, connectionId, reason = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local processId, userId, connectionId, reason = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 if tonumber(redis.call('HGET', key('conn:' .. userId), processId) or '0') <= 0 then return 0 end
 dropConnections(processId, userId, 1)
 emitConnection('disconnected', userId, connectionId, reason)
 return lastSequence
 `;
 
-/** ARGV 8..: processId, roomId, userId, kind ('explicit' | 'subscription'), maxRoomsPerUser, maxMembersPerRoom, maxRooms. */
+/** ARGV 9..: processId, roomId, userId, kind ('explicit' | 'subscription'), maxRoomsPerUser, maxMembersPerRoom, maxRooms. */
 export const holdScript = `${prelude}
-local processId, roomId, userId, kind = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local processId, roomId, userId, kind = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 local hold = holdKey(roomId, userId)
 local field = kind == 'explicit' and 'x' or processId
 if kind ~= 'explicit' then redis.call('SADD', key('proc:' .. processId .. ':holds'), roomId .. '\\0' .. userId) end
@@ -154,38 +149,36 @@ if redis.call('EXISTS', hold) == 1 then
   if field == 'x' then redis.call('HSET', hold, 'x', 1) else redis.call('HINCRBY', hold, field, 1) end
   return 0
 end
-if redis.call('SCARD', key('urooms:' .. userId)) >= tonumber(ARGV[12]) then return redis.error_reply('TOO_MANY_REQUESTS A user may be in at most ' .. ARGV[12] .. ' rooms') end
-if redis.call('HLEN', key('members:' .. roomId)) >= tonumber(ARGV[13]) then return redis.error_reply('TOO_MANY_REQUESTS Room ' .. roomId .. ' is full') end
-if redis.call('HEXISTS', key('rooms'), roomId) == 0 and redis.call('HLEN', key('rooms')) >= tonumber(ARGV[14]) then
-  return redis.error_reply('SERVICE_UNAVAILABLE The service holds its maximum of ' .. ARGV[14] .. ' rooms')
+if redis.call('SCARD', key('urooms:' .. userId)) >= tonumber(ARGV[13]) then return redis.error_reply('TOO_MANY_REQUESTS A user may be in at most ' .. ARGV[13] .. ' rooms') end
+if redis.call('HLEN', key('members:' .. roomId)) >= tonumber(ARGV[14]) then return redis.error_reply('TOO_MANY_REQUESTS Room ' .. roomId .. ' is full') end
+if redis.call('HEXISTS', key('rooms'), roomId) == 0 and redis.call('HLEN', key('rooms')) >= tonumber(ARGV[15]) then
+  return redis.error_reply('SERVICE_UNAVAILABLE The service holds its maximum of ' .. ARGV[15] .. ' rooms')
 end
 redis.call('HSET', hold, field, 1)
 redis.call('HSET', key('members:' .. roomId), userId, NOW)
 redis.call('SADD', key('urooms:' .. userId), roomId)
 redis.call('HSETNX', key('rooms'), roomId, NOW)
-local data = '{"roomId":' .. cjson.encode(roomId) .. ',"userId":' .. cjson.encode(userId) .. '}'
-emit('room.joined', data, roomEnvelope(roomId, userId), '', { 'room:' .. roomId })
+emit({ kind = 'joined', roomId = roomId, userId = userId }, { ROOM_CHANNEL .. roomId })
 return lastSequence
 `;
 
-/** ARGV 8..: processId, roomId, userId, kind, reason. */
+/** ARGV 9..: processId, roomId, userId, kind, reason. */
 export const releaseScript = `${prelude}
-local processId, roomId, userId, kind, reason = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local processId, roomId, userId, kind, reason = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 releaseHold(roomId, userId, kind == 'explicit' and 'x' or processId, reason)
 return lastSequence
 `;
 
-/** ARGV 8..: roomId, userId, isTyping ('1' | '0'), expiresAtMs. */
+/** ARGV 9..: roomId, userId, isTyping ('1' | '0'), expiresAtMs. */
 export const typingScript = `${prelude}
-local roomId, userId, isTyping = ARGV[8], ARGV[9], ARGV[10]
+local roomId, userId, isTyping = ARGV[9], ARGV[10], ARGV[11]
 if redis.call('HEXISTS', key('members:' .. roomId), userId) == 0 then return redis.error_reply('FORBIDDEN Not a member of room ' .. roomId) end
 local member = roomId .. '\\0' .. userId
 local changed
-if isTyping == '1' then changed = redis.call('ZADD', key('typing'), ARGV[11], member) == 1
+if isTyping == '1' then changed = redis.call('ZADD', key('typing'), ARGV[12], member) == 1
 else changed = redis.call('ZREM', key('typing'), member) == 1 end
 if changed then
-  local data = '{"userId":' .. cjson.encode(userId) .. ',"roomId":' .. cjson.encode(roomId) .. ',"isTyping":' .. (isTyping == '1' and 'true' or 'false') .. '}'
-  emit('user.typing', data, roomEnvelope(roomId, userId), '', { 'room:' .. roomId })
+  emit({ kind = 'typing', roomId = roomId, userId = userId, isTyping = isTyping == '1' }, { ROOM_CHANNEL .. roomId })
 end
 return lastSequence
 `;
@@ -197,15 +190,14 @@ for _, member in ipairs(expired) do
   redis.call('ZREM', key('typing'), member)
   local separator = string.find(member, '\\0', 1, true)
   local roomId, userId = string.sub(member, 1, separator - 1), string.sub(member, separator + 1)
-  local data = '{"userId":' .. cjson.encode(userId) .. ',"roomId":' .. cjson.encode(roomId) .. ',"isTyping":false}'
-  emit('user.typing', data, roomEnvelope(roomId, userId), '', { 'room:' .. roomId })
+  emit({ kind = 'typing', roomId = roomId, userId = userId, isTyping = false }, { ROOM_CHANNEL .. roomId })
 end
 return #expired
 `;
 
-/** ARGV 8..: userId, status, metadataJson ('' keeps the current metadata). */
+/** ARGV 9..: userId, status, metadataJson ('' keeps the current metadata). */
 export const presenceScript = `${prelude}
-local userId, status, metadata = ARGV[8], ARGV[9], ARGV[10]
+local userId, status, metadata = ARGV[9], ARGV[10], ARGV[11]
 if totalConnections(userId) == 0 then return redis.error_reply('PRECONDITION_FAILED Presence can be set only while connected') end
 local presence = key('presence:' .. userId)
 redis.call('HSET', presence, 'status', status, 'lastSeen', NOW, 'lastActivity', NOW, 'idle', '0')
@@ -214,9 +206,9 @@ emitPresence(userId)
 return lastSequence
 `;
 
-/** ARGV 8..: userId, idleAfterMs. Marks idle once, or back to active on activity (idleAfterMs = '0'). */
+/** ARGV 9..: userId, idleAfterMs. Marks idle once, or back to active on activity (idleAfterMs = '0'). */
 export const activityScript = `${prelude}
-local userId, idleAfter = ARGV[8], tonumber(ARGV[9])
+local userId, idleAfter = ARGV[9], tonumber(ARGV[10])
 if totalConnections(userId) == 0 then return 0 end
 local presence = key('presence:' .. userId)
 local idle = redis.call('HGET', presence, 'idle') == '1'
@@ -232,31 +224,30 @@ local lastActivity = tonumber(redis.call('HGET', presence, 'lastActivity') or NO
 if idle or NOW - lastActivity < idleAfter then return 0 end
 redis.call('HSET', presence, 'idle', '1')
 local channels = roomChannelsOf(userId)
-channels[#channels + 1] = 'presence'
-local data = '{"userId":' .. cjson.encode(userId) .. ',"idleSince":"' .. NOW_ISO .. '"}'
-emit('user.idle', data, user(userId), '"data.idleSince":["Date"]', channels)
+channels[#channels + 1] = PRESENCE_CHANNEL
+emit({ kind = 'idle', userId = userId, idleSince = NOW }, channels)
 return lastSequence
 `;
 
 /**
- * ARGV 8..: processId, statsJson. Records this process as alive; returns the processes whose
- * heartbeat is older than ARGV[10] ms (candidates for reaping).
+ * ARGV 9..: processId, statsJson. Records this process as alive; returns the processes whose
+ * heartbeat is older than ARGV[11] ms (candidates for reaping).
  */
 export const heartbeatScript = `${prelude}
-redis.call('ZADD', key('procs'), NOW, ARGV[8])
-redis.call('HSET', key('procstats'), ARGV[8], ARGV[9])
-return redis.call('ZRANGEBYSCORE', key('procs'), '-inf', NOW - tonumber(ARGV[10]))
+redis.call('ZADD', key('procs'), NOW, ARGV[9])
+redis.call('HSET', key('procstats'), ARGV[9], ARGV[10])
+return redis.call('ZRANGEBYSCORE', key('procs'), '-inf', NOW - tonumber(ARGV[11]))
 `;
 
 /**
- * ARGV 8..: deadProcessId, staleAfterMs. Removes a process that stopped heartbeating: its
+ * ARGV 9..: deadProcessId, staleAfterMs. Removes a process that stopped heartbeating: its
  * connections and room holds go, with the usual presence and leave events. Exactly once: a
  * second reaper finds nothing left to do.
  */
 export const reapScript = `${prelude}
-local dead = ARGV[8]
+local dead = ARGV[9]
 local beat = redis.call('ZSCORE', key('procs'), dead)
-if not beat or NOW - tonumber(beat) < tonumber(ARGV[9]) then return 0 end
+if not beat or NOW - tonumber(beat) < tonumber(ARGV[10]) then return 0 end
 redis.call('ZREM', key('procs'), dead)
 redis.call('HDEL', key('procstats'), dead)
 for _, member in ipairs(redis.call('SMEMBERS', key('proc:' .. dead .. ':holds'))) do

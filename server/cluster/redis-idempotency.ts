@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import superjson from 'superjson';
 import type { Redis } from 'ioredis';
-import { RealtimeError } from '../core/errors.js';
+import { RealtimeError } from '../errors.js';
 import type { IdempotencyClaim, IdempotencyStore } from '../core/idempotency.js';
 
 export interface RedisIdempotencyOptions {

@@ -13,7 +13,7 @@ import type { UserPresence } from '../../shared/presence.js';
 import { errorCodes, type ErrorCode } from '../../shared/codes.js';
 import type { BusEvent } from '../bus/bus.js';
 import type { RedisBus } from '../bus/redis-bus.js';
-import { RealtimeError } from '../core/errors.js';
+import { RealtimeError } from '../errors.js';
 import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from '../core/membership-state.js';
 import type { RoomDetails } from '../core/rooms.js';
 import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';
@@ -74,9 +74,6 @@ export class RedisMembership implements MembershipState {
     this.processId = options.processId ?? randomUUID();
     this.deadAfterMs = options.deadAfterMs ?? 15_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(this.deadAfterMs / 3));
-    for (const [name, lua] of Object.entries(scriptSources)) {
-      if (!(name in this.bus.redis)) this.bus.redis.defineCommand(name, { numberOfKeys: 0, lua });
-    }
   }
 
   async start(): Promise<void> {
@@ -243,9 +240,8 @@ export class RedisMembership implements MembershipState {
   }
 
   private async run(name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
-    const command = (this.bus.redis as unknown as Record<ScriptName, (...values: Array<string | number>) => Promise<unknown>>)[name];
     try {
-      return await command.call(this.bus.redis, ...this.bus.publishArguments(), ...args);
+      return await this.bus.runScript(name, scriptSources[name], args);
     } catch (error) {
       throw toRealtimeError(error);
     }

@@ -3,15 +3,29 @@
  * in one process the state is in memory; with Redis it is cluster-wide, changed by atomic
  * scripts, and read from a replica every process folds from the event stream.
  *
- * Mutations publish their own events (room.joined, user.presence, ...). Reads are synchronous:
- * the fan-out asks who is in a room for every room event.
+ * Mutations are atomic check-and-change operations that publish the changes they made, each
+ * turned into its event (room.joined, user.presence, ...) by bus/membership-events. Reads are
+ * synchronous: the fan-out asks who is in a room for every room event. Who is in which room is
+ * the same fold of room events (core/room-membership) in both.
  */
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
 import type { BusEvent } from '../bus/bus.js';
+import type { LeaveReason } from '../bus/membership-events.js';
 import type { RoomDetails } from './rooms.js';
 
+/** Bounds and timings of rooms and presence, written once: the core, every backend and the env vars default to them. */
+export const membershipDefaults = {
+  maxRooms: 10_000,
+  maxRoomsPerUser: 100,
+  maxMembersPerRoom: 10_000,
+  /** Quiet time after which a connected user is idle. */
+  idleAfterMs: 300_000,
+  /** A typing indicator stops by itself after this long without a refresh. */
+  typingExpireMs: 5_000,
+} as const;
+
 export type HoldKind = 'explicit' | 'subscription';
-export type LeaveReason = 'left' | 'disconnected' | 'unsubscribed';
+export type { LeaveReason } from '../bus/membership-events.js';
 export type ChosenStatus = Exclude<PresenceStatus, 'offline'>;
 
 export interface MembershipState {

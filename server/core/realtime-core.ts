@@ -5,17 +5,20 @@
  */
 import type { EventDataInput, EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
 import { presenceMetadataSchema } from '../../shared/events.js';
-import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
+import type { UserPresence } from '../../shared/presence.js';
 import type { BusEvent, EventBus, PublishRequest } from '../bus/bus.js';
-import { channels, firehoseChannel } from './channels.js';
+import { channels } from '../bus/channels.js';
 import type { CoreConnection } from './connection.js';
-import { RealtimeError } from './errors.js';
 import { EventCatalog } from './event-catalog.js';
-import { Subscriber, SubscriptionIndex, type EventSink } from './fanout.js';
-import { LocalMembership } from './local-membership.js';
+import { CoreSubscriptions, type SubscribeOptions, type Subscription } from './core-subscriptions.js';
+import { SubscriptionIndex } from './fanout.js';
+import { createLocalMembership } from './local-membership.js';
 import type { ChosenStatus, MembershipState } from './membership-state.js';
 import type { RoomDetails } from './rooms.js';
 import { toValidationError } from './validation.js';
+import { routeTo, validatedData, type PublishOptions, type PublishTarget } from './publishing.js';
+import { ConnectionRegistry } from './connection-registry.js';
+import { historyFilter, historyLimit, type HistoryQuery } from './history-query.js';
 import { StatisticsCounter, type Statistics } from './statistics.js';
 
 export interface RealtimeCoreOptions {
@@ -45,42 +48,9 @@ export interface RealtimeCoreOptions {
   catalog?: EventCatalog;
 }
 
-export interface SubscribeOptions {
-  connection: Pick<CoreConnection, 'id' | 'userId'>;
-  channels: readonly string[];
-  /** Also receive the events of every room this user is in, as memberships change. */
-  followRoomsOfUser?: boolean;
-  /** Which of the followed rooms this subscription may hear (room access). @default every one */
-  followsRoom?: (roomId: string) => boolean;
-  /** Hold membership of this room while subscribed. */
-  holdRoom?: string;
-  types?: ReadonlySet<EventType>;
-  accept?: (event: RealtimeEvent) => boolean;
-  /** Resume: replay what this subscription would have received after this id. */
-  lastEventId?: string;
-  sink: EventSink;
-}
-
-export interface Subscription {
-  /** Idempotent. */
-  close(): void;
-}
-
-export interface HistoryQuery {
-  limit?: number;
-  type?: EventType;
-  roomId?: string;
-  userId?: string;
-}
-
-export interface PublishOptions {
-  roomId?: string;
-  userId?: string;
-  senderId?: string;
-}
-
-/** Who a publish from a procedure's input goes to. */
-export type PublishTarget = { userId: string } | { roomId: string } | 'everyone';
+export type { SubscribeOptions, Subscription } from './core-subscriptions.js';
+export type { HistoryQuery } from './history-query.js';
+export type { PublishOptions, PublishTarget } from './publishing.js';
 
 export class RealtimeCore {
   readonly bus: EventBus;
@@ -88,11 +58,8 @@ export class RealtimeCore {
   private readonly index: SubscriptionIndex;
   readonly membership: MembershipState;
   private readonly statistics = new StatisticsCounter();
-  private readonly connections = new Map<string, CoreConnection>();
-  private readonly connectionCountByUser = new Map<string, number>();
-  private readonly maxConnectionsPerUser: number;
-  private readonly subscriptionsByConnection = new Map<string, Set<Subscription>>();
-  private readonly maxReplay: number;
+  private readonly connections: ConnectionRegistry;
+  private readonly subscriptions: CoreSubscriptions;
   private readonly reportError: (error: unknown, context: string) => void;
   private unsubscribeBus: (() => void) | undefined;
   private readonly observers = new Set<(event: RealtimeEvent) => void>();
@@ -100,20 +67,18 @@ export class RealtimeCore {
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
     this.catalog = options.catalog ?? new EventCatalog();
-    this.maxReplay = options.maxReplay ?? 5_000;
-    this.maxConnectionsPerUser = options.maxConnectionsPerUser ?? 64;
+    this.connections = new ConnectionRegistry(options.maxConnectionsPerUser ?? 64);
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
     this.index = new SubscriptionIndex((error) => this.reportError(error, 'subscriber sink failed'));
-    this.membership =
-      options.membership ??
-      new LocalMembership({
-        maxRooms: options.maxRooms ?? 10_000,
-        maxRoomsPerUser: options.maxRoomsPerUser ?? 100,
-        maxMembersPerRoom: options.maxMembersPerRoom ?? 10_000,
-        idleAfterMs: options.idleAfterMs ?? 300_000,
-        typingExpireMs: options.typingExpireMs ?? 5_000,
-        publish: (type, data, channelList, publishOptions) => this.publishInBackground(type, data, channelList, publishOptions),
-      });
+    this.membership = options.membership ?? createLocalMembership(options, this.bus, this.reportError);
+    this.subscriptions = new CoreSubscriptions({
+      index: this.index,
+      membership: this.membership,
+      bus: this.bus,
+      catalog: this.catalog,
+      maxReplay: options.maxReplay ?? 5_000,
+      reportError: this.reportError,
+    });
   }
 
   async start(): Promise<void> {
@@ -132,27 +97,13 @@ export class RealtimeCore {
 
   /** Registers a connection: its user is online while they hold at least one. */
   async connect(connection: CoreConnection): Promise<void> {
-    if (this.connections.has(connection.id)) return;
-    const held = this.connectionCountByUser.get(connection.userId) ?? 0;
-    if (held >= this.maxConnectionsPerUser) {
-      throw new RealtimeError('TOO_MANY_REQUESTS', `At most ${this.maxConnectionsPerUser} connections per user`);
-    }
-    this.connections.set(connection.id, connection);
-    this.connectionCountByUser.set(connection.userId, held + 1);
+    if (!this.connections.add(connection)) return;
     try {
       await this.membership.connect(connection.id, connection.userId);
     } catch (error) {
-      this.forgetConnection(connection);
+      this.connections.remove(connection);
       throw error;
     }
-  }
-
-  private forgetConnection(connection: Pick<CoreConnection, 'id' | 'userId'>): boolean {
-    if (!this.connections.delete(connection.id)) return false;
-    const remaining = (this.connectionCountByUser.get(connection.userId) ?? 1) - 1;
-    if (remaining <= 0) this.connectionCountByUser.delete(connection.userId);
-    else this.connectionCountByUser.set(connection.userId, remaining);
-    return true;
   }
 
   /**
@@ -160,13 +111,12 @@ export class RealtimeCore {
    * of their rooms. Never rejects (failures are reported).
    */
   async disconnect(connection: Pick<CoreConnection, 'id' | 'userId'>, reason = 'closed'): Promise<void> {
-    if (!this.forgetConnection(connection)) return;
+    if (!this.connections.remove(connection)) return;
     // Presence goes offline (to the rooms the user is still in) before the subscriptions close:
     // closing an onRoom subscription releases its room, so its members never heard the user go
     // offline (reliability test, dead peers).
     const leaving = this.membership.disconnect(connection.id, connection.userId, reason);
-    for (const subscription of this.subscriptionsByConnection.get(connection.id) ?? []) subscription.close();
-    this.subscriptionsByConnection.delete(connection.id);
+    this.subscriptions.closeConnection(connection.id);
     // Never rejects: a disconnect runs from close handlers, where nobody could catch it.
     await leaving.catch((error: unknown) => this.reportError(error, `disconnecting ${connection.id}`));
   }
@@ -178,71 +128,9 @@ export class RealtimeCore {
 
   // ── subscriptions ──────────────────────────────────────────────────────────────────────────
 
-  async subscribe(options: SubscribeOptions): Promise<Subscription> {
-    const { connection } = options;
-    const subscriber = new Subscriber({
-      connectionId: connection.id,
-      channels: options.channels,
-      ...(options.followRoomsOfUser && { followRoomsOf: connection.userId }),
-      ...(options.followsRoom && { followsRoom: options.followsRoom }),
-      ...(options.types && { types: options.types }),
-      ...(options.accept && { accept: options.accept }),
-      sink: options.sink,
-    });
-    let closed = false;
-    let heldRoom: string | undefined;
-    const subscription: Subscription = {
-      close: () => {
-        if (closed) return;
-        closed = true;
-        subscriber.close();
-        this.index.remove(subscriber);
-        const own = this.subscriptionsByConnection.get(connection.id);
-        own?.delete(subscription);
-        if (own?.size === 0) this.subscriptionsByConnection.delete(connection.id);
-        if (heldRoom !== undefined) {
-          this.membership
-            .release(heldRoom, connection.userId, 'subscription', 'unsubscribed')
-            .catch((error: unknown) => this.reportError(error, `releasing room ${heldRoom}`));
-        }
-      },
-    };
-    // A resuming subscriber holds live events from the moment it is indexed: otherwise its own
-    // `room.joined` (published by holdRoom below) was delivered first and moved its sequence
-    // past every replayed event, which were then skipped as already seen (reliability test).
-    if (options.lastEventId !== undefined) subscriber.beginReplay();
-    // Indexed before the room is held, so the subscriber sees its own `room.joined`.
-    this.index.add(subscriber);
-    let own = this.subscriptionsByConnection.get(connection.id);
-    if (!own) this.subscriptionsByConnection.set(connection.id, (own = new Set()));
-    own.add(subscription);
-    if (options.holdRoom !== undefined) {
-      try {
-        await this.membership.hold(options.holdRoom, connection.userId, 'subscription');
-        heldRoom = options.holdRoom;
-      } catch (error) {
-        subscription.close();
-        throw error;
-      }
-    }
-
-    if (options.lastEventId !== undefined) {
-      try {
-        const replayChannels = options.followRoomsOfUser
-          ? [...options.channels, ...this.membership.roomsOf(connection.userId).filter((roomId) => subscriber.follows(roomId)).map(channels.room)]
-          : options.channels;
-        const read = await this.bus.readHistory(replayChannels, options.lastEventId, this.maxReplay);
-        if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
-        const replayed = read.events.filter((published) => !this.catalog.isEphemeral(published.event.type));
-        if (!subscriber.finishReplay(replayed)) {
-          subscriber.deliverDirect(this.gapEvent(options.lastEventId, 'history_evicted'));
-        }
-      } catch (error) {
-        subscription.close();
-        throw error;
-      }
-    }
-    return subscription;
+  /** Opens a subscription; closing the connection closes it too. */
+  subscribe(options: SubscribeOptions): Promise<Subscription> {
+    return this.subscriptions.open(options);
   }
 
   // ── rooms ──────────────────────────────────────────────────────────────────────────────────
@@ -331,13 +219,7 @@ export class RealtimeCore {
     channelList: readonly string[],
     options: PublishOptions = {},
   ): Promise<RealtimeEvent<T>> {
-    let parsed: EventDataMap[T];
-    try {
-      parsed = this.catalog.parse(type, data);
-    } catch (error) {
-      throw toValidationError(type, error);
-    }
-    const request: PublishRequest<T> = { type, data: parsed, channels: channelList, ...options };
+    const request: PublishRequest<T> = { type, data: validatedData(this.catalog, type, data), channels: channelList, ...options };
     return this.bus.publish(request);
   }
 
@@ -348,19 +230,7 @@ export class RealtimeCore {
    */
   async publishInput(target: PublishTarget, type: string, data: unknown, senderId: string): Promise<RealtimeEvent> {
     const known = this.catalog.checkType(type, ['type']);
-    let parsed: EventDataMap[EventType];
-    try {
-      parsed = this.catalog.parse(known, data);
-    } catch (error) {
-      throw toValidationError(type, error);
-    }
-    const routed =
-      target === 'everyone'
-        ? { channels: [channels.everyone] }
-        : 'userId' in target
-          ? { channels: [channels.user(target.userId)], userId: target.userId }
-          : { channels: [channels.room(target.roomId)], roomId: target.roomId };
-    return this.bus.publish({ type: known, data: parsed, senderId, ...routed });
+    return this.bus.publish({ type: known, data: validatedData(this.catalog, known, data), senderId, ...routeTo(target) });
   }
 
   sendToUser<T extends EventType>(userId: string, type: T, data: EventDataInput<T>, senderId?: string) {
@@ -379,13 +249,7 @@ export class RealtimeCore {
 
   /** Newest first; ephemeral app events are never listed. */
   history(query: HistoryQuery = {}): Promise<RealtimeEvent[]> {
-    const { type, roomId, userId } = query;
-    return this.bus.recentHistory(Math.min(query.limit ?? 100, 1_000), (event) =>
-      !this.catalog.isEphemeral(event.type) &&
-      (type === undefined || event.type === type) &&
-      (roomId === undefined || event.roomId === roomId) &&
-      (userId === undefined || event.userId === userId || event.senderId === userId),
-    );
+    return this.bus.recentHistory(historyLimit(query), historyFilter(query, this.catalog));
   }
 
   /** Connections, users and rooms for the whole service (every process, with Redis); subscriptions of this process. */
@@ -442,20 +306,4 @@ export class RealtimeCore {
     this.statistics.count(published.event.type);
     this.index.fanOut(published, (roomId) => this.membership.members(roomId));
   }
-
-  /** For events the service emits by itself: failures are reported, never thrown into the caller. */
-  private publishInBackground<T extends EventType>(
-    type: T,
-    data: EventDataInput<T>,
-    channelList: readonly string[],
-    options: PublishOptions,
-  ): void {
-    this.publish(type, data, channelList, options).catch((error: unknown) => this.reportError(error, `publishing ${type}`));
-  }
-
-  private gapEvent(lastEventId: string, reason: 'history_evicted' | 'service_restarted' | 'unknown_event_id'): RealtimeEvent<'stream.gap'> {
-    return { id: lastEventId, type: 'stream.gap', data: { lastEventId, reason }, timestamp: new Date() };
-  }
 }
-
-export { firehoseChannel };

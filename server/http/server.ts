@@ -12,17 +12,14 @@ import { RoomAccess, type RoomAuthorizer } from '../api/room-access.js';
 import { RoomAccessSweep } from '../api/room-access-sweep.js';
 import { appRouter } from '../api/router.js';
 import type { EventBus } from '../bus/bus.js';
-import { MemoryBus } from '../bus/memory-bus.js';
 import { defaultConfig, type ServerConfig } from '../config.js';
-import { createRedisCluster } from '../cluster/redis-cluster.js';
+import type { Backend } from '../cluster/backend.js';
+import { backendFromConfig } from '../cluster/from-config.js';
+import { createMemoryBackend } from '../cluster/memory-backend.js';
 import { EventCatalog } from '../core/event-catalog.js';
 import type { AppEventDefinitions } from '../../shared/app-events.js';
 import type { CheckedAppEvents } from './app-events-check.js';
 import { createRealtimeServices, type RealtimeServices } from '../core/service.js';
-import { MemoryIdempotencyStore, type IdempotencyStore } from '../core/idempotency.js';
-import type { MembershipState } from '../core/membership-state.js';
-import type { DecisionClaims } from '../core/governance.js';
-import type { Redis } from 'ioredis';
 import { WsTransport } from '../transport/ws-transport.js';
 import { RefusalLog, isPeerError, type RefusalRecord } from '../logging/refusal-log.js';
 import { createMetrics } from './metrics.js';
@@ -32,16 +29,8 @@ import { setSecurityHeaders } from './security-headers.js';
 import { createOriginPolicy } from './cors.js';
 import { limitConnections, socketTimeouts } from './connection-limits.js';
 
-/** What turns one process into a member of a cluster (see server/cluster/redis-cluster.ts). */
-export interface RealtimeServerCluster {
-  bus: EventBus;
-  membership: MembershipState;
-  idempotency: IdempotencyStore;
-  rateLimitRedis: { client: Redis; prefix: string };
-  decisionClaims: DecisionClaims;
-  /** Numbers this process reports for the per-process breakdown of statistics. */
-  reportProcessStats(source: () => Record<string, number>): void;
-}
+/** The backend a server runs on; the name under which the package exported it first. */
+export type RealtimeServerCluster = Backend;
 
 export interface RealtimeServerOptions<Events extends AppEventDefinitions = AppEventDefinitions> {
   /** The secret HS256 tokens are signed with, at least 16 characters (main.ts makes one in development). */
@@ -60,10 +49,16 @@ export interface RealtimeServerOptions<Events extends AppEventDefinitions = AppE
    * @default {}
    */
   events?: Events;
-  /** Defaults to the embedded in-memory bus, or Redis when `config.redisUrl` is set. Ignored when `cluster` is given. */
-  bus?: EventBus;
-  /** Run as one process of many (Redis); see createRedisCluster. @default from `config.redisUrl` */
+  /**
+   * What the service runs on: the bus, rooms and presence, claim-once, idempotency keys and rate
+   * limits (see server/cluster/backend.ts).
+   * @default in memory, or over Redis when `config.redisUrl` is set (cluster/from-config.ts)
+   */
+  backend?: Backend;
+  /** The same as `backend` (its first name). */
   cluster?: RealtimeServerCluster;
+  /** The embedded backend over this bus instead of its own. Ignored when `backend` is given. */
+  bus?: EventBus;
   /** Directory of the built dashboard; served at `/` when it exists. */
   staticDirectory?: string;
   onError?: (error: unknown, context: string) => void;
@@ -114,20 +109,23 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
   const onError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
   // Checked before anything opens a connection: a bad app event name fails the start, not a request.
   const catalog = new EventCatalog(options.events);
-  const cluster =
-    options.cluster ?? (options.bus === undefined && config.redisUrl ? createRedisCluster({ url: config.redisUrl, config, onError }) : undefined);
+  const backend =
+    options.backend ??
+    options.cluster ??
+    (options.bus === undefined
+      ? backendFromConfig(config, onError)
+      : createMemoryBackend({
+          bus: options.bus,
+          idleAfterMs: config.idleAfterMs,
+          typingExpireMs: config.typingExpireMs,
+          idempotencyWindowMs: config.idempotencyWindowMs,
+          rateLimit: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
+          onError,
+        }));
   const refusals = new RefusalLog({ ...(options.logRefusal && { write: options.logRefusal }) });
   // What a peer causes (a protocol violation, a reset) is a refusal, not an error of the service.
   const onTransportError = (error: unknown, context: string) => (isPeerError(error) ? refusals.refused(context, error) : onError(error, context));
-  const bus =
-    cluster?.bus ??
-    options.bus ??
-    new MemoryBus({
-      historyPerChannel: config.historyPerChannel,
-      globalHistory: config.historyGlobal,
-      historyBytesPerChannel: config.historyBytesPerChannel,
-      historyBytesTotal: config.historyBytesTotal,
-    });
+  const { bus } = backend;
   const services = createRealtimeServices({
     catalog,
     bus,
@@ -135,8 +133,9 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     typingExpireMs: config.typingExpireMs,
     governanceExpiresInMs: config.governanceExpiresMs,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
-    idempotency: cluster?.idempotency ?? new MemoryIdempotencyStore({ windowMs: config.idempotencyWindowMs }),
-    ...(cluster && { membership: cluster.membership, decisionClaims: cluster.decisionClaims }),
+    idempotency: backend.idempotency,
+    membership: backend.membership,
+    decisionClaims: backend.decisionClaims,
     onError,
   });
   const tokens = new TokenService({
@@ -153,11 +152,7 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     ...(options.roomAuthorizerCacheMs !== undefined && { cacheTtlMs: options.roomAuthorizerCacheMs }),
   });
   const roomAccessSweep = new RoomAccessSweep(roomAccess, services.core, onError);
-  const rateLimits = new RateLimits({
-    perSecond: config.rateLimitPerSecond,
-    burst: config.rateLimitBurst,
-    ...(cluster && { redis: cluster.rateLimitRedis }),
-  });
+  const rateLimits = new RateLimits(backend.rateLimits);
   const dependencies = { services, tokens, rateLimits, roomAccess, roomAccessSweep };
 
   const transport = new WsTransport(
@@ -189,7 +184,7 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
   const serveMetrics = createMetricsHandler(metrics.registry, metricsAccess);
   let metricsServer: Server | undefined;
   let separateMetricsUrl: string | undefined;
-  cluster?.reportProcessStats(() => ({
+  backend.reportProcessStats(() => ({
     connections: transport.connectionCount,
     coreConnections: services.core.localConnectionCount,
     subscriptions: services.core.stats().subscriptions,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BoundedLog } from '../../server/core/history.js';
+import { BoundedLog } from '../../server/bus/bounded-log.js';
 
 const item = (sequence: number) => ({ sequence });
 

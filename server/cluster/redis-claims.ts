@@ -1,9 +1,9 @@
-/** The first process to claim an action's outcome wins (`SET NX`); the claim outlives any expiry. */
+/** The first process to claim a key wins (`SET NX`); the claim outlives any expiry. */
 import type { Redis } from 'ioredis';
-import { RealtimeError } from '../core/errors.js';
-import type { DecisionClaims } from '../core/governance.js';
+import { RealtimeError } from '../errors.js';
+import type { ClaimOnce } from './backend.js';
 
-export class RedisDecisionClaims implements DecisionClaims {
+export class RedisClaimOnce implements ClaimOnce {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -11,9 +11,9 @@ export class RedisDecisionClaims implements DecisionClaims {
     private readonly keepSeconds = 8 * 24 * 3_600,
   ) {}
 
-  async claim(actionId: string): Promise<boolean> {
+  async claim(key: string): Promise<boolean> {
     try {
-      return (await this.redis.set(`${this.prefix}:decided:${actionId}`, '1', 'EX', this.keepSeconds, 'NX')) === 'OK';
+      return (await this.redis.set(`${this.prefix}:decided:${key}`, '1', 'EX', this.keepSeconds, 'NX')) === 'OK';
     } catch (cause) {
       throw new RealtimeError('SERVICE_UNAVAILABLE', 'The cluster state (Redis) is unavailable; the decision was not recorded', { cause });
     }

@@ -1,0 +1,51 @@
+/**
+ * The embedded backend: one process, everything in memory. The default of `npm start` and of
+ * `createRealtimeServer` without REDIS_URL.
+ */
+import { historyDefaults, type EventBus } from '../bus/bus.js';
+import { MemoryBus } from '../bus/memory-bus.js';
+import { MemoryIdempotencyStore } from '../core/idempotency.js';
+import { createLocalMembership } from '../core/local-membership.js';
+import type { Backend, RateLimitRule } from './backend.js';
+import { MemoryClaimOnce } from './claim-once.js';
+import { memoryRateLimitCounters } from './rate-limit-counters.js';
+
+export interface MemoryBackendOptions {
+  /** @default a MemoryBus with the history bounds below */
+  bus?: EventBus;
+  historyPerChannel?: number;
+  historyGlobal?: number;
+  historyBytesPerChannel?: number;
+  historyBytesTotal?: number;
+  idleAfterMs?: number;
+  typingExpireMs?: number;
+  maxRooms?: number;
+  maxRoomsPerUser?: number;
+  maxMembersPerRoom?: number;
+  /** @default 300000 */
+  idempotencyWindowMs?: number;
+  rateLimit: RateLimitRule;
+  /** Where failures of the events the service emits by itself go; never thrown into a caller. */
+  onError: (error: unknown, context: string) => void;
+}
+
+export function createMemoryBackend(options: MemoryBackendOptions): Backend {
+  const bus =
+    options.bus ??
+    new MemoryBus({
+      historyPerChannel: options.historyPerChannel ?? historyDefaults.perChannel,
+      globalHistory: options.historyGlobal ?? historyDefaults.global,
+      historyBytesPerChannel: options.historyBytesPerChannel ?? historyDefaults.bytesPerChannel,
+      historyBytesTotal: options.historyBytesTotal ?? historyDefaults.bytesTotal,
+    });
+  const membership = createLocalMembership(options, bus, options.onError);
+  return {
+    bus,
+    membership,
+    decisionClaims: new MemoryClaimOnce(),
+    idempotency: new MemoryIdempotencyStore({ ...(options.idempotencyWindowMs !== undefined && { windowMs: options.idempotencyWindowMs }) }),
+    rateLimits: memoryRateLimitCounters(options.rateLimit),
+    // One process: statistics need no per-process breakdown.
+    reportProcessStats: () => {},
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Everything that makes many processes one service, built from one Redis URL: the bus, the
+ * cluster-wide rooms and presence, claim-once, idempotency keys and rate-limit counters.
+ */
+import { RedisBus } from '../bus/redis-bus.js';
+import { membershipDefaults } from '../core/membership-state.js';
+import type { Backend, RateLimitRule } from './backend.js';
+import { RedisClaimOnce } from './redis-claims.js';
+import { RedisIdempotencyStore } from './redis-idempotency.js';
+import { RedisMembership } from './redis-membership.js';
+import { redisRateLimitCounters } from './rate-limit-counters.js';
+
+export interface RedisBackendOptions {
+  url: string;
+  /** Namespace of every key, so several services can share one Redis. @default 'rt' */
+  prefix?: string;
+  historyPerChannel?: number;
+  historyGlobal?: number;
+  /** A process silent this long is presumed dead and reaped. @default 15000 */
+  deadAfterMs?: number;
+  idleAfterMs?: number;
+  typingExpireMs?: number;
+  maxRooms?: number;
+  maxRoomsPerUser?: number;
+  maxMembersPerRoom?: number;
+  /** @default 300000 */
+  idempotencyWindowMs?: number;
+  rateLimit: RateLimitRule;
+  onError: (error: unknown, context: string) => void;
+}
+
+export function createRedisBackend(options: RedisBackendOptions): Backend {
+  const { onError } = options;
+  const bus = new RedisBus({
+    url: options.url,
+    ...(options.prefix !== undefined && { prefix: options.prefix }),
+    ...(options.historyPerChannel !== undefined && { historyPerChannel: options.historyPerChannel }),
+    ...(options.historyGlobal !== undefined && { globalHistory: options.historyGlobal }),
+    onError,
+  });
+  let processStats: () => Record<string, number> = () => ({});
+  const membership = new RedisMembership({
+    bus,
+    ...(options.deadAfterMs !== undefined && { deadAfterMs: options.deadAfterMs }),
+    idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
+    typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,
+    maxRooms: options.maxRooms ?? membershipDefaults.maxRooms,
+    maxRoomsPerUser: options.maxRoomsPerUser ?? membershipDefaults.maxRoomsPerUser,
+    maxMembersPerRoom: options.maxMembersPerRoom ?? membershipDefaults.maxMembersPerRoom,
+    processStats: () => processStats(),
+    onError,
+  });
+  return {
+    bus,
+    membership,
+    decisionClaims: new RedisClaimOnce(bus.redis, bus.prefix),
+    idempotency: new RedisIdempotencyStore({
+      redis: bus.redis,
+      prefix: bus.prefix,
+      ...(options.idempotencyWindowMs !== undefined && { windowMs: options.idempotencyWindowMs }),
+    }),
+    rateLimits: redisRateLimitCounters(options.rateLimit, bus.redis, bus.prefix),
+    reportProcessStats: (source) => (processStats = source),
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * The core's subscriptions: each is a subscriber in the fan-out index, optionally holding a room
+ * while it lives and replaying what it missed after `lastEventId` (or telling of the gap), and
+ * each is closed with its connection.
+ */
+import type { EventType, RealtimeEvent } from '../../shared/events.js';
+import type { EventBus, GapReason } from '../bus/bus.js';
+import { channels } from '../bus/channels.js';
+import type { CoreConnection } from './connection.js';
+import type { EventCatalog } from './event-catalog.js';
+import { Subscriber, type EventSink, type SubscriptionIndex } from './fanout.js';
+import type { MembershipState } from './membership-state.js';
+
+export interface SubscribeOptions {
+  connection: Pick<CoreConnection, 'id' | 'userId'>;
+  channels: readonly string[];
+  /** Also receive the events of every room this user is in, as memberships change. */
+  followRoomsOfUser?: boolean;
+  /** Which of the followed rooms this subscription may hear (room access). @default every one */
+  followsRoom?: (roomId: string) => boolean;
+  /** Hold membership of this room while subscribed. */
+  holdRoom?: string;
+  types?: ReadonlySet<EventType>;
+  accept?: (event: RealtimeEvent) => boolean;
+  /** Resume: replay what this subscription would have received after this id. */
+  lastEventId?: string;
+  sink: EventSink;
+}
+
+export interface Subscription {
+  /** Idempotent. */
+  close(): void;
+}
+
+export interface CoreSubscriptionsOptions {
+  index: SubscriptionIndex;
+  membership: MembershipState;
+  bus: EventBus;
+  catalog: EventCatalog;
+  /** Most events replayed to one resuming subscription; past it the client is told of a gap. */
+  maxReplay: number;
+  reportError: (error: unknown, context: string) => void;
+}
+
+export class CoreSubscriptions {
+  private readonly byConnection = new Map<string, Set<Subscription>>();
+
+  constructor(private readonly options: CoreSubscriptionsOptions) {}
+
+  async open(options: SubscribeOptions): Promise<Subscription> {
+    const { connection } = options;
+    const subscriber = new Subscriber({
+      connectionId: connection.id,
+      channels: options.channels,
+      ...(options.followRoomsOfUser && { followRoomsOf: connection.userId }),
+      ...(options.followsRoom && { followsRoom: options.followsRoom }),
+      ...(options.types && { types: options.types }),
+      ...(options.accept && { accept: options.accept }),
+      sink: options.sink,
+    });
+    let closed = false;
+    let heldRoom: string | undefined;
+    const subscription: Subscription = {
+      close: () => {
+        if (closed) return;
+        closed = true;
+        subscriber.close();
+        this.options.index.remove(subscriber);
+        const own = this.byConnection.get(connection.id);
+        own?.delete(subscription);
+        if (own?.size === 0) this.byConnection.delete(connection.id);
+        if (heldRoom !== undefined) {
+          this.options.membership
+            .release(heldRoom, connection.userId, 'subscription', 'unsubscribed')
+            .catch((error: unknown) => this.options.reportError(error, `releasing room ${heldRoom}`));
+        }
+      },
+    };
+    // A resuming subscriber holds live events from the moment it is indexed: otherwise its own
+    // `room.joined` (published by holdRoom below) was delivered first and moved its sequence
+    // past every replayed event, which were then skipped as already seen (reliability test).
+    if (options.lastEventId !== undefined) subscriber.beginReplay();
+    // Indexed before the room is held, so the subscriber sees its own `room.joined`.
+    this.options.index.add(subscriber);
+    let own = this.byConnection.get(connection.id);
+    if (!own) this.byConnection.set(connection.id, (own = new Set()));
+    own.add(subscription);
+    if (options.holdRoom !== undefined) {
+      try {
+        await this.options.membership.hold(options.holdRoom, connection.userId, 'subscription');
+        heldRoom = options.holdRoom;
+      } catch (error) {
+        subscription.close();
+        throw error;
+      }
+    }
+
+    if (options.lastEventId !== undefined) {
+      try {
+        const replayChannels = options.followRoomsOfUser
+          ? [...options.channels, ...this.options.membership.roomsOf(connection.userId).filter((roomId) => subscriber.follows(roomId)).map(channels.room)]
+          : options.channels;
+        const read = await this.options.bus.readHistory(replayChannels, options.lastEventId, this.options.maxReplay);
+        if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
+        const replayed = read.events.filter((published) => !this.options.catalog.isEphemeral(published.event.type));
+        if (!subscriber.finishReplay(replayed)) {
+          subscriber.deliverDirect(this.gapEvent(options.lastEventId, 'history_evicted'));
+        }
+      } catch (error) {
+        subscription.close();
+        throw error;
+      }
+    }
+    return subscription;
+  }
+
+  /** Closes every subscription of the connection. */
+  closeConnection(connectionId: string): void {
+    for (const subscription of this.byConnection.get(connectionId) ?? []) subscription.close();
+    this.byConnection.delete(connectionId);
+  }
+
+  private gapEvent(lastEventId: string, reason: GapReason): RealtimeEvent<'stream.gap'> {
+    return { id: lastEventId, type: 'stream.gap', data: { lastEventId, reason }, timestamp: new Date() };
+  }
+}
