@@ -11,11 +11,10 @@
 import type { EventBus } from '../bus/bus.js';
 import type { IdempotencyStore } from '../core/idempotency.js';
 import type { MembershipState } from '../core/membership-state.js';
+import type { ClaimOnce } from '../core/decision-claims.js';
 
-/** The first caller to claim a key wins; every later claim of it, from any process, loses. */
-export interface ClaimOnce {
-  claim(key: string): Promise<boolean>;
-}
+/** The first caller to claim a key wins; every later claim of it, from any process, loses (core/decision-claims.ts). */
+export type { ClaimOnce } from '../core/decision-claims.js';
 
 /** Calls per key: a steady rate per second plus a burst allowance, shared by every process. */
 export interface RateLimitCounters {

@@ -7,7 +7,7 @@ import { MemoryBus } from '../bus/memory-bus.js';
 import { MemoryIdempotencyStore } from '../core/idempotency.js';
 import { createLocalMembership } from '../core/local-membership.js';
 import type { Backend, RateLimitRule } from './backend.js';
-import { MemoryClaimOnce } from './claim-once.js';
+import { MemoryClaimOnce } from '../core/decision-claims.js';
 import { memoryRateLimitCounters } from './rate-limit-counters.js';
 
 export interface MemoryBackendOptions {
