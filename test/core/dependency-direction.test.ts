@@ -33,6 +33,8 @@ const forbidden: Record<string, string[]> = {
   'server/bus/': ['server/core/', 'server/cluster/', 'server/api/', 'server/transport/', 'server/http/'],
   'server/core/': ['server/cluster/', 'server/api/', 'server/transport/', 'server/http/'],
   'server/cluster/': ['server/api/', 'server/transport/', 'server/http/'],
+  'server/api/': ['server/transport/', 'server/http/'],
+  'server/transport/': ['server/http/'],
 };
 
 function cycles(): string[][] {
