@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseEventId } from '../../shared/event-id.js';
 import type { UserPresence } from '../../shared/presence.js';
+import type { RealtimeEvent } from '../../shared/events.js';
 import { errorCodes, type ErrorCode } from '../../shared/codes.js';
 import type { BusEvent } from '../bus/bus.js';
 import type { RedisBus } from '../bus/redis-bus.js';
@@ -67,6 +68,8 @@ export class RedisMembership implements MembershipState {
   private readonly localExplicitHolds = new Set<string>();
   private readonly lastTouch = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
+  /** While a snapshot is being fetched: the events folded meanwhile (see loadSnapshot). */
+  private arrivingDuringSnapshot: Array<[RealtimeEvent, number, string]> | undefined;
   private started = false;
 
   constructor(private readonly options: RedisMembershipOptions) {
@@ -83,7 +86,7 @@ export class RedisMembership implements MembershipState {
       if (dataLost) void this.reassertWithRetry();
     });
     await this.heartbeat();
-    this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
+    await this.loadSnapshot();
     const every = (ms: number, task: () => Promise<unknown>, context: string) => {
       const timer = setInterval(() => task().catch((error: unknown) => this.options.onError(error, context)), ms);
       timer.unref();
@@ -133,7 +136,24 @@ export class RedisMembership implements MembershipState {
       else this.localExplicitHolds.delete(member);
     }
     await this.heartbeat();
-    this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
+    await this.loadSnapshot();
+  }
+
+  /**
+   * Replaces the replica with a snapshot. Events that arrive while the snapshot is on its way are
+   * folded into the old state and would be wiped by the load: they are kept and folded again
+   * after it (the replica skips those the snapshot already holds). Without this, a member put
+   * back by another process during a Redis recovery went missing from this process's view.
+   */
+  private async loadSnapshot(): Promise<void> {
+    const arrived: Array<[RealtimeEvent, number, string]> = [];
+    this.arrivingDuringSnapshot = arrived;
+    try {
+      this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
+      for (const [event, sequence, epoch] of arrived) this.replica.apply(event, sequence, epoch);
+    } finally {
+      if (this.arrivingDuringSnapshot === arrived) this.arrivingDuringSnapshot = undefined;
+    }
   }
 
   async connect(connectionId: string, userId: string): Promise<void> {
@@ -190,7 +210,9 @@ export class RedisMembership implements MembershipState {
 
   apply(published: BusEvent): void {
     const parsed = parseEventId(published.event.id);
-    if (parsed) this.replica.apply(published.event, parsed.sequence, parsed.epoch);
+    if (!parsed) return;
+    this.replica.apply(published.event, parsed.sequence, parsed.epoch);
+    this.arrivingDuringSnapshot?.push([published.event, parsed.sequence, parsed.epoch]);
   }
 
   isMember(roomId: string, userId: string): boolean {
