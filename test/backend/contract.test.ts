@@ -10,6 +10,7 @@ import type { Backend } from '../../server/cluster/backend.js';
 import { createMemoryBackend, type MemoryBackendOptions } from '../../server/cluster/memory-backend.js';
 import { createRedisBackend } from '../../server/cluster/redis-backend.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
 
 type CommonOptions = Omit<MemoryBackendOptions, 'bus'>;
 
@@ -69,6 +70,8 @@ describe.each(backends)('$name backend', ({ enabled, create }) => {
     const first = await backend.bus.publish({ type: 'notification.new', data: { title: 'one', message: '' }, channels: ['user:u'], userId: 'u' });
     const second = await backend.bus.publish({ type: 'notification.new', data: { title: 'two', message: '' }, channels: ['user:u'], userId: 'u' });
     expect(first.timestamp).toBeInstanceOf(Date);
+    // A publish resolves once stored; delivery to subscribers (Redis pub/sub) may follow it.
+    await waitFor(() => events.length >= 2, 'both delivered');
     expect(events.map((event) => event.id)).toEqual([first.id, second.id]);
     expect(backend.bus.headEventId()).toBe(second.id);
     const read = await backend.bus.readHistory(['user:u'], first.id, 10);
