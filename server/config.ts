@@ -77,6 +77,8 @@ const environmentSchema = z.object({
   HISTORY_GLOBAL: integer(historyDefaults.global),
   IDLE_AFTER_MS: integer(membershipDefaults.idleAfterMs),
   TYPING_EXPIRE_MS: integer(membershipDefaults.typingExpireMs),
+  /** Most deliveries a second of one ephemeral type (cursor.moved…) per sender and room; 0 turns coalescing off. */
+  EPHEMERAL_HZ: z.coerce.number().int().min(0).max(1000).default(20),
   GOVERNANCE_EXPIRES_MS: integer(300_000),
   IDEMPOTENCY_WINDOW_MS: integer(300_000),
   KEEPALIVE_PING_MS: integer(30_000),
@@ -126,6 +128,7 @@ export type ServerConfig = {
   historyGlobal: number;
   idleAfterMs: number;
   typingExpireMs: number;
+  ephemeralHz: number;
   governanceExpiresMs: number;
   idempotencyWindowMs: number;
   keepAlivePingMs: number;
@@ -179,6 +182,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     historyGlobal: env.HISTORY_GLOBAL,
     idleAfterMs: env.IDLE_AFTER_MS,
     typingExpireMs: env.TYPING_EXPIRE_MS,
+    ephemeralHz: env.EPHEMERAL_HZ,
     governanceExpiresMs: env.GOVERNANCE_EXPIRES_MS,
     idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
     keepAlivePingMs: env.KEEPALIVE_PING_MS,

@@ -24,7 +24,10 @@ export interface AppEventDefinition<Schema extends z.ZodType = z.ZodType> {
   schema: Schema;
   /** Room members may publish it into a room they are in with `rooms.publish` (`senderId` is the caller). @default false */
   clientPublishable?: boolean;
-  /** Delivered live only: never replayed to a resuming subscription, never listed by `admin.history`. @default false */
+  /**
+   * Delivered live only: never stored in any history, replayed or listed by `admin.history`, and
+   * coalesced per (room, sender, type) to at most `EPHEMERAL_HZ` deliveries a second. @default false
+   */
   ephemeral?: boolean;
 }
 

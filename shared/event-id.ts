@@ -8,6 +8,16 @@ export interface ParsedEventId {
   sequence: number;
 }
 
+/**
+ * An ephemeral event (a cursor) is never stored, so it has no sequence of its own: its id is
+ * `<epoch>-<sequence>.<suffix>`, the sequence of the newest stored event its process had seen
+ * and a suffix unique to it (clients drop repeated ids). Resuming from it resumes from that
+ * sequence, so a client whose last event was a cursor misses nothing durable.
+ */
+export function formatEphemeralEventId(epoch: string, sequence: number, suffix: string): string {
+  return `${epoch}-${sequence}.${suffix}`;
+}
+
 export function formatEventId(epoch: string, sequence: number): string {
   return `${epoch}-${sequence}`;
 }
@@ -15,7 +25,10 @@ export function formatEventId(epoch: string, sequence: number): string {
 export function parseEventId(id: string): ParsedEventId | null {
   const dash = id.lastIndexOf('-');
   if (dash <= 0 || dash === id.length - 1) return null;
-  const sequence = Number(id.slice(dash + 1));
+  const tail = id.slice(dash + 1);
+  const dot = tail.indexOf('.');
+  if (dot === 0) return null;
+  const sequence = Number(dot === -1 ? tail : tail.slice(0, dot));
   if (!Number.isSafeInteger(sequence) || sequence < 0) return null;
   return { epoch: id.slice(0, dash), sequence };
 }

@@ -11,7 +11,7 @@ import { presenceStatusSchema } from './presence.js';
 import { limits } from './limits.js';
 import { jsonValueSchema, serializedJsonBytes } from './json.js';
 import { idSchema } from './ids.js';
-import type { AppEventData, AppEventDataInput, AppEventType } from './app-events.js';
+import type { AppEventData, AppEventDataInput, AppEventType, ClientPublishableEventType } from './app-events.js';
 
 /** Ids in payloads follow the one id rule (shared/ids.ts). */
 const identifier = idSchema;
@@ -140,6 +140,20 @@ export const eventSchemas = {
     reason: z.enum(['left', 'disconnected', 'unsubscribed']).optional(),
   }),
 
+  // collaboration: members publish these with rooms.publish; ephemeral (see ephemeralEventTypes)
+  /** Where a member's pointer is, in the app's own coordinates; `target` names what it is over (a cell, a block). */
+  'cursor.moved': z.strictObject({
+    x: z.number().finite(),
+    y: z.number().finite(),
+    target: identifier.optional(),
+  }),
+  /** What a member has selected in `target`: offsets (or indices) from `start` to `end`. */
+  'selection.changed': z.strictObject({
+    target: identifier,
+    start: z.number().int().min(0),
+    end: z.number().int().min(0),
+  }),
+
   // stream
   /**
    * Sent first on a resumed subscription when events after `lastEventId` can no longer be
@@ -187,7 +201,18 @@ export type RealtimeEvent<T extends EventType = EventType> = {
   };
 }[T];
 
-export type EventCategory = 'connection' | 'agent' | 'governance' | 'sphere' | 'user' | 'notification' | 'system' | 'room' | 'stream';
+export type EventCategory =
+  | 'connection'
+  | 'agent'
+  | 'governance'
+  | 'sphere'
+  | 'user'
+  | 'notification'
+  | 'system'
+  | 'room'
+  | 'cursor'
+  | 'selection'
+  | 'stream';
 
 export function eventCategory(type: BuiltInEventType): EventCategory {
   const dot = type.indexOf('.');
@@ -227,6 +252,19 @@ export type ServerOwnedEventType =
 export type PublishableEventType = Exclude<EventType, ServerOwnedEventType>;
 export const publishableEventTypes = eventTypes.filter((t) => !serverOwnedEventTypes.has(t));
 export const publishableEventTypeSchema = z.enum(publishableEventTypes as [BuiltInEventType, ...BuiltInEventType[]]);
+
+/** The built-in collaboration types: room members publish them with `rooms.publish` (`senderId` is the caller). */
+export type CollaborationEventType = 'cursor.moved' | 'selection.changed';
+export const collaborationEventTypes: ReadonlySet<string> = new Set<CollaborationEventType>(['cursor.moved', 'selection.changed']);
+/** What `rooms.publish` accepts: the collaboration types and the app's clientPublishable types. */
+export type RoomPublishableEventType = CollaborationEventType | ClientPublishableEventType;
+
+/**
+ * Built-in types delivered live only: never stored in any history nor replayed, and coalesced
+ * per sender (at most `EPHEMERAL_HZ` deliveries a second, the latest last). A cursor position
+ * is worth nothing once the next one exists; storing 60 a second per member filled history.
+ */
+export const ephemeralEventTypes: ReadonlySet<string> = new Set<CollaborationEventType>(['cursor.moved', 'selection.changed']);
 
 /**
  * Workflow events (agent.*, governance.*) describe the state of a run or an approval, which the

@@ -30,7 +30,10 @@ export interface PublishRequest<T extends EventType = EventType> {
 export interface BusEvent {
   readonly event: RealtimeEvent;
   readonly channels: readonly string[];
+  /** For an ephemeral event, the sequence of the newest stored event before it (it has none of its own). */
   readonly sequence: number;
+  /** Live only: never stored, never replayed, dropped by a subscriber that is not live. */
+  readonly ephemeral?: true;
 }
 
 export type GapReason = 'history_evicted' | 'service_restarted' | 'unknown_event_id';
@@ -55,6 +58,17 @@ export interface EventBus {
   start(): Promise<void>;
   /** Resolves with the stamped event once it is stored and on its way to every process. */
   publish<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>>;
+  /**
+   * Stamps an ephemeral event (id `<epoch>-<head>.<suffix>`, see shared/event-id) without storing
+   * it, so the core can return it at once and deliver it later, coalesced.
+   */
+  stampEphemeral<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T>;
+  /**
+   * Hands a stamped ephemeral event to every process's listeners, live only: no history, no
+   * sequence (with Redis: one PUBLISH, no stream entry). Best effort, like a volatile emit: a
+   * failure is reported, never thrown.
+   */
+  sendEphemeral(event: RealtimeEvent, channels: readonly string[]): void;
   /** Every event published by any process, once, in order. Returns its own unsubscribe. */
   subscribe(listener: BusListener): () => void;
   /** What a subscription listening on `channels` missed after `afterEventId`. */
@@ -69,4 +83,17 @@ export interface EventBus {
   headEventId(): string | undefined;
   health(): BusHealth;
   close(): Promise<void>;
+}
+
+/** An ephemeral event as both buses stamp it: the given id, now, the request's routing fields. */
+export function stampEphemeral<T extends EventType>(request: PublishRequest<T>, id: string): RealtimeEvent<T> {
+  return {
+    id,
+    type: request.type,
+    data: request.data,
+    timestamp: new Date(),
+    ...(request.roomId !== undefined && { roomId: request.roomId }),
+    ...(request.userId !== undefined && { userId: request.userId }),
+    ...(request.senderId !== undefined && { senderId: request.senderId }),
+  } as RealtimeEvent<T>;
 }

@@ -2,11 +2,11 @@
  * The embedded bus: one process, history in bounded in-memory logs. Delivery is synchronous
  * within `publish`, queued when a listener publishes from inside a delivery so that order holds.
  */
-import { formatEventId } from '../../shared/event-id.js';
+import { formatEphemeralEventId, formatEventId } from '../../shared/event-id.js';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { firehoseChannel } from './channels.js';
 import { BoundedLog } from './bounded-log.js';
-import { historyDefaults, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
+import { historyDefaults, stampEphemeral, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { HistoryBudget, eventBytes } from './history-budget.js';
 import { mergedHistory, resumePoint } from './history-read.js';
 
@@ -30,6 +30,7 @@ export interface MemoryBusOptions {
 export class MemoryBus implements EventBus {
   readonly epoch: string;
   private sequence = 0;
+  private ephemeralCount = 0;
   private readonly listeners = new Set<BusListener>();
   private readonly channelLogs = new Map<string, BoundedLog<BusEvent>>();
   private readonly globalLog: BoundedLog<BusEvent>;
@@ -76,6 +77,16 @@ export class MemoryBus implements EventBus {
     this.pending.push(published);
     this.drain();
     return event;
+  }
+
+  stampEphemeral<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
+    return stampEphemeral(request, formatEphemeralEventId(this.epoch, this.sequence, (++this.ephemeralCount).toString(36)));
+  }
+
+  /** Queued behind the stored events already being delivered, so its sequence means "after those". */
+  sendEphemeral(event: RealtimeEvent, channels: readonly string[]): void {
+    this.pending.push({ event, channels, sequence: this.sequence, ephemeral: true });
+    this.drain();
   }
 
   subscribe(listener: BusListener): () => void {

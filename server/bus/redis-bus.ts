@@ -14,7 +14,8 @@ import superjson from 'superjson';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { channels as channelNames, roomChannelPrefix } from './channels.js';
 import { RealtimeError } from '../errors.js';
-import { historyDefaults, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
+import { formatEphemeralEventId } from '../../shared/event-id.js';
+import { historyDefaults, stampEphemeral, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { readRecent, readStreams, type RedisHistorySource } from './redis-history.js';
 import { SequenceWaiters } from './sequence-waiters.js';
 import { decodeMessage, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
@@ -57,6 +58,7 @@ export class RedisBus implements EventBus {
   /** Makes epoch candidates unique to this process; see newEpoch(). */
   private readonly nonce = randomBytes(3).toString('hex');
   private epochCandidates = 0;
+  private ephemeralCount = 0;
   private lastSequence = 0;
   /** Live messages held while catching up after the subscriber reconnected. */
   private catchingUp: WireMessage[] | undefined;
@@ -167,6 +169,18 @@ export class RedisBus implements EventBus {
     return this.decode(JSON.parse(message) as WireMessage).event as RealtimeEvent<T>;
   }
 
+  stampEphemeral<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
+    // The nonce: ids from two processes reach one client, which drops an id it has seen.
+    return stampEphemeral(request, formatEphemeralEventId(this.epoch, this.lastSequence, `${(++this.ephemeralCount).toString(36)}${this.nonce}`));
+  }
+
+  /** One PUBLISH on the events channel: no Lua, no stream entry, no sequence (the cheapest path). */
+  sendEphemeral(event: RealtimeEvent, channels: readonly string[]): void {
+    const { id, timestamp, ...envelope } = event;
+    const message: WireMessage = { id, seq: this.lastSequence, ts: timestamp.getTime(), ch: [...channels], e: superjson.serialize(envelope), x: 1 };
+    this.redis.publish(this.key('events'), JSON.stringify(message)).catch((error: unknown) => this.reportError(error, 'publishing an ephemeral event'));
+  }
+
   subscribe(listener: BusListener): () => void {
     this.listeners.add(listener);
     return () => {
@@ -244,6 +258,11 @@ export class RedisBus implements EventBus {
       this.reportError(error, 'malformed bus message');
       return;
     }
+    if (message.x === 1) {
+      // Stale by the time a catch-up ends: dropped, as a volatile emit would be.
+      if (!this.catchingUp) this.deliverEphemeral(message);
+      return;
+    }
     this.noteEpoch(message.id.slice(0, message.id.lastIndexOf('-')));
     if (this.catchingUp) this.catchingUp.push(message);
     else if (message.seq > this.lastSequence + 1) {
@@ -301,6 +320,25 @@ export class RedisBus implements EventBus {
     const published = this.decode(message);
     this.lastLocalSequence = published.sequence;
     this.deliveryWaiters.reached(message.seq);
+    for (const listener of this.listeners) {
+      try {
+        listener(published);
+      } catch (error) {
+        this.reportError(error, 'bus listener failed');
+      }
+    }
+  }
+
+  private deliverEphemeral(message: WireMessage): void {
+    let published: BusEvent;
+    try {
+      const decoded = decodeMessage(message, 0);
+      // Its place among stored events is where this process is now: after everything delivered.
+      published = { ...decoded, sequence: this.sequenceOffset + this.lastSequence, ephemeral: true };
+    } catch (error) {
+      this.reportError(error, 'malformed ephemeral bus message');
+      return;
+    }
     for (const listener of this.listeners) {
       try {
         listener(published);

@@ -8,9 +8,10 @@ import { membershipEvent, type MembershipChange, type PresenceMetadata } from '.
 /**
  * One published event: id, cluster sequence, time (ms), channels, and either the superjson
  * envelope of a published event (`e`) or the membership change a cluster script made (`c`),
- * which every process turns into its event with bus/membership-events.
+ * which every process turns into its event with bus/membership-events. `x: 1` marks an ephemeral
+ * event: PUBLISHed by TypeScript only, never in a stream, its `seq` not its own (see bus.ts).
  */
-export type WireMessage = { id: string; seq: number; ts: number; ch: string[] } & (
+export type WireMessage = { id: string; seq: number; ts: number; ch: string[]; x?: 1 } & (
   | { e: ReturnType<typeof superjson.serialize>; c?: undefined }
   | { c: WireChange; e?: undefined }
 );

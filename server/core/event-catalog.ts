@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import type { AppEventDefinition, AppEventDefinitions } from '../../shared/app-events.js';
 import {
+  collaborationEventTypes,
+  ephemeralEventTypes,
   eventCategory,
   eventSchemas,
   eventTypes,
@@ -20,7 +22,15 @@ import { RealtimeError } from './errors.js';
 
 const builtInNames: ReadonlySet<string> = new Set(eventTypes);
 /** Every built-in category with a prefix: `agent.`, `governance.`, `room.`… (filters and workflows key on them). */
-const reservedPrefixes = [...new Set(eventTypes.filter((type) => type.includes('.')).map((type) => `${eventCategory(type)}.`))];
+const reservedPrefixes = [
+  ...new Set(
+    eventTypes
+      // Not the collaboration ones: no filter or workflow keys on `cursor.`, and apps already
+      // named their own pointer events `cursor.at` before the built-ins existed.
+      .filter((type) => type.includes('.') && !collaborationEventTypes.has(type))
+      .map((type) => `${eventCategory(type)}.`),
+  ),
+];
 /** Dotted lower-case words: `chat.message`, `board.card_moved`. */
 const namePattern = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/;
 
@@ -68,14 +78,14 @@ export class EventCatalog {
     return this.has(type) && !serverOwnedEventTypes.has(type);
   }
 
-  /** What room members may publish with `rooms.publish`: app types flagged `clientPublishable`. */
+  /** What room members may publish with `rooms.publish`: the collaboration types and app types flagged `clientPublishable`. */
   isClientPublishable(type: string): boolean {
-    return this.appEvents.get(type)?.clientPublishable === true;
+    return collaborationEventTypes.has(type) || this.appEvents.get(type)?.clientPublishable === true;
   }
 
-  /** Delivered live only: not replayed, not listed by admin.history. */
+  /** Delivered live only and coalesced: never stored, replayed nor listed by admin.history. */
   isEphemeral(type: string): boolean {
-    return this.appEvents.get(type)?.ephemeral === true;
+    return ephemeralEventTypes.has(type) || this.appEvents.get(type)?.ephemeral === true;
   }
 
   /** Validates `data` against the schema of `type`; throws a ZodError (its issues name what is wrong). */

@@ -38,6 +38,8 @@ export class Subscriber {
   private lastSequence = 0;
   private held: BusEvent[] = [];
   private heldOverflow = false;
+  /** The last ephemeral event delivered: one reaching it through two channels is sent once. */
+  private lastEphemeral: BusEvent | undefined;
   private readonly options: SubscriberOptions;
 
   constructor(options: SubscriberOptions) {
@@ -73,6 +75,14 @@ export class Subscriber {
   }
 
   offer(published: BusEvent): void {
+    if (published.ephemeral) {
+      // Live only: a replaying subscriber would get it after older stored events; it is stale then.
+      if (this.state === 'live' && published !== this.lastEphemeral) {
+        this.lastEphemeral = published;
+        this.sinkIfWanted(published.event);
+      }
+      return;
+    }
     if (this.state === 'live') this.deliver(published);
     else if (this.state === 'replaying') {
       if (this.held.length < (this.options.maxBufferedWhileReplaying ?? 10_000)) this.held.push(published);
@@ -98,7 +108,10 @@ export class Subscriber {
   private deliver(published: BusEvent): void {
     if (published.sequence <= this.lastSequence) return;
     this.lastSequence = published.sequence;
-    const { event } = published;
+    this.sinkIfWanted(published.event);
+  }
+
+  private sinkIfWanted(event: RealtimeEvent): void {
     const { types, accept } = this.options;
     if (types && !types.has(event.type)) return;
     if (accept && !accept(event)) return;

@@ -20,6 +20,7 @@ import { routeTo, validatedData, type PublishOptions, type PublishTarget } from 
 import { ConnectionRegistry } from './connection-registry.js';
 import { historyFilter, historyLimit, type HistoryQuery } from './history-query.js';
 import { StatisticsCounter, type Statistics } from './statistics.js';
+import { EphemeralCoalescer } from './ephemeral-coalescer.js';
 
 export interface RealtimeCoreOptions {
   bus: EventBus;
@@ -46,6 +47,8 @@ export interface RealtimeCoreOptions {
   membership?: MembershipState;
   /** The event types publishes are validated against. @default the built-in catalog */
   catalog?: EventCatalog;
+  /** Most deliveries a second of one ephemeral type per sender and target (0: no coalescing). @default 20 */
+  ephemeralHz?: number;
 }
 
 export type { SubscribeOptions, Subscription } from './core-subscriptions.js';
@@ -63,6 +66,8 @@ export class RealtimeCore {
   private readonly reportError: (error: unknown, context: string) => void;
   private unsubscribeBus: (() => void) | undefined;
   private readonly observers = new Set<(event: RealtimeEvent) => void>();
+  /** Ephemeral publishes, coalesced here (where they are published) before they reach the bus. */
+  readonly ephemeral: EphemeralCoalescer;
 
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
@@ -71,6 +76,7 @@ export class RealtimeCore {
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
     this.index = new SubscriptionIndex((error) => this.reportError(error, 'subscriber sink failed'));
     this.membership = options.membership ?? createLocalMembership(options, this.bus, this.reportError);
+    this.ephemeral = new EphemeralCoalescer(options.ephemeralHz ?? 20, ({ event, channels: to }) => this.bus.sendEphemeral(event, to));
     this.subscriptions = new CoreSubscriptions({
       index: this.index,
       membership: this.membership,
@@ -88,6 +94,7 @@ export class RealtimeCore {
   }
 
   async stop(): Promise<void> {
+    this.ephemeral.flushAll();
     await this.membership.stop();
     this.unsubscribeBus?.();
     this.unsubscribeBus = undefined;
@@ -220,7 +227,17 @@ export class RealtimeCore {
     options: PublishOptions = {},
   ): Promise<RealtimeEvent<T>> {
     const request: PublishRequest<T> = { type, data: validatedData(this.catalog, type, data), channels: channelList, ...options };
-    return this.bus.publish(request);
+    return this.catalog.isEphemeral(type) ? this.publishEphemeral(request) : this.bus.publish(request);
+  }
+
+  /**
+   * Stamped now and returned; sent through the coalescer, so it may be replaced by a later
+   * publish of the same (target, sender, type) before it leaves. Never stored.
+   */
+  private publishEphemeral<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
+    const event = this.bus.stampEphemeral(request);
+    this.ephemeral.offer(`${request.channels.join('\0')}\0${request.senderId ?? ''}\0${request.type}`, { event: event as RealtimeEvent, channels: request.channels });
+    return event;
   }
 
   /**
@@ -230,7 +247,8 @@ export class RealtimeCore {
    */
   async publishInput(target: PublishTarget, type: string, data: unknown, senderId: string): Promise<RealtimeEvent> {
     const known = this.catalog.checkType(type, ['type']);
-    return this.bus.publish({ type: known, data: validatedData(this.catalog, known, data), senderId, ...routeTo(target) });
+    const request: PublishRequest = { type: known, data: validatedData(this.catalog, known, data), senderId, ...routeTo(target) };
+    return this.catalog.isEphemeral(known) ? this.publishEphemeral(request) : this.bus.publish(request);
   }
 
   sendToUser<T extends EventType>(userId: string, type: T, data: EventDataInput<T>, senderId?: string) {

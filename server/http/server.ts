@@ -131,6 +131,7 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     bus,
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
+    ephemeralHz: config.ephemeralHz,
     governanceExpiresInMs: config.governanceExpiresMs,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
     idempotency: backend.idempotency,

@@ -70,7 +70,7 @@ void api.rooms.publish.mutate({ roomId: 'project:1', type: 'cursor.at', data: { 
 void api.rooms.publish.mutate({ roomId: 'project:1', type: 'board.card_moved', data: { cardId: 'c', column: 'done' } });
 // @ts-expect-error built-in types are never published by members
 void api.rooms.publish.mutate({ roomId: 'project:1', type: 'notification.new', data: { title: 't', message: 'm' } });
-expectTypeOf<RouterInputs['rooms']['publish']['type']>().toEqualTypeOf<'chat.message' | 'cursor.at'>();
+expectTypeOf<RouterInputs['rooms']['publish']['type']>().toEqualTypeOf<'chat.message' | 'cursor.at' | 'cursor.moved' | 'selection.changed'>();
 
 // createRealtimeServer: the events given are checked against the built-ins and the registry.
 createRealtimeServer({ authSecret: 'x'.repeat(16), events: appEvents });

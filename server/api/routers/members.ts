@@ -3,16 +3,15 @@ import { TRPCError, type TRPCMutationProcedure } from '@trpc/server';
 import { z } from 'zod';
 import { eventSchemas, presenceMetadataSchema } from '../../../shared/events.js';
 import { selectablePresenceStatusSchema } from '../../../shared/presence.js';
-import type { ClientPublishableEventType } from '../../../shared/app-events.js';
-import type { EventPublication, RealtimeEvent } from '../../../shared/events.js';
+import type { EventPublication, RealtimeEvent, RoomPublishableEventType } from '../../../shared/events.js';
 import { idSchema, roomInput } from '../inputs.js';
 import { idempotencyKeySchema, idempotent } from '../idempotent.js';
 import { presenceVisible, unseen, visibleOnline } from '../presence-visibility.js';
 import { typedPublication } from '../publish-input.js';
 import { authedProcedure, producerProcedure, router } from '../trpc.js';
 
-/** rooms.publish's input: `data` typed by `type`, among the app's clientPublishable types. */
-export type RoomPublishInput = { roomId: string; idempotencyKey?: string | undefined } & EventPublication<ClientPublishableEventType>;
+/** rooms.publish's input: `data` typed by `type`, among the collaboration types and the app's clientPublishable ones. */
+export type RoomPublishInput = { roomId: string; idempotencyKey?: string | undefined } & EventPublication<RoomPublishableEventType>;
 
 /**
  * Spelled out, so that the package's declarations name RoomPublishInput instead of inlining what
@@ -26,20 +25,30 @@ export type RoomPublishProcedure = TRPCMutationProcedure<{
 }>;
 
 /**
- * A member publishes an app event type flagged `clientPublishable` into the room (`senderId`
- * is the caller, never input). Anything else is BAD_REQUEST; a non-member is FORBIDDEN.
+ * A member publishes `cursor.moved`, `selection.changed` or an app event type flagged
+ * `clientPublishable` into the room (`senderId` is the caller, never input); ephemeral types are
+ * coalesced and never stored (RealtimeCore.publishInput). Anything else is BAD_REQUEST; a non-member is FORBIDDEN.
  */
 const publishToRoom: RoomPublishProcedure = authedProcedure
-  .input(z.object({ roomId: idSchema, idempotencyKey: idempotencyKeySchema }).and(typedPublication<ClientPublishableEventType>()))
+  .input(z.object({ roomId: idSchema, idempotencyKey: idempotencyKeySchema }).and(typedPublication<RoomPublishableEventType>()))
   .mutation(
     idempotent('rooms.publish', async ({ ctx, input }) => {
       const { core } = ctx.services;
       if (!core.catalog.isClientPublishable(input.type)) {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: `Members may not publish ${input.type}: only app event types flagged clientPublishable` });
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `Members may not publish ${input.type}: only cursor.moved, selection.changed and app event types flagged clientPublishable`,
+        });
       }
       await ctx.roomAccess.check(ctx.user, input.roomId, 'publish');
       if (!core.isRoomMember(input.roomId, ctx.user.userId)) {
         throw new TRPCError({ code: 'FORBIDDEN', message: `Not a member of room ${input.roomId}` });
+      }
+      // Beside the per-user limit every call pays: one room's publishes (a cursor at 60 Hz) are
+      // bounded on their own, across processes with Redis (Pusher's client events do the same).
+      const waitMs = await ctx.rateLimits.consume(`publish:${ctx.user.userId}\0${input.roomId}`);
+      if (waitMs > 0) {
+        throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `Publishing into ${input.roomId} too fast; retry in ${waitMs} ms` });
       }
       const event = await core.publishInput({ roomId: input.roomId }, input.type, input.data, ctx.user.userId);
       return { eventId: event.id, event };
