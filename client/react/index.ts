@@ -16,6 +16,10 @@ export type { RoomPresence, UseRoomPresenceOptions } from './use-room-presence.j
 export { useNotifications } from './use-notifications.js';
 export type { NotificationsState, RealtimeNotification, UseNotificationsOptions } from './use-notifications.js';
 export { usePresence } from './use-presence.js';
+export { usePublish, useRoomEvents } from './use-publish.js';
+export type { RoomPublisher, UseRoomEventsOptions } from './use-publish.js';
+export { useCursors, reduceCursors } from './use-cursors.js';
+export type { MemberCursor, UseCursorsOptions } from './use-cursors.js';
 export type { PresenceState, UsePresenceOptions } from './use-presence.js';
 export { trpc } from './trpc.js';
 export { StreamHub } from './stream-hub.js';

@@ -10,10 +10,16 @@ import { collect, ofType } from '../support/collect.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
 import { httpClient, testTokens, wsClient, type TestClient } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
+import type { RealtimeEvent } from '../../shared/events.js';
 
 const enabled = requireRedis();
 const tokens = testTokens();
 const hz = 10;
+/** The x of the newest cursor.moved received. */
+const lastX = (events: RealtimeEvent[]) => {
+  const last = events.findLast((event) => event.type === 'cursor.moved');
+  return last?.type === 'cursor.moved' ? last.data.x : undefined;
+};
 let redis: TestRedis;
 let processes: ServerProcess[] = [];
 const clients: TestClient[] = [];
@@ -54,7 +60,7 @@ describe.runIf(enabled)('cursors across two processes', () => {
     }
     const admin = httpClient(processes[0]!.url, await tokens.sign('root', 'admin'));
     await admin.admin.broadcast.mutate({ roomId: 'board', type: 'sphere.updated', data: { changed: ['after the moves'] } });
-    await waitFor(() => ofType(seen.events, 'cursor.moved').at(-1)?.data.x === 499, 'the last move, on the other process');
+    await waitFor(() => lastX(seen.events) === 499, 'the last move, on the other process');
     await waitFor(() => ofType(seen.events, 'sphere.updated').length === 1, 'the durable event');
     const elapsedSeconds = (Date.now() - startedAt) / 1000;
     const moves = ofType(seen.events, 'cursor.moved');
