@@ -6,7 +6,11 @@
  * member when they leave and when they fall silent.
  */
 import './node-realm.js';
-import { act, cleanup, waitFor } from '@testing-library/react';
+import { act, cleanup, render, waitFor } from '@testing-library/react';
+import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
+import { LiveCursors } from '../../client/dashboard/components/LiveCursors.js';
+import { RealtimeProvider } from '../../client/react/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useCursors, usePublish, useRoomEvents } from '../../client/react/index.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -71,5 +75,27 @@ describe('usePublish, useRoomEvents and useCursors', () => {
     });
     await waitFor(() => expect(dan.result.current?.cursors.has('carol')).toBe(true));
     await waitFor(() => expect(dan.result.current?.cursors.has('carol')).toBe(false), { timeout: 3_000 });
+  });
+
+  it("shows a room's cursors in the dashboard's canvas without making the operator a member", async () => {
+    const view = render(
+      <RealtimeProvider
+        url={t.url}
+        token={await t.token('root', 'admin')}
+        WebSocket={WebSocket as unknown as typeof globalThis.WebSocket}
+        EventSource={EventSource}
+        retryDelayMs={() => 50}
+      >
+        <LiveCursors roomId="doc:watched" />
+      </RealtimeProvider>,
+    );
+    await waitFor(() => expect(t.server.services.core.stats().subscriptions).toBe(1));
+    const erin = renderWithProvider(() => useMember('doc:watched'), { url: t.url, token: await t.token('erin') });
+    await waitFor(() => expect(t.server.services.core.roomMembers('doc:watched')).toHaveLength(1));
+    await act(async () => {
+      await erin.result.current!.publish('selection.changed', { target: 'para-2', start: 4, end: 9 });
+    });
+    await waitFor(() => expect(view.getByTestId('live-cursors-doc:watched').textContent).toContain('erin: para-2 4–9'));
+    expect(t.server.services.core.roomMembers('doc:watched').map((member) => member.userId)).toEqual(['erin']);
   });
 });

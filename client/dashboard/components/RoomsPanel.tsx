@@ -1,5 +1,7 @@
-/** Rooms and who is in them, each member with their presence. */
+/** Rooms and who is in them, each member with their presence; a room's live cursors on demand. */
+import { useState } from 'react';
 import type { PresenceEntry, RoomSummary } from '../live/api-types.js';
+import { LiveCursors } from './LiveCursors.js';
 
 /** Rooms and member chips rendered; the biggest rooms come first. */
 const maxRoomsShown = 30;
@@ -13,6 +15,7 @@ export interface RoomsPanelProps {
 }
 
 export function RoomsPanel({ rooms, presenceByUser, error }: RoomsPanelProps) {
+  const [watched, setWatched] = useState<string | null>(null);
   const sorted = [...rooms].sort((a, b) => b.memberCount - a.memberCount || a.roomId.localeCompare(b.roomId));
   return (
     <section className="panel" data-testid="rooms-panel">
@@ -32,9 +35,13 @@ export function RoomsPanel({ rooms, presenceByUser, error }: RoomsPanelProps) {
             <div className="room-title">
               <span>#{room.roomId}</span>
               <span className="muted">
-                {room.memberCount} member{room.memberCount === 1 ? '' : 's'}
+                {room.memberCount} member{room.memberCount === 1 ? '' : 's'}{' '}
+                <button type="button" className="link" onClick={() => setWatched(watched === room.roomId ? null : room.roomId)}>
+                  {watched === room.roomId ? 'hide cursors' : 'cursors'}
+                </button>
               </span>
             </div>
+            {watched === room.roomId && <LiveCursors roomId={room.roomId} />}
             <div className="chips">
               {room.members.slice(0, maxMembersShown).map((userId) => {
                 const presence = presenceByUser.get(userId);
