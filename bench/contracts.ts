@@ -26,7 +26,12 @@ export interface TargetInfo {
   /** Tokens for our server: every subscriber shares the viewer identity (see bench/README.md). */
   viewerToken?: string;
   adminToken?: string;
+  /** Tokens of distinct users for the `--cursors` mode (each member's cursor is its own). */
+  memberTokens?: string[];
 }
+
+/** Members of the `--cursors` mode: at most this many distinct users per server. */
+export const maxCursorMembers = 200;
 
 export interface ServerStats {
   /** process.cpuUsage() user + system, in microseconds since the process started. */

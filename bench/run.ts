@@ -5,11 +5,13 @@
  * chart.svg. `--profile` runs our server under `node --cpu-prof` and prints where the time goes.
  * `--cluster` runs bench/cluster/ instead: one process versus processes over Redis (issue 5).
  * `--soak` runs bench/soak/ instead: 20,000 connections held for 5 minutes, memory sampled.
+ * `--cursors` runs bench/cursors/ instead: 50 members moving cursors at 60 Hz (issue 18).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runClusterBench } from './cluster/run-cluster.js';
 import { runSoak } from './soak/run-soak.js';
+import { runCursorBench } from './cursors/run-cursors.js';
 import { serverLabels, type ServerKind } from './contracts.js';
 import { measureCell, type CellResult } from './measure-cell.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
@@ -146,7 +148,9 @@ const benchmark = argv.includes('--cluster')
   ? runClusterBench(argv.filter((argument) => argument !== '--cluster'))
   : argv.includes('--soak')
     ? runSoak(argv.filter((argument) => argument !== '--soak'))
-    : main();
+    : argv.includes('--cursors')
+      ? runCursorBench(argv.filter((argument) => argument !== '--cursors'))
+      : main();
 
 benchmark
   .then(() => {

@@ -23,6 +23,11 @@ await runBenchServer(async () => {
       return;
     }
     void socket.join(benchRoomId);
+    // `--cursors`: each member's moves to the whole room as volatile emits (dropped when a
+    // socket is not writable), the sender included, as our onRoom delivers a member's own events.
+    socket.on('cursor', (data: { x: number; y: number }) => {
+      io.volatile.to(benchRoomId).emit('event', { type: 'cursor.moved', data, timestamp: new Date(), roomId: benchRoomId, senderId: socket.id });
+    });
     socket.emit('ready');
   });
 

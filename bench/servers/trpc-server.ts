@@ -8,6 +8,7 @@
  * `REDIS_URL` exported in the shell never silently turns the plain benchmark into a Redis one.
  */
 import { createRealtimeServer, defaultConfig } from '../../server/index.js';
+import { maxCursorMembers } from '../contracts.js';
 import { backendFromConfig } from '../../server/cluster/from-config.js';
 import { runBenchServer } from './harness.js';
 
@@ -25,6 +26,8 @@ await runBenchServer(async () => {
     maxBufferedBytes: 64 * 1024 * 1024,
     redisUrl: process.env.BENCH_REDIS_URL || undefined,
     redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',
+    // `--cursors` compares coalescing on (the default 20 Hz) and off (0).
+    ephemeralHz: process.env.BENCH_EPHEMERAL_HZ === undefined ? 20 : Number(process.env.BENCH_EPHEMERAL_HZ),
   });
   const onError = (error: unknown, context: string) => console.error(`[bench trpc server] ${context}`, error);
   const server = createRealtimeServer({ config, authSecret, onError, backend: backendFromConfig(config, onError) });
@@ -36,6 +39,13 @@ await runBenchServer(async () => {
       wsUrl,
       viewerToken: await server.tokens.sign('bench-viewer', 'user', '2h', { rooms: ['*'] }),
       adminToken: await server.tokens.sign('bench-admin', 'admin', '2h'),
+      ...(process.env.BENCH_CURSOR_MEMBERS && {
+        memberTokens: await Promise.all(
+          Array.from({ length: Math.min(maxCursorMembers, Number(process.env.BENCH_CURSOR_MEMBERS)) }, (_, index) =>
+            server.tokens.sign(`member-${index}`, 'user', '2h', { rooms: ['*'] }),
+          ),
+        ),
+      }),
     },
     connectionCount: () => server.transport.connectionCount,
     close: () => server.close(),
