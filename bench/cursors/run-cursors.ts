@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- --cursors` (issue 18): M members in one room, each moving a cursor at H Hz,
- * every member subscribed to the room. Our server publishes each move with `rooms.publish`
- * (`cursor.moved`, ephemeral) with coalescing on (EPHEMERAL_HZ=20) and off (0); Socket.IO relays
- * each move to the room as a volatile emit. Figures per variant: deliveries per member per
+ * every member subscribed to the room. Our server gets the moves through `rooms.publish`
+ * (`cursor.moved`, ephemeral): sent at 20 Hz as usePublish throttles them, plus the server's
+ * coalescing; every move with the server's coalescing only; every move with no coalescing.
+ * Socket.IO relays every move to the room as a volatile emit. Figures per variant: deliveries per member per
  * second, the server's CPU (share of one core, and µs per move published), and the WebSocket
  * payload bytes each member receives per second.
  *
@@ -18,7 +19,8 @@ import { benchRoomId, maxCursorMembers, type ServerKind, type TargetInfo } from 
 import { positiveInteger } from '../options.js';
 import { startServer, stopServer, type ServerChannel } from '../processes.js';
 
-type Variant = { name: string; kind: ServerKind; environment: Record<string, string> };
+/** `clientHz`: members send their latest position at most this often, as usePublish does (0: every move). */
+type Variant = { name: string; kind: ServerKind; environment: Record<string, string>; clientHz: number };
 
 interface CursorOptions {
   members: number;
@@ -35,6 +37,8 @@ export interface CursorResult {
   hz: number;
   seconds: number;
   movesSent: number;
+  /** Messages the members sent the server (fewer than the moves when they throttle). */
+  callsSent: number;
   publishErrors: number;
   deliveriesPerMemberPerSecond: number;
   serverCpuShare: number;
@@ -150,20 +154,28 @@ async function measureVariant(variant: Variant, options: CursorOptions, repeat: 
     }
     await Promise.race([Promise.all(members.map((member) => member.ready)), sleep(20_000).then(() => Promise.reject(new Error('members not ready in 20 s')))]);
 
+    // Every member moves at `hz`; it sends each move, or (clientHz) its latest position at most clientHz a second.
     let moves = 0;
-    const ticker = setInterval(() => {
+    let sends = 0;
+    const sendAll = () => {
       for (const [index, member] of members.entries()) {
         if (member.socket.readyState !== WebSocket.OPEN) continue;
         member.move(moves % 1000, index);
+        sends++;
       }
+    };
+    const ticker = setInterval(() => {
       moves++;
+      if (variant.clientHz === 0) sendAll();
     }, 1000 / options.hz);
+    const clientThrottle = variant.clientHz === 0 ? undefined : setInterval(sendAll, 1000 / variant.clientHz);
     await sleep(2_000);
 
     const before = await server.request('stats', { collectGarbage: false }, 10_000);
     const deliveriesBefore = members.reduce((total, member) => total + member.deliveries, 0);
     const bytesBefore = members.reduce((total, member) => total + member.bytes, 0);
     const movesBefore = moves;
+    const sendsBefore = sends;
     const ownCpuBefore = process.cpuUsage();
     const startedAt = performance.now();
     await sleep(options.seconds * 1000);
@@ -171,6 +183,8 @@ async function measureVariant(variant: Variant, options: CursorOptions, repeat: 
     const wallSeconds = (performance.now() - startedAt) / 1000;
     const ownCpu = process.cpuUsage(ownCpuBefore);
     clearInterval(ticker);
+    clearInterval(clientThrottle);
+    const callsSent = sends - sendsBefore;
 
     const movesSent = (moves - movesBefore) * options.members;
     const deliveries = members.reduce((total, member) => total + member.deliveries, 0) - deliveriesBefore;
@@ -183,6 +197,7 @@ async function measureVariant(variant: Variant, options: CursorOptions, repeat: 
       hz: options.hz,
       seconds: wallSeconds,
       movesSent,
+      callsSent,
       publishErrors: members.reduce((total, member) => total + member.errors, 0),
       deliveriesPerMemberPerSecond: deliveries / options.members / wallSeconds,
       serverCpuShare: serverCpuMicros / (wallSeconds * 1e6),
@@ -191,6 +206,8 @@ async function measureVariant(variant: Variant, options: CursorOptions, repeat: 
       loadGeneratorCpuShare: (ownCpu.user + ownCpu.system) / (wallSeconds * 1e6),
     };
   } finally {
+    for (const member of members) member.socket.close();
+    await sleep(200);
     for (const member of members) member.socket.terminate();
     await stopServer(server);
   }
@@ -200,11 +217,11 @@ function markdown(options: CursorOptions, results: CursorResult[]): string {
   const lines = [
     `# Cursors: ${options.members} members × ${options.hz} Hz in one room, ${options.seconds} s measured per run`,
     '',
-    '| variant | run | moves sent | deliveries/member/s | server CPU (share of a core) | server CPU µs/move | KB/member/s received | errors | load generator CPU |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| variant | run | moves | calls sent | deliveries/member/s | server CPU (share of a core) | server CPU µs/move | KB/member/s received | errors | load generator CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...results.map(
       (result) =>
-        `| ${result.variant} | ${result.repeat} | ${result.movesSent.toLocaleString('en-US')} | ${result.deliveriesPerMemberPerSecond.toFixed(0)} | ` +
+        `| ${result.variant} | ${result.repeat} | ${result.movesSent.toLocaleString('en-US')} | ${result.callsSent.toLocaleString('en-US')} | ${result.deliveriesPerMemberPerSecond.toFixed(0)} | ` +
         `${(result.serverCpuShare * 100).toFixed(0)}% | ${result.serverCpuMicrosPerMove.toFixed(1)} | ${(result.bytesPerMemberPerSecond / 1024).toFixed(1)} | ` +
         `${result.publishErrors} | ${(result.loadGeneratorCpuShare * 100).toFixed(0)}% |`,
     ),
@@ -216,9 +233,10 @@ function markdown(options: CursorOptions, results: CursorResult[]): string {
 export async function runCursorBench(argv: string[]): Promise<void> {
   const options = parseCursorOptions(argv);
   const variants: Variant[] = [
-    { name: 'this project, coalesced (EPHEMERAL_HZ=20)', kind: 'trpc', environment: { BENCH_EPHEMERAL_HZ: '20' } },
-    { name: 'this project, not coalesced (EPHEMERAL_HZ=0)', kind: 'trpc', environment: { BENCH_EPHEMERAL_HZ: '0' } },
-    { name: 'Socket.IO 4.8, volatile emits', kind: 'socketio', environment: {} },
+    { name: 'this project, usePublish throttle 20 Hz + server coalescing', kind: 'trpc', environment: { BENCH_EPHEMERAL_HZ: '20' }, clientHz: 20 },
+    { name: 'this project, server coalescing only (EPHEMERAL_HZ=20)', kind: 'trpc', environment: { BENCH_EPHEMERAL_HZ: '20' }, clientHz: 0 },
+    { name: 'this project, no coalescing (EPHEMERAL_HZ=0)', kind: 'trpc', environment: { BENCH_EPHEMERAL_HZ: '0' }, clientHz: 0 },
+    { name: 'Socket.IO 4.8, volatile emits', kind: 'socketio', environment: {}, clientHz: 0 },
   ];
   const results: CursorResult[] = [];
   for (let repeat = 1; repeat <= options.repeats; repeat++) {

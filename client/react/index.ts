@@ -17,7 +17,7 @@ export { useNotifications } from './use-notifications.js';
 export type { NotificationsState, RealtimeNotification, UseNotificationsOptions } from './use-notifications.js';
 export { usePresence } from './use-presence.js';
 export { usePublish, useRoomEvents } from './use-publish.js';
-export type { RoomPublisher, UseRoomEventsOptions } from './use-publish.js';
+export type { RoomPublisher, UsePublishOptions, UseRoomEventsOptions } from './use-publish.js';
 export { useCursors, reduceCursors } from './use-cursors.js';
 export type { MemberCursor, UseCursorsOptions } from './use-cursors.js';
 export type { PresenceState, UsePresenceOptions } from './use-presence.js';

@@ -7,15 +7,25 @@
  * the caller's membership while mounted: a member may publish).
  */
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from 'react';
-import type { EventDataInput, EventType, RealtimeEvent, RoomPublishableEventType } from '../../shared/events.js';
+import { ephemeralEventTypes, type EventDataInput, type EventType, type RealtimeEvent, type RoomPublishableEventType } from '../../shared/events.js';
+import { PublishThrottle } from '../publish-throttle.js';
 import type { RouterInputs } from '../router-types.js';
 import { useRealtimeContext } from './context.js';
 import { LiveState } from './live-state.js';
 import { roomStreamKey } from './use-room-presence.js';
 import { useLatest } from './use-latest.js';
 
-/** Publishes into the room; resolves with the event as stamped (an ephemeral one may yet be coalesced away). */
+/**
+ * Publishes into the room; resolves with the event as stamped. `cursor.moved` and
+ * `selection.changed` are throttled here (at most `ephemeralHz` sends a second per type, the
+ * latest last): a call replaced by a later one resolves with the event that replaced it.
+ */
 export type RoomPublisher = <T extends RoomPublishableEventType>(type: T, data: EventDataInput<T>) => Promise<RealtimeEvent>;
+
+export interface UsePublishOptions {
+  /** Most cursor and selection sends a second (as the server's EPHEMERAL_HZ); 0 sends every call. @default 20 */
+  ephemeralHz?: number;
+}
 
 /**
  * @example
@@ -24,15 +34,19 @@ export type RoomPublisher = <T extends RoomPublishableEventType>(type: T, data: 
  * onPointerMove={(event) => void publish('cursor.moved', { x: event.clientX, y: event.clientY })}
  * ```
  */
-export function usePublish(roomId: string): RoomPublisher {
+export function usePublish(roomId: string, options: UsePublishOptions = {}): RoomPublisher {
   const { client } = useRealtimeContext();
+  const hz = options.ephemeralHz ?? 20;
+  const throttle = useMemo(() => new PublishThrottle<RealtimeEvent>(hz), [client, roomId, hz]);
+  useEffect(() => () => throttle.close(), [throttle]);
   return useCallback(
-    async (type, data) => {
+    (type, data) => {
       // `{ type, data }` pairs by construction (the publisher's signature); the input type is a union over types.
       const input = { roomId, type, data } as RouterInputs['rooms']['publish'];
-      return (await client.api.rooms.publish.mutate(input)).event;
+      const send = async () => (await client.api.rooms.publish.mutate(input)).event;
+      return ephemeralEventTypes.has(type) ? throttle.run(type, send) : send();
     },
-    [client, roomId],
+    [client, roomId, throttle],
   );
 }
 
