@@ -27,7 +27,7 @@ export function parseEventId(id: string): ParsedEventId | null {
   if (dash <= 0 || dash === id.length - 1) return null;
   const tail = id.slice(dash + 1);
   const dot = tail.indexOf('.');
-  if (dot === 0) return null;
+  if (dot === 0 || dot === tail.length - 1) return null;
   const sequence = Number(dot === -1 ? tail : tail.slice(0, dot));
   if (!Number.isSafeInteger(sequence) || sequence < 0) return null;
   return { epoch: id.slice(0, dash), sequence };

@@ -51,6 +51,10 @@ describe('event catalog', () => {
     expect(parseEventId(formatEventId('abc', 42))).toEqual({ epoch: 'abc', sequence: 42 });
     expect(parseEventId('garbage')).toBeNull();
     expect(parseEventId('abc-')).toBeNull();
-    expect(parseEventId('abc-1.5')).toBeNull();
+    // An ephemeral event's id: the sequence of the stored event before it, and its own suffix.
+    expect(parseEventId('abc-1.5')).toEqual({ epoch: 'abc', sequence: 1 });
+    expect(parseEventId('abc-.5')).toBeNull();
+    expect(parseEventId('abc-1.')).toBeNull();
+    expect(parseEventId('abc-x.5')).toBeNull();
   });
 });
