@@ -22,6 +22,11 @@ export function formatEventId(epoch: string, sequence: number): string {
   return `${epoch}-${sequence}`;
 }
 
+/** Whether `id` is an ephemeral event's (`<epoch>-<sequence>.<suffix>`): never stored, safe to drop. */
+export function isEphemeralEventId(id: string): boolean {
+  return id.lastIndexOf('.') > id.lastIndexOf('-');
+}
+
 export function parseEventId(id: string): ParsedEventId | null {
   const dash = id.lastIndexOf('-');
   if (dash <= 0 || dash === id.length - 1) return null;

@@ -64,6 +64,7 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; st
   fromNumber('realtime_slow_consumer_closes_total', 'Connections closed because their outgoing buffer passed its bound (4008)', counter('slowConsumerCloses'));
   fromNumber('realtime_dead_peer_terminations_total', 'Connections terminated after unanswered keep-alive pings', counter('deadPeerTerminations'));
   fromNumber('realtime_flood_closes_total', 'Connections closed for sending frames far past the rate limit (4030)', counter('floodCloses'));
+  fromNumber('realtime_ephemeral_dropped_total', 'Ephemeral frames (cursors) not written to a socket past half its buffer bound', counter('droppedEphemeral'));
   fromNumber('realtime_ephemeral_coalesced_total', 'Ephemeral publishes (cursors) replaced by a later one before they were sent (EPHEMERAL_HZ)', () => services.core.ephemeral.coalesced);
   fromNumber('realtime_deduplicated_publishes_total', 'Publishes answered from the idempotency store instead of publishing twice', () => services.idempotency.deduplicated);
   fromNumber('realtime_refused_inputs_total', 'Peer errors and refused input (logged at warn, at most a few lines per 10 s)', () => refusals.total);

@@ -42,6 +42,8 @@ export interface ManagedConnection {
 export interface TransportCounters {
   deliveries: number;
   slowConsumerCloses: number;
+  /** Ephemeral frames (cursors) not written to a socket whose buffer was past half its bound. */
+  droppedEphemeral: number;
   deadPeerTerminations: number;
   floodCloses: number;
   refusedConnections: number;
@@ -72,6 +74,7 @@ export class ConnectionServices {
   readonly counters: TransportCounters = {
     deliveries: 0,
     slowConsumerCloses: 0,
+    droppedEphemeral: 0,
     deadPeerTerminations: 0,
     floodCloses: 0,
     refusedConnections: 0,
@@ -134,6 +137,10 @@ export class ConnectionServices {
 
   countDelivery(): void {
     this.counters.deliveries++;
+  }
+
+  countDroppedEphemeral(): void {
+    this.counters.droppedEphemeral++;
   }
 
   countSlowConsumer(): void {

@@ -16,6 +16,7 @@ import type { WebSocket } from 'ws';
 import { getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import type { TRPCResponseMessage } from '@trpc/server/rpc';
 import { CloseCode } from '../../shared/codes.js';
+import { isEphemeralEventId } from '../../shared/event-id.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { ApiContext } from '../api/context.js';
 import { newConnectionId } from '../core/connection-id.js';
@@ -298,6 +299,12 @@ export class WsConnection implements CallHost, ManagedConnection {
   }
 
   deliver(id: RequestId, event: RealtimeEvent): void {
+    // A socket behind on its reads gets no more cursors (a volatile emit): one would be stale by
+    // the time the buffer drains, and the room it takes is a durable event's (issue 18).
+    if (isEphemeralEventId(event.id) && this.socket.bufferedAmount > this.transport.options.maxBufferedBytes / 2) {
+      this.transport.countDroppedEphemeral();
+      return;
+    }
     this.sendFrame(this.transport.frames.frame(id, event));
   }
 
