@@ -312,8 +312,9 @@ export class RealtimeCore {
   // ── internals ──────────────────────────────────────────────────────────────────────────────
 
   private receive(published: BusEvent): void {
-    // The state first, so that a room event reaches the members its own change made.
-    this.membership.apply(published);
+    // The state first, so that a room event reaches the members its own change made. Membership
+    // changes are never ephemeral: a cursor (with a borrowed sequence) is none of its business.
+    if (!published.ephemeral) this.membership.apply(published);
     for (const observer of this.observers) {
       try {
         observer(published.event);
