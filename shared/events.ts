@@ -68,6 +68,15 @@ export const eventSchemas = {
     reason: shortText.optional(),
     cancelledBy: identifier.optional(),
   }),
+  /**
+   * A run's text grows by `delta`; `offset` is the text's length before it (UTF-16 code units),
+   * set by the server. A catch-up after a gap is one such event carrying everything missed.
+   */
+  'agent.output': z.strictObject({
+    agentId: identifier,
+    delta: z.string().max(limits.maxOutputDeltaLength),
+    offset: z.number().int().min(0),
+  }),
 
   // governance
   'governance.required': z.strictObject({

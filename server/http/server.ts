@@ -132,6 +132,7 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
     governanceExpiresInMs: config.governanceExpiresMs,
+    agentOutputMaxBytes: config.agentOutputMaxBytes,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
     idempotency: backend.idempotency,
     membership: backend.membership,

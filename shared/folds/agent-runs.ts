@@ -71,12 +71,18 @@ export interface AgentRun extends AgentRunProgress {
  */
 export function beginsAgentRun(status: AgentStatus | undefined, type: AgentEventType): boolean {
   if (status === undefined) return true;
-  return isTerminalAgentStatus(status) && type !== 'agent.complete' && type !== 'agent.error' && type !== 'agent.cancelled';
+  // Output arrives only inside a run: a late delta never begins the next one.
+  return isTerminalAgentStatus(status) && type !== 'agent.complete' && type !== 'agent.error' && type !== 'agent.cancelled' && type !== 'agent.output';
 }
 
-/** The fields one event changes; the rest of the run stays as it was. */
-export function agentRunChange(event: AgentRunEvent): Partial<AgentRunProgress> & Pick<AgentRunProgress, 'status'> {
+/**
+ * The fields one event changes; the rest of the run stays as it was. `current` is the run's
+ * status before it (output keeps a thinking or running status, and moves a started run to running).
+ */
+export function agentRunChange(event: AgentRunEvent, current?: AgentStatus): Partial<AgentRunProgress> & Pick<AgentRunProgress, 'status'> {
   switch (event.type) {
+    case 'agent.output':
+      return { status: current === undefined || current === 'started' ? 'running' : current };
     case 'agent.started':
       return { status: 'started', ...(event.data.task !== undefined && { task: event.data.task }) };
     case 'agent.thinking':
@@ -107,7 +113,7 @@ export function foldAgentRun(run: AgentRun | undefined, event: AgentRunEvent): A
   const base = run === undefined || beginsAgentRun(run.status, event.type) ? newRun(run, event) : run;
   return {
     ...base,
-    ...agentRunChange(event),
+    ...agentRunChange(event, base === run ? run.status : undefined),
     updatedAt: event.timestamp,
     ...(event.id !== undefined && { lastEventId: event.id }),
   };

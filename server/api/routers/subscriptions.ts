@@ -61,12 +61,21 @@ export const subscriptionProcedures = {
     .subscription(({ ctx, input, signal }) => {
       const agentId = input?.agentId;
       const lastEventId = input?.lastEventId ?? (agentId === undefined ? undefined : ctx.services.agents.replayPointOf(agentId));
+      // Each run's text reaches the subscriber exactly once: what it lacks as one event, then live deltas.
+      const cursor = ctx.services.agents.outputCursor(lastEventId);
       return stream<AgentEventType>(
         ctx,
         {
           channels: [watchesEverything(ctx) ? channels.agents : channels.user(ctx.user.userId)],
           types: new Set(agentEventTypes),
           ...(agentId !== undefined && { accept: (event) => (event.data as { agentId?: string }).agentId === agentId }),
+          transform: {
+            map: (event) => cursor.map(event),
+            catchUp: () => {
+              const event = agentId === undefined ? undefined : cursor.catchUp(agentId);
+              return event ? [event] : [];
+            },
+          },
           ...resume(lastEventId),
         },
         signal,
