@@ -85,19 +85,26 @@ export const eventSchemas = {
     description: longText.optional(),
     agentId: identifier.optional(),
     approvers: z.array(identifier).max(limits.maxApprovers).optional(),
+    /** How many of the approvers must approve. @default 1 */
+    quorum: z.number().int().min(1).max(limits.maxApprovers).optional(),
     expiresAt: z.coerce.date().optional(),
     details: jsonValue.optional(),
   }),
+  /** An approval short of the quorum: who has approved so far, and how many are needed. */
   'governance.pending': z.strictObject({
     actionId: identifier,
     action: shortText.min(1),
     approvers: z.array(identifier).max(limits.maxApprovers).optional(),
     expiresAt: z.coerce.date().optional(),
+    approvals: z.array(identifier).max(limits.maxApprovers).optional(),
+    quorum: z.number().int().min(1).max(limits.maxApprovers).optional(),
   }),
   'governance.approved': z.strictObject({
     actionId: identifier,
     decidedBy: identifier,
     reason: shortText.optional(),
+    /** Everyone whose approval counted, in order; `decidedBy` is the last. */
+    approvedBy: z.array(identifier).max(limits.maxApprovers).optional(),
   }),
   'governance.rejected': z.strictObject({
     actionId: identifier,

@@ -107,6 +107,15 @@ export const governanceRouter = router({
       ctx.services.governance.withdraw(input.actionId, decider(ctx.user), input.reason),
     ),
   ),
+  /**
+   * Decided actions (approved, rejected, expired) the caller requested or could approve (all of
+   * them for admins), newest first; pass `nextCursor` back for the next page.
+   */
+  history: authedProcedure
+    .input(z.object({ limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(300).optional() }))
+    .query(({ ctx, input }) =>
+      ctx.services.governance.history(decider(ctx.user), { limit: input.limit, ...(input.cursor !== undefined && { cursor: input.cursor }) }),
+    ),
   /** Actions still waiting for the caller's decision (all pending actions for admins). */
   pending: authedProcedure.query(({ ctx }) => ctx.services.governance.pendingFor(decider(ctx.user))),
   get: authedProcedure.input(z.object({ actionId: idSchema })).query(({ ctx, input }) => {
