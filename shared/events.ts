@@ -46,7 +46,8 @@ export const eventSchemas = {
   pong: z.strictObject({ nonce: identifier.optional() }),
 
   // agent
-  'agent.started': z.strictObject({ agentId: identifier, task: longText.optional(), metadata: metadata.optional() }),
+  /** `roomId`: the run belongs to that room, whose members then see its events (onRoom, onAgent({ roomId })). */
+  'agent.started': z.strictObject({ agentId: identifier, task: longText.optional(), metadata: metadata.optional(), roomId: identifier.optional() }),
   'agent.thinking': z.strictObject({ agentId: identifier, step: shortText.optional(), thought: longText.optional() }),
   'agent.progress': z.strictObject({
     agentId: identifier,

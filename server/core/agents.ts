@@ -112,9 +112,10 @@ export class AgentService {
     return run && { ...run.state };
   }
 
-  list(filter: { ownerId?: string } = {}): AgentRunState[] {
+  list(filter: { ownerId?: string; roomId?: string } = {}): AgentRunState[] {
     return [...this.runs.values()]
       .filter((run) => filter.ownerId === undefined || run.state.ownerId === filter.ownerId)
+      .filter((run) => filter.roomId === undefined || run.state.roomId === filter.roomId)
       .map((run) => ({ ...run.state }));
   }
 
@@ -184,10 +185,13 @@ export class AgentService {
       release = claimed.release;
     }
     const run = this.fold(draft);
+    // A run in a room reaches the room's members as well (room access decides who subscribes there).
+    const { roomId } = run.state;
     let event: RealtimeEvent<T>;
     try {
-      event = await this.core.publish(type, parsed, [channels.user(userId), channels.agents], {
+      event = await this.core.publish(type, parsed, [channels.user(userId), channels.agents, ...(roomId === undefined ? [] : [channels.room(roomId)])], {
         userId,
+        ...(roomId !== undefined && { roomId }),
         ...(senderId !== undefined && { senderId }),
       });
     } catch (error) {

@@ -51,6 +51,8 @@ export interface AgentRun extends AgentRunProgress {
   agentId: string;
   /** The user the run works for: they see its events and may cancel it. */
   ownerId: string;
+  /** The room the run belongs to (`agent.started`'s `roomId`): its members see the run too. */
+  roomId?: string;
   /** The service user that emits the run's events over the API; absent for in-process producers. */
   producerId?: string;
   startedAt: Date;
@@ -123,6 +125,7 @@ function newRun(previous: AgentRun | undefined, event: AgentRunEvent): AgentRun 
   return {
     agentId: event.data.agentId,
     ownerId: event.userId ?? previous?.ownerId ?? 'unknown',
+    ...(event.type === 'agent.started' && event.data.roomId !== undefined && { roomId: event.data.roomId }),
     // A canceller is not the run's producer.
     ...(event.senderId !== undefined && event.type !== 'agent.cancelled' && { producerId: event.senderId }),
     status: 'started',

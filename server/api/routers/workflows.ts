@@ -44,11 +44,14 @@ export const agentsRouter = router({
    * The current state of a run (its owner, admins and services). Its `lastEventId` is where an
    * `onAgent` subscription picks up to receive exactly what happens after this state.
    */
-  get: authedProcedure.input(z.object({ agentId: idSchema })).query(({ ctx, input }) => {
+  get: authedProcedure.input(z.object({ agentId: idSchema })).query(async ({ ctx, input }) => {
     const run = ctx.services.agents.get(input.agentId);
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No agent run ${input.agentId}` });
     if (run.ownerId !== ctx.user.userId && !canSeeAll(ctx.user)) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'Not your agent' });
+      // A run in a room is the room's members' to read too.
+      if (run.roomId === undefined || !(await ctx.roomAccess.admits(ctx.user, run.roomId, 'read'))) {
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'Not your agent' });
+      }
     }
     return run;
   }),
