@@ -38,7 +38,8 @@ export interface AgentRun {
 }
 
 /** What `startRun` takes besides the agent id: the user the run works for, and what it is about. */
-export type StartRunOptions = { userId: string; task?: string; metadata?: Record<string, unknown> } & PublishOptions;
+/** `roomId`: the run belongs to that room; its members see it too. */
+export type StartRunOptions = { userId: string; task?: string; metadata?: Record<string, unknown>; roomId?: string } & PublishOptions;
 
 export interface Runs {
   /** Emits `agent.started` for `userId`'s agent; the run's signal is live before it is sent. */
@@ -118,13 +119,13 @@ export function createRuns(
   };
 
   return {
-    async startRun(agentId, { userId, task, metadata, idempotencyKey }) {
+    async startRun(agentId, { userId, task, metadata, roomId, idempotencyKey }) {
       if (isClosed()) throw new Error('The producer client is closed');
       await watchAgents();
       const run: LocalRun = { controller: new AbortController() };
       runs.set(agentId, run);
       try {
-        const data = { ...(task !== undefined && { task }), ...(metadata && { metadata }) };
+        const data = { ...(task !== undefined && { task }), ...(metadata && { metadata }), ...(roomId !== undefined && { roomId }) };
         const { eventId } = await emit(agentId, userId, 'agent.started', data, idempotencyKey);
         run.startEventId = eventId;
       } catch (error) {
