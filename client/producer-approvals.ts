@@ -16,6 +16,8 @@ export interface ApprovalRequestOptions {
   action: string;
   /** Users who may decide; admins always may. */
   approvers: string[];
+  /** How many approvers must approve; one rejection rejects. @default 1 */
+  quorum?: number;
   /** @default the service's default (5 minutes) */
   expiresInMs?: number;
   description?: string;

@@ -24,6 +24,12 @@ export interface AgentRun {
   thinking(step?: string, thought?: string, options?: PublishOptions): Promise<void>;
   /** 0–100, never below the last value unless `reset` is set. */
   progress(progress: number, step?: string, options?: { message?: string; reset?: boolean } & PublishOptions): Promise<void>;
+  /**
+   * Appends `text` to the run's output (`agent.output`). Calls are sent one after another in the
+   * order made, each stating its offset, so a retried or reordered delta never doubles the text
+   * (the service answers CONFLICT instead). Await each call, or the last one, before `complete`.
+   */
+  output(text: string, options?: PublishOptions): Promise<void>;
   complete(result?: unknown, options?: PublishOptions): Promise<void>;
   /** `retryable` tells the user whether running the agent again may help; it is not about this call. */
   fail(error: string | Error, options?: { code?: string; retryable?: boolean } & PublishOptions): Promise<void>;
@@ -32,7 +38,8 @@ export interface AgentRun {
 }
 
 /** What `startRun` takes besides the agent id: the user the run works for, and what it is about. */
-export type StartRunOptions = { userId: string; task?: string; metadata?: Record<string, unknown> } & PublishOptions;
+/** `roomId`: the run belongs to that room; its members see it too. */
+export type StartRunOptions = { userId: string; task?: string; metadata?: Record<string, unknown>; roomId?: string } & PublishOptions;
 
 export interface Runs {
   /** Emits `agent.started` for `userId`'s agent; the run's signal is live before it is sent. */
@@ -112,13 +119,13 @@ export function createRuns(
   };
 
   return {
-    async startRun(agentId, { userId, task, metadata, idempotencyKey }) {
+    async startRun(agentId, { userId, task, metadata, roomId, idempotencyKey }) {
       if (isClosed()) throw new Error('The producer client is closed');
       await watchAgents();
       const run: LocalRun = { controller: new AbortController() };
       runs.set(agentId, run);
       try {
-        const data = { ...(task !== undefined && { task }), ...(metadata && { metadata }) };
+        const data = { ...(task !== undefined && { task }), ...(metadata && { metadata }), ...(roomId !== undefined && { roomId }) };
         const { eventId } = await emit(agentId, userId, 'agent.started', data, idempotencyKey);
         run.startEventId = eventId;
       } catch (error) {
@@ -128,6 +135,9 @@ export function createRuns(
       const finish = () => {
         if (runs.get(agentId) === run) runs.delete(agentId);
       };
+      // Deltas go out in order; a failed one stops the chain, so no later delta skips past it.
+      let outputLength = 0;
+      let outputChain: Promise<void> = Promise.resolve();
       return {
         agentId,
         userId,
@@ -138,6 +148,14 @@ export function createRuns(
         },
         progress: async (progress, step, { idempotencyKey, ...extra } = {}) => {
           await emit(agentId, userId, 'agent.progress', { progress, ...(step !== undefined && { step }), ...extra }, idempotencyKey);
+        },
+        output: (text, { idempotencyKey } = {}) => {
+          const sent = outputChain.then(async () => {
+            await emit(agentId, userId, 'agent.output', { delta: text, offset: outputLength }, idempotencyKey);
+            outputLength += text.length;
+          });
+          outputChain = sent;
+          return sent;
         },
         complete: async (result, { idempotencyKey } = {}) => {
           await emit(agentId, userId, 'agent.complete', result === undefined ? {} : { result }, idempotencyKey);

@@ -74,6 +74,8 @@ const environmentSchema = z.object({
   /** An idle keep-alive HTTP connection is closed after this long. */
   HTTP_KEEPALIVE_TIMEOUT_MS: integer(5_000),
   HISTORY_PER_CHANNEL: integer(historyDefaults.perChannel),
+  /** UTF-8 bytes of one agent run's `agent.output` text; a delta past it is PAYLOAD_TOO_LARGE. */
+  AGENT_OUTPUT_MAX_BYTES: integer(1024 * 1024),
   HISTORY_GLOBAL: integer(historyDefaults.global),
   IDLE_AFTER_MS: integer(membershipDefaults.idleAfterMs),
   TYPING_EXPIRE_MS: integer(membershipDefaults.typingExpireMs),
@@ -125,6 +127,7 @@ export type ServerConfig = {
   httpRequestTimeoutMs: number;
   httpKeepAliveTimeoutMs: number;
   historyPerChannel: number;
+  agentOutputMaxBytes: number;
   historyGlobal: number;
   idleAfterMs: number;
   typingExpireMs: number;
@@ -179,6 +182,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     httpRequestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
     httpKeepAliveTimeoutMs: env.HTTP_KEEPALIVE_TIMEOUT_MS,
     historyPerChannel: env.HISTORY_PER_CHANNEL,
+    agentOutputMaxBytes: env.AGENT_OUTPUT_MAX_BYTES,
     historyGlobal: env.HISTORY_GLOBAL,
     idleAfterMs: env.IDLE_AFTER_MS,
     typingExpireMs: env.TYPING_EXPIRE_MS,

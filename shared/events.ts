@@ -46,7 +46,8 @@ export const eventSchemas = {
   pong: z.strictObject({ nonce: identifier.optional() }),
 
   // agent
-  'agent.started': z.strictObject({ agentId: identifier, task: longText.optional(), metadata: metadata.optional() }),
+  /** `roomId`: the run belongs to that room, whose members then see its events (onRoom, onAgent({ roomId })). */
+  'agent.started': z.strictObject({ agentId: identifier, task: longText.optional(), metadata: metadata.optional(), roomId: identifier.optional() }),
   'agent.thinking': z.strictObject({ agentId: identifier, step: shortText.optional(), thought: longText.optional() }),
   'agent.progress': z.strictObject({
     agentId: identifier,
@@ -68,6 +69,15 @@ export const eventSchemas = {
     reason: shortText.optional(),
     cancelledBy: identifier.optional(),
   }),
+  /**
+   * A run's text grows by `delta`; `offset` is the text's length before it (UTF-16 code units),
+   * set by the server. A catch-up after a gap is one such event carrying everything missed.
+   */
+  'agent.output': z.strictObject({
+    agentId: identifier,
+    delta: z.string().max(limits.maxOutputDeltaLength),
+    offset: z.number().int().min(0),
+  }),
 
   // governance
   'governance.required': z.strictObject({
@@ -76,19 +86,26 @@ export const eventSchemas = {
     description: longText.optional(),
     agentId: identifier.optional(),
     approvers: z.array(identifier).max(limits.maxApprovers).optional(),
+    /** How many of the approvers must approve. @default 1 */
+    quorum: z.number().int().min(1).max(limits.maxApprovers).optional(),
     expiresAt: z.coerce.date().optional(),
     details: jsonValue.optional(),
   }),
+  /** An approval short of the quorum: who has approved so far, and how many are needed. */
   'governance.pending': z.strictObject({
     actionId: identifier,
     action: shortText.min(1),
     approvers: z.array(identifier).max(limits.maxApprovers).optional(),
     expiresAt: z.coerce.date().optional(),
+    approvals: z.array(identifier).max(limits.maxApprovers).optional(),
+    quorum: z.number().int().min(1).max(limits.maxApprovers).optional(),
   }),
   'governance.approved': z.strictObject({
     actionId: identifier,
     decidedBy: identifier,
     reason: shortText.optional(),
+    /** Everyone whose approval counted, in order; `decidedBy` is the last. */
+    approvedBy: z.array(identifier).max(limits.maxApprovers).optional(),
   }),
   'governance.rejected': z.strictObject({
     actionId: identifier,

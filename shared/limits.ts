@@ -10,6 +10,12 @@ export const limits = {
   /** messages, descriptions, thoughts */
   maxTextLength: 4_000,
   maxListLength: 64,
+  /**
+   * One `agent.output` delta (UTF-16 code units). A catch-up sent to a late subscriber is one
+   * event of up to a run's whole text, so its schema allows that; a producer's delta is bounded
+   * by the frame size and by the run's output budget.
+   */
+  maxOutputDeltaLength: 4 * 1024 * 1024,
   maxApprovers: 32,
   maxIdempotencyKeyLength: 128,
   /** nesting of free-form JSON (results, details, metadata); deeper values overflow serializers' stacks */

@@ -5,6 +5,7 @@
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { AgentEventType, RealtimeEvent } from '../../shared/events.js';
+import { foldOutput } from '../../shared/folds/agent-output.js';
 import { agentRunChange, beginsAgentRun } from '../../shared/folds/agent-runs.js';
 import type { RouterOutputs } from '../router-types.js';
 import { useRealtimeContext } from './context.js';
@@ -25,7 +26,12 @@ export interface AgentEventsState {
   error: string | undefined;
   /** The current step, from `agent.thinking` / `agent.progress`. */
   step: string | undefined;
-  /** This run's events seen by this hook, oldest first (the last `maxEvents`). */
+  /**
+   * The run's text so far: its `agent.output` deltas joined. Exactly the producer's text across
+   * reconnects and late opening (the service sends what is missing as one delta).
+   */
+  output: string;
+  /** This run's events (without its `agent.output` deltas, which are `output`) seen by this hook, oldest first (the last `maxEvents`). */
   events: readonly AgentEvent[];
 }
 
@@ -40,6 +46,7 @@ const initialAgentState: AgentEventsState = {
   result: undefined,
   error: undefined,
   step: undefined,
+  output: '',
   events: [],
 };
 
@@ -56,14 +63,15 @@ export function reduceAgentEvents(state: AgentEventsState, event: AgentEvent, ma
   // A new run of the same agent id starts from a clean slate.
   const begins = !seen && beginsAgentRun(state.status === 'idle' ? undefined : state.status, event.type);
   const base = begins ? initialAgentState : state;
-  const events = seen ? base.events : [...base.events, event].slice(-maxEvents);
-  const change = agentRunChange(event);
+  const events = seen || event.type === 'agent.output' ? base.events : [...base.events, event].slice(-maxEvents);
+  const change = agentRunChange(event, begins || base.status === 'idle' ? undefined : base.status);
   return {
     status: change.status,
     progress: change.progress ?? base.progress,
     result: change.result ?? base.result,
     error: change.error ?? base.error,
     step: change.step ?? base.step,
+    output: event.type === 'agent.output' ? foldOutput(base.output, event.data) : base.output,
     events,
   };
 }

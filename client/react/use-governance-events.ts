@@ -18,7 +18,7 @@ export type GovernanceDecision = RouterOutputs['governance']['approve'];
 export type GovernanceEvent = RealtimeEvent<GovernanceEventType>;
 
 export interface GovernanceEventsState {
-  /** Pending actions the caller may decide, oldest first. */
+  /** Pending actions the caller may decide, oldest first; `approvals` / `quorum` say how far each has come. */
   pendingActions: readonly PendingAction[];
   approve: (actionId: string, reason?: string) => Promise<GovernanceDecision>;
   reject: (actionId: string, reason?: string) => Promise<GovernanceDecision>;
@@ -47,7 +47,10 @@ function without(state: PendingState, actionId: string): PendingState {
 export function reducePendingActions(state: PendingState, event: GovernanceEvent): PendingState {
   const known = state.actions.find((action) => action.actionId === event.data.actionId);
   if (!known) return state;
-  return isPendingAction(foldGovernanceAction(known, event)) ? state : without(state, known.actionId);
+  const next = foldGovernanceAction(known, event);
+  if (!isPendingAction(next)) return without(state, known.actionId);
+  // An approval short of the quorum: the action shows who has approved so far.
+  return next === known ? state : { ...state, actions: state.actions.map((action) => (action === known ? next : action)) };
 }
 
 export function useGovernanceEvents(): GovernanceEventsState {

@@ -19,6 +19,7 @@ import {
   type AgentRunEvent,
   type AgentStatus,
 } from '../../shared/folds/agent-runs.js';
+import { AgentOutputs, type OutputCursor } from './agent-output.js';
 import { channels } from './channels.js';
 import { RealtimeError } from './errors.js';
 import type { RealtimeCore } from './realtime-core.js';
@@ -28,8 +29,13 @@ export { isTerminalAgentStatus, type AgentStatus };
 /** A run as `agents.get` and `agents.list` answer it. */
 export type AgentRunState = AgentRun;
 
-/** Data of an agent event without `agentId`, which the service fills in. */
-export type AgentEventData<T extends AgentEventType> = Omit<EventDataInput<T>, 'agentId'>;
+/**
+ * Data of an agent event without `agentId`, which the service fills in; an output's `offset` is
+ * the service's too (a producer may state it, and gets CONFLICT when it is not the text's length).
+ */
+export type AgentEventData<T extends AgentEventType> = T extends 'agent.output'
+  ? Omit<EventDataInput<T>, 'agentId' | 'offset'> & { offset?: number }
+  : Omit<EventDataInput<T>, 'agentId'>;
 
 interface RunRecord {
   state: AgentRun;
@@ -41,6 +47,8 @@ interface RunRecord {
 export interface AgentServiceOptions {
   /** Runs remembered; the oldest finished are forgotten past it. @default 10000 */
   maxRuns?: number;
+  /** UTF-8 bytes of one run's `agent.output` text (AGENT_OUTPUT_MAX_BYTES). @default 1 MiB */
+  maxOutputBytes?: number;
 }
 
 /** Who is emitting: a producer (checked against the run's producer) or a canceller (owner or admin, checked by `cancel`). */
@@ -48,11 +56,24 @@ type EmitAuthority = 'producer' | 'canceller';
 
 export class AgentService {
   private readonly runs = new Map<string, RunRecord>();
+  private readonly outputs: AgentOutputs;
 
   constructor(
     private readonly core: RealtimeCore,
     private readonly options: AgentServiceOptions = {},
-  ) {}
+  ) {
+    this.outputs = new AgentOutputs(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes });
+  }
+
+  /** The run's text so far, as this process has received it. */
+  output(agentId: string): string {
+    return this.outputs.text(agentId);
+  }
+
+  /** A subscriber's cursor over run texts: a late or resumed subscriber gets what it lacks as one event. */
+  outputCursor(lastEventId: string | undefined): OutputCursor {
+    return this.outputs.cursor(lastEventId);
+  }
 
   /**
    * Publishes an agent event for `userId`'s agent after checking it is a valid next step.
@@ -91,9 +112,10 @@ export class AgentService {
     return run && { ...run.state };
   }
 
-  list(filter: { ownerId?: string } = {}): AgentRunState[] {
+  list(filter: { ownerId?: string; roomId?: string } = {}): AgentRunState[] {
     return [...this.runs.values()]
       .filter((run) => filter.ownerId === undefined || run.state.ownerId === filter.ownerId)
+      .filter((run) => filter.roomId === undefined || run.state.roomId === filter.roomId)
       .map((run) => ({ ...run.state }));
   }
 
@@ -121,7 +143,9 @@ export class AgentService {
       case 'agent.progress':
       case 'agent.complete':
       case 'agent.error':
-      case 'agent.cancelled': {
+      case 'agent.cancelled':
+      case 'agent.output': {
+        if (event.type === 'agent.output') this.outputs.observe(event);
         const before = this.runs.get(event.data.agentId)?.state;
         const run = this.fold(event);
         // Only a cancel that moved the run: a late one of an earlier run leaves the current alone.
@@ -143,7 +167,8 @@ export class AgentService {
   ): Promise<RealtimeEvent<T>> {
     let parsed: EventDataMap[T];
     try {
-      parsed = parseEventData(type, { ...data, agentId });
+      // An output's offset is checked and set below; 0 stands in for it while the rest is parsed.
+      parsed = parseEventData(type, type === 'agent.output' ? { offset: 0, ...data, agentId } : { ...data, agentId });
     } catch (error) {
       throw toValidationError(type, error);
     }
@@ -152,11 +177,27 @@ export class AgentService {
     // are checked in the order they were made. Every check that can fail comes first, so a
     // rejected event changes nothing.
     this.check(this.runs.get(agentId), draft, authority);
+    let release: (() => void) | undefined;
+    if (draft.type === 'agent.output') {
+      const stated = (data as { offset?: number }).offset;
+      const claimed = this.outputs.claim(agentId, draft.data.delta, stated);
+      draft.data.offset = claimed.offset;
+      release = claimed.release;
+    }
     const run = this.fold(draft);
-    const event = await this.core.publish(type, parsed, [channels.user(userId), channels.agents], {
-      userId,
-      ...(senderId !== undefined && { senderId }),
-    });
+    // A run in a room reaches the room's members as well (room access decides who subscribes there).
+    const { roomId } = run.state;
+    let event: RealtimeEvent<T>;
+    try {
+      event = await this.core.publish(type, parsed, [channels.user(userId), channels.agents, ...(roomId === undefined ? [] : [channels.room(roomId)])], {
+        userId,
+        ...(roomId !== undefined && { roomId }),
+        ...(senderId !== undefined && { senderId }),
+      });
+    } catch (error) {
+      release?.();
+      throw error;
+    }
     if (this.runs.get(agentId) === run) {
       if (run.firstEventId === undefined || isNewerEventId(run.firstEventId, event.id)) run.firstEventId = event.id;
       if (isNewerEventId(event.id, run.state.lastEventId)) run.state = { ...run.state, lastEventId: event.id };
@@ -206,6 +247,7 @@ export class AgentService {
       return known;
     }
     const run: RunRecord = { state, abort: new AbortController(), ...(event.id !== undefined && { firstEventId: event.id }) };
+    this.outputs.reset(agentId);
     // Re-inserted so the map stays ordered by start, and the oldest finished runs go first.
     this.runs.delete(agentId);
     this.runs.set(agentId, run);
@@ -226,7 +268,10 @@ export class AgentService {
     if (this.runs.size <= max) return;
     for (const [agentId, run] of this.runs) {
       if (this.runs.size <= max) break;
-      if (isTerminalAgentStatus(run.state.status)) this.runs.delete(agentId);
+      if (isTerminalAgentStatus(run.state.status)) {
+        this.runs.delete(agentId);
+        this.outputs.reset(agentId);
+      }
     }
   }
 }

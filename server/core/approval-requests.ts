@@ -14,6 +14,8 @@ export interface ApprovalRequest {
   details?: EventDataInput<'governance.required'>['details'];
   /** Users who may decide; admins always may. */
   approvers: string[];
+  /** How many of the approvers must approve (one rejection rejects). @default 1 */
+  quorum?: number;
   /** @default the service's default expiry (5 minutes) */
   expiresInMs?: number;
   requesterId: string;

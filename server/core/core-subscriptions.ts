@@ -22,9 +22,19 @@ export interface SubscribeOptions {
   holdRoom?: string;
   types?: ReadonlySet<EventType>;
   accept?: (event: RealtimeEvent) => boolean;
+  /**
+   * Rewrites or drops each event before delivery; `catchUp` is delivered once, after the replay
+   * (what a late or resumed subscriber lacks, such as an agent run's text so far).
+   */
+  transform?: EventTransform;
   /** Resume: replay what this subscription would have received after this id. */
   lastEventId?: string;
   sink: EventSink;
+}
+
+export interface EventTransform {
+  map(event: RealtimeEvent): RealtimeEvent | undefined;
+  catchUp?(): readonly RealtimeEvent[];
 }
 
 export interface Subscription {
@@ -48,7 +58,7 @@ export class CoreSubscriptions {
   constructor(private readonly options: CoreSubscriptionsOptions) {}
 
   async open(options: SubscribeOptions): Promise<Subscription> {
-    const { connection } = options;
+    const { connection, transform } = options;
     const subscriber = new Subscriber({
       connectionId: connection.id,
       channels: options.channels,
@@ -56,6 +66,7 @@ export class CoreSubscriptions {
       ...(options.followsRoom && { followsRoom: options.followsRoom }),
       ...(options.types && { types: options.types }),
       ...(options.accept && { accept: options.accept }),
+      ...(transform && { map: (event: RealtimeEvent) => transform.map(event) }),
       sink: options.sink,
     });
     let closed = false;
@@ -111,6 +122,7 @@ export class CoreSubscriptions {
         throw error;
       }
     }
+    for (const event of transform?.catchUp?.() ?? []) subscriber.deliverDirect(event);
     return subscription;
   }
 

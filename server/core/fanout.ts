@@ -20,6 +20,8 @@ export interface SubscriberOptions {
   followsRoom?: (roomId: string) => boolean;
   types?: ReadonlySet<EventType>;
   accept?: (event: RealtimeEvent) => boolean;
+  /** Rewrites or drops an accepted event before it reaches the sink (an agent output cursor). */
+  map?: (event: RealtimeEvent) => RealtimeEvent | undefined;
   sink: EventSink;
   /** Live events held while a replay is being read; past it the subscriber is told of a gap. @default 10000 */
   maxBufferedWhileReplaying?: number;
@@ -112,10 +114,11 @@ export class Subscriber {
   }
 
   private sinkIfWanted(event: RealtimeEvent): void {
-    const { types, accept } = this.options;
+    const { types, accept, map } = this.options;
     if (types && !types.has(event.type)) return;
     if (accept && !accept(event)) return;
-    this.options.sink(event);
+    const delivered = map ? map(event) : event;
+    if (delivered) this.options.sink(delivered);
   }
 }
 

@@ -13,6 +13,7 @@ import type { EventDataInput, GovernanceEventType, RealtimeEvent } from '../../s
 import { parseEventData } from '../../shared/events.js';
 import {
   foldGovernanceAction,
+  hasQuorum,
   type GovernanceAction,
   type GovernanceActionEvent,
   type GovernanceFoldOptions,
@@ -23,6 +24,7 @@ import { MemoryDecisionClaims, type DecisionClaims } from './decision-claims.js'
 import { DecisionWaiters } from './decision-waiters.js';
 import { ApprovalDeniedError, type ApprovalRequest, type Decider, type RequireApprovalOptions } from './approval-requests.js';
 import { RealtimeError } from './errors.js';
+import { pageDecidedActions, type DecidedPage } from './governance-history.js';
 import type { RealtimeCore } from './realtime-core.js';
 import { toValidationError } from './validation.js';
 
@@ -31,9 +33,13 @@ export { MemoryDecisionClaims, ApprovalDeniedError };
 
 interface Entry {
   state: GovernanceAction;
+  /** Order in which this process settled it (history: decisions within one millisecond). */
+  settledOrder?: number;
   timer?: NodeJS.Timeout;
   waiters: DecisionWaiters;
 }
+
+const withApproval = (approvals: readonly string[], userId: string) => [...new Set([...approvals, userId])];
 
 /** setTimeout fires at once past this delay (a signed 32-bit number of milliseconds). */
 const maxTimerDelayMs = 2 ** 31 - 1;
@@ -50,6 +56,7 @@ export interface GovernanceOptions {
 
 export class GovernanceService {
   private readonly actions = new Map<string, Entry>();
+  private settledCount = 0;
   private stopped = false;
   private readonly claims: DecisionClaims;
   private readonly foldOptions: GovernanceFoldOptions;
@@ -69,6 +76,9 @@ export class GovernanceService {
     if (this.actions.has(actionId)) throw new RealtimeError('CONFLICT', `Action ${actionId} already exists`);
     const approvers = [...new Set(request.approvers)];
     if (approvers.length === 0) throw new RealtimeError('BAD_REQUEST', 'An action needs at least one approver');
+    if (request.quorum !== undefined && (!Number.isInteger(request.quorum) || request.quorum < 1 || request.quorum > approvers.length)) {
+      throw new RealtimeError('BAD_REQUEST', `quorum must be between 1 and the ${approvers.length} approvers`);
+    }
     const expiresInMs = request.expiresInMs ?? this.options.defaultExpiresInMs ?? 300_000;
     if (!Number.isFinite(expiresInMs) || expiresInMs < 0 || expiresInMs > maxTimerDelayMs) {
       throw new RealtimeError('BAD_REQUEST', `expiresInMs must be between 0 and ${maxTimerDelayMs}`);
@@ -78,6 +88,7 @@ export class GovernanceService {
       actionId,
       action: request.action,
       approvers,
+      ...(request.quorum !== undefined && request.quorum > 1 && { quorum: request.quorum }),
       expiresAt: new Date(now.getTime() + expiresInMs),
       ...(request.description !== undefined && { description: request.description }),
       ...(request.agentId !== undefined && { agentId: request.agentId }),
@@ -137,7 +148,10 @@ export class GovernanceService {
     return entry.waiters.wait(signal);
   }
 
-  /** Decides a pending action once. Only its approvers or an admin may. */
+  /**
+   * Decides a pending action once. Only its approvers or an admin may. An approval short of the
+   * quorum publishes `governance.pending` (who approved so far); one rejection rejects.
+   */
   async decide(actionId: string, decision: 'approved' | 'rejected', by: Decider, reason?: string): Promise<GovernanceAction> {
     const entry = this.actions.get(actionId);
     if (!entry) throw new RealtimeError('NOT_FOUND', `No action ${actionId}`);
@@ -147,15 +161,37 @@ export class GovernanceService {
     if (entry.state.status !== 'pending') {
       throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${entry.state.status}`);
     }
+    if (decision === 'approved') {
+      if (entry.state.approvals.includes(by.userId)) throw new RealtimeError('CONFLICT', `${by.userId} already approved ${actionId}`);
+      const { action, quorum } = entry.state;
+      const approvals = [...entry.state.approvals, by.userId];
+      if (approvals.length < quorum) {
+        const data = { actionId, action, approvals, quorum };
+        const counted = this.fold(entry, { type: 'governance.pending', data, timestamp: new Date() });
+        await this.publish('governance.pending', counted, data, by.userId);
+        return { ...counted };
+      }
+    }
+    return this.decideOnce(entry, decision, by, reason);
+  }
+
+  private async decideOnce(entry: Entry, decision: 'approved' | 'rejected', by: Decider, reason?: string): Promise<GovernanceAction> {
+    const { actionId } = entry.state;
     if (!(await this.claims.claim(actionId))) {
       // Another process decided (or expired) it first; its event is on the way.
       throw new RealtimeError('CONFLICT', `Action ${actionId} is already decided`);
     }
     if (entry.state.status !== 'pending') throw new RealtimeError('CONFLICT', `Action ${actionId} is already ${entry.state.status}`);
-    const type = decision === 'approved' ? 'governance.approved' : 'governance.rejected';
+    const timestamp = new Date();
     const data = { actionId, decidedBy: by.userId, ...(reason !== undefined && { reason }) };
-    const decided = this.fold(entry, { type, data, timestamp: new Date() });
-    await this.publish(type, decided, data, by.userId);
+    const decided =
+      decision === 'approved'
+        ? this.fold(entry, { type: 'governance.approved', data: { ...data, approvedBy: withApproval(entry.state.approvals, by.userId) }, timestamp })
+        : this.fold(entry, { type: 'governance.rejected', data, timestamp });
+    const { approvals } = decided;
+    await (decision === 'approved'
+      ? this.publish('governance.approved', decided, { ...data, approvedBy: approvals }, by.userId)
+      : this.publish('governance.rejected', decided, data, by.userId));
     return { ...decided };
   }
 
@@ -177,11 +213,23 @@ export class GovernanceService {
     return entry && { ...entry.state };
   }
 
-  /** Pending actions the user may decide (all of them for an admin). */
+  /** Pending actions the user may decide (all of them for an admin), but not those they already approved. */
   pendingFor(by: Decider): GovernanceAction[] {
     return [...this.actions.values()]
-      .filter(({ state }) => state.status === 'pending' && (by.isAdmin || state.approvers.includes(by.userId)))
+      .filter(({ state }) => state.status === 'pending' && (by.isAdmin || state.approvers.includes(by.userId)) && !state.approvals.includes(by.userId))
       .map(({ state }) => ({ ...state }));
+  }
+
+  /** Decided actions the user requested or could approve (all of them for an admin), newest first. */
+  history(by: Decider, page: { limit: number; cursor?: string }): DecidedPage {
+    const settled = [...this.actions.values()]
+      .filter((entry) => entry.settledOrder !== undefined)
+      .filter(({ state }) => by.isAdmin || state.requesterId === by.userId || state.approvers.includes(by.userId))
+      .sort((a, b) => a.settledOrder! - b.settledOrder!);
+    return pageDecidedActions(
+      settled.map(({ state }) => state),
+      page,
+    );
   }
 
   /** Stops every expiry timer; whoever still waits is told the service stopped. */
@@ -238,7 +286,16 @@ export class GovernanceService {
       case 'governance.required':
         if (!this.actions.has(event.data.actionId) && !this.stopped) this.track(foldGovernanceAction(undefined, event, this.foldOptions));
         return;
-      case 'governance.pending':
+      case 'governance.pending': {
+        // Approvals counted on two processes at once may add up to the quorum only here.
+        const entry = this.actions.get(event.data.actionId);
+        if (!entry || !hasQuorum(this.fold(entry, event))) return;
+        const last = entry.state.approvals[entry.state.approvals.length - 1]!;
+        this.decideOnce(entry, 'approved', { userId: last, isAdmin: true }).catch((error: unknown) => {
+          if (!(error instanceof RealtimeError && error.code === 'CONFLICT')) (this.options.onError ?? console.error)(error, `completing the quorum of ${entry.state.actionId}`);
+        });
+        return;
+      }
       case 'governance.approved':
       case 'governance.rejected':
       case 'governance.expired': {
@@ -270,6 +327,7 @@ export class GovernanceService {
   }
 
   private settle(entry: Entry): void {
+    entry.settledOrder = ++this.settledCount;
     clearTimeout(entry.timer);
     entry.timer = undefined;
     entry.waiters.resolveAll(entry.state);

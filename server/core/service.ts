@@ -12,6 +12,8 @@ import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js'
 
 export interface RealtimeServicesOptions extends RealtimeCoreOptions {
   governanceExpiresInMs?: number;
+  /** UTF-8 bytes of one agent run's output text. @default 1 MiB */
+  agentOutputMaxBytes?: number;
   /** Where idempotency keys are remembered. @default an in-process store with a 5-minute window */
   idempotency?: IdempotencyStore;
   /** Who decided or expired an action first, across processes. @default in this process */
@@ -42,7 +44,7 @@ export interface RealtimeServices {
 
 export function createRealtimeServices(options: RealtimeServicesOptions): RealtimeServices {
   const core = new RealtimeCore(options);
-  const agents = new AgentService(core);
+  const agents = new AgentService(core, options.agentOutputMaxBytes === undefined ? {} : { maxOutputBytes: options.agentOutputMaxBytes });
   const governance = new GovernanceService(core, {
     ...(options.governanceExpiresInMs !== undefined && { defaultExpiresInMs: options.governanceExpiresInMs }),
     ...(options.onError && { onError: options.onError }),

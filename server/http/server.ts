@@ -133,6 +133,7 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     typingExpireMs: config.typingExpireMs,
     ephemeralHz: config.ephemeralHz,
     governanceExpiresInMs: config.governanceExpiresMs,
+    agentOutputMaxBytes: config.agentOutputMaxBytes,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
     idempotency: backend.idempotency,
     membership: backend.membership,

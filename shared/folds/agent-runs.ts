@@ -51,6 +51,8 @@ export interface AgentRun extends AgentRunProgress {
   agentId: string;
   /** The user the run works for: they see its events and may cancel it. */
   ownerId: string;
+  /** The room the run belongs to (`agent.started`'s `roomId`): its members see the run too. */
+  roomId?: string;
   /** The service user that emits the run's events over the API; absent for in-process producers. */
   producerId?: string;
   startedAt: Date;
@@ -71,12 +73,18 @@ export interface AgentRun extends AgentRunProgress {
  */
 export function beginsAgentRun(status: AgentStatus | undefined, type: AgentEventType): boolean {
   if (status === undefined) return true;
-  return isTerminalAgentStatus(status) && type !== 'agent.complete' && type !== 'agent.error' && type !== 'agent.cancelled';
+  // Output arrives only inside a run: a late delta never begins the next one.
+  return isTerminalAgentStatus(status) && type !== 'agent.complete' && type !== 'agent.error' && type !== 'agent.cancelled' && type !== 'agent.output';
 }
 
-/** The fields one event changes; the rest of the run stays as it was. */
-export function agentRunChange(event: AgentRunEvent): Partial<AgentRunProgress> & Pick<AgentRunProgress, 'status'> {
+/**
+ * The fields one event changes; the rest of the run stays as it was. `current` is the run's
+ * status before it (output keeps a thinking or running status, and moves a started run to running).
+ */
+export function agentRunChange(event: AgentRunEvent, current?: AgentStatus): Partial<AgentRunProgress> & Pick<AgentRunProgress, 'status'> {
   switch (event.type) {
+    case 'agent.output':
+      return { status: current === undefined || current === 'started' ? 'running' : current };
     case 'agent.started':
       return { status: 'started', ...(event.data.task !== undefined && { task: event.data.task }) };
     case 'agent.thinking':
@@ -107,7 +115,7 @@ export function foldAgentRun(run: AgentRun | undefined, event: AgentRunEvent): A
   const base = run === undefined || beginsAgentRun(run.status, event.type) ? newRun(run, event) : run;
   return {
     ...base,
-    ...agentRunChange(event),
+    ...agentRunChange(event, base === run ? run.status : undefined),
     updatedAt: event.timestamp,
     ...(event.id !== undefined && { lastEventId: event.id }),
   };
@@ -117,6 +125,7 @@ function newRun(previous: AgentRun | undefined, event: AgentRunEvent): AgentRun 
   return {
     agentId: event.data.agentId,
     ownerId: event.userId ?? previous?.ownerId ?? 'unknown',
+    ...(event.type === 'agent.started' && event.data.roomId !== undefined && { roomId: event.data.roomId }),
     // A canceller is not the run's producer.
     ...(event.senderId !== undefined && event.type !== 'agent.cancelled' && { producerId: event.senderId }),
     status: 'started',

@@ -22,6 +22,10 @@ export interface GovernanceAction {
   details?: unknown;
   requesterId: string;
   approvers: string[];
+  /** How many approvals decide it (1 unless the request said more). */
+  quorum: number;
+  /** Who has approved so far, in order (on an approved action: everyone whose approval counted). */
+  approvals: string[];
   createdAt: Date;
   expiresAt: Date;
   status: GovernanceStatus;
@@ -53,7 +57,8 @@ export interface GovernanceFoldOptions {
 /**
  * Folds one event into the action it names. Returns the same object (or undefined) when the event
  * changes nothing: a second `governance.required` of a known action, a decision of an action
- * unknown here or already settled (decided once: the first decision wins), `governance.pending`.
+ * unknown here or already settled (decided once: the first decision wins), a `governance.pending`
+ * that adds no approval. One rejection rejects; approvals count up to the quorum.
  */
 export function foldGovernanceAction(
   action: undefined,
@@ -81,6 +86,8 @@ export function foldGovernanceAction(
         action: data.action,
         // A request names its approvers; the seed's events without them are addressed to one user.
         approvers: data.approvers ?? (event.userId !== undefined ? [event.userId] : []),
+        quorum: data.quorum ?? 1,
+        approvals: [],
         expiresAt: data.expiresAt ?? new Date(event.timestamp.getTime() + (options.defaultExpiresInMs ?? 300_000)),
         requesterId: event.senderId ?? 'system',
         createdAt: event.timestamp,
@@ -94,15 +101,29 @@ export function foldGovernanceAction(
     case 'governance.rejected': {
       if (action?.status !== 'pending') return action;
       const { decidedBy, reason } = event.data;
-      const status = event.type === 'governance.approved' ? 'approved' : 'rejected';
-      return { ...action, status, decidedBy, decidedAt: event.timestamp, ...(reason !== undefined && { reason }) };
+      const decided = { ...action, decidedBy, decidedAt: event.timestamp, ...(reason !== undefined && { reason }) };
+      if (event.type === 'governance.rejected') return { ...decided, status: 'rejected' };
+      return { ...decided, status: 'approved', approvals: event.data.approvedBy ?? withApprovals(action.approvals, [decidedBy]) };
     }
     case 'governance.expired':
       if (action?.status !== 'pending') return action;
       return { ...action, status: 'expired', decidedAt: event.timestamp };
-    case 'governance.pending':
-      return action;
+    case 'governance.pending': {
+      // Approvals only add up (two processes may each publish a partial count): the union.
+      if (action?.status !== 'pending') return action;
+      const approvals = withApprovals(action.approvals, event.data.approvals ?? []);
+      return approvals.length === action.approvals.length ? action : { ...action, approvals };
+    }
   }
+}
+
+function withApprovals(known: readonly string[], more: readonly string[]): string[] {
+  return [...new Set([...known, ...more])];
+}
+
+/** Whether a pending action has the approvals it needs (another process's count may complete it). */
+export function hasQuorum(action: GovernanceAction): boolean {
+  return action.status === 'pending' && action.approvals.length >= action.quorum;
 }
 
 /** Whether the action waits for a decision: a settled one never goes back. */

@@ -133,6 +133,19 @@ describe.each(hookTransports)('over %s', (transport) => {
       await expect(view.result.current!.approve('not-daves')).rejects.toThrow(/not an approver/);
       view.unmount();
     });
+
+    it('shows the approvals so far of an action that needs a quorum', async () => {
+      const { governance } = t.server.services;
+      const actionId = `quorum-${transport}`;
+      await governance.request({ actionId, action: 'deploy', approvers: ['gina', 'hugo', 'ivan'], quorum: 2, requesterId: 'worker' });
+      const view = renderWithProvider(() => useGovernanceEvents(), { url: t.url, token: await t.token('gina'), transport });
+      await waitFor(() => expect(view.result.current?.pendingActions.find((action) => action.actionId === actionId)).toMatchObject({ quorum: 2, approvals: [] }));
+      await governance.decide(actionId, 'approved', { userId: 'hugo', isAdmin: false });
+      await waitFor(() => expect(view.result.current?.pendingActions.find((action) => action.actionId === actionId)).toMatchObject({ approvals: ['hugo'] }));
+      await governance.decide(actionId, 'approved', { userId: 'ivan', isAdmin: false });
+      await waitFor(() => expect(view.result.current?.pendingActions.map((action) => action.actionId)).not.toContain(actionId));
+      view.unmount();
+    });
   });
 
   describe('useNotifications', () => {

@@ -1,6 +1,6 @@
 /** The governance-action fold on plain objects: what every process and the hook share. */
 import { describe, expect, it } from 'vitest';
-import { foldGovernanceAction, isPendingAction, type GovernanceAction } from '../../shared/folds/governance-actions.js';
+import { foldGovernanceAction, hasQuorum, isPendingAction, type GovernanceAction } from '../../shared/folds/governance-actions.js';
 
 const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
 const expiresAt = at(600);
@@ -22,6 +22,8 @@ describe('foldGovernanceAction', () => {
       eventId: 'e-1',
       action: 'deploy',
       approvers: ['alice', 'bob'],
+      quorum: 1,
+      approvals: [],
       expiresAt,
       requesterId: 'worker',
       createdAt: at(0),
@@ -38,6 +40,19 @@ describe('foldGovernanceAction', () => {
     );
     expect(action).toMatchObject({ approvers: ['alice'], requesterId: 'system', expiresAt: at(60) });
     expect(action.eventId).toBeUndefined();
+  });
+
+  it('counts approvals up to a quorum as a union (two processes may each publish a partial count)', () => {
+    const pending = { ...requested(), quorum: 2 };
+    const one = foldGovernanceAction(pending, { type: 'governance.pending', timestamp: at(1), data: { actionId: 'x1', action: 'deploy', approvals: ['alice'], quorum: 2 } });
+    expect(one).toMatchObject({ status: 'pending', approvals: ['alice'] });
+    expect(hasQuorum(one)).toBe(false);
+    const other = foldGovernanceAction(one, { type: 'governance.pending', timestamp: at(1), data: { actionId: 'x1', action: 'deploy', approvals: ['bob'], quorum: 2 } });
+    expect(other.approvals).toEqual(['alice', 'bob']);
+    expect(hasQuorum(other)).toBe(true);
+    expect(foldGovernanceAction(other, { type: 'governance.pending', timestamp: at(2), data: { actionId: 'x1', action: 'deploy', approvals: ['bob'] } })).toBe(other);
+    const approved = foldGovernanceAction(other, { type: 'governance.approved', timestamp: at(3), data: { actionId: 'x1', decidedBy: 'bob', approvedBy: ['alice', 'bob'] } });
+    expect(approved).toMatchObject({ status: 'approved', approvals: ['alice', 'bob'], decidedBy: 'bob' });
   });
 
   it('is decided once: the first decision wins and later ones change nothing', () => {

@@ -95,10 +95,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
 }
 
 /** An official client over WebSocket to any server (other processes too). */
-export function wsClient(wsUrl: string, token: string | undefined, retryDelayMs = 50): TestClient {
+export function wsClient(wsUrl: string, token: string | undefined, retryDelayMs = 50, WebSocketClass: new (address: string, protocols?: string | string[]) => WebSocket = WebSocket): TestClient {
   const client = createWSClient({
     url: wsUrl,
-    WebSocket: WebSocket as never,
+    WebSocket: WebSocketClass as never,
     connectionParams: async () => (token === undefined ? {} : { token }),
     retryDelayMs: () => retryDelayMs,
   });

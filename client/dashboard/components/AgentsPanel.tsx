@@ -11,6 +11,9 @@ export interface AgentsPanelProps {
   error: string | null;
 }
 
+/** The tail of a run's streamed text shown under its bar (the whole text may be a megabyte). */
+const maxOutputShown = 2_000;
+
 /** Rows shown; the rest are summarised (active runs sort first). */
 const maxShown = 25;
 
@@ -83,6 +86,11 @@ function AgentRow({ run, cancel, now }: { run: AgentRunView; cancel: AgentsPanel
       <div className="detail">
         {[run.ownerId && `for ${run.ownerId}`, detail, formatAge(run.updatedAt, now)].filter(Boolean).join(' · ')}
       </div>
+      {run.output && (
+        <pre className="agent-output" data-testid={`agent-output-${run.agentId}`} aria-live="polite">
+          {run.output.length > maxOutputShown ? `…${run.output.slice(-maxOutputShown)}` : run.output}
+        </pre>
+      )}
       {error && <div className="error-text">{error}</div>}
     </div>
   );

@@ -5,9 +5,11 @@
  * newer, so a list fetched before an event arrived cannot roll a run back.
  */
 import type { AgentEventType, RealtimeEvent } from '../../../shared/events.js';
-import { foldAgentRun, isTerminalAgentStatus, type AgentRun } from '../../../shared/folds/agent-runs.js';
+import { foldOutput } from '../../../shared/folds/agent-output.js';
+import { beginsAgentRun, foldAgentRun, isTerminalAgentStatus, type AgentRun } from '../../../shared/folds/agent-runs.js';
 
-export type AgentRunView = AgentRun;
+/** A run, with the text its `agent.output` deltas have streamed so far. */
+export type AgentRunView = AgentRun & { output?: string };
 export type AgentRuns = ReadonlyMap<string, AgentRunView>;
 
 /** Runs kept; the oldest finished ones go first. */
@@ -18,15 +20,22 @@ export function seedRuns(runs: AgentRuns, listed: readonly AgentRun[]): AgentRun
   for (const run of listed) {
     const known = next.get(run.agentId);
     if (known && known.updatedAt >= run.updatedAt) continue;
-    next.set(run.agentId, run);
+    // The list carries no text: the run's own text stays (the stream sends what is missing).
+    const sameRun = known !== undefined && known.startedAt.getTime() === run.startedAt.getTime();
+    next.set(run.agentId, sameRun && known.output !== undefined ? { ...run, output: known.output } : run);
   }
   return prune(next);
 }
 
 export function applyAgentEvent(runs: AgentRuns, event: RealtimeEvent<AgentEventType>): AgentRuns {
   const known = runs.get(event.data.agentId);
-  const next = foldAgentRun(known, event);
-  return next === known ? runs : prune(new Map(runs).set(next.agentId, next));
+  const folded = foldAgentRun(known, event);
+  if (folded === known) return runs;
+  const begins = known === undefined || beginsAgentRun(known.status, event.type);
+  const before = begins ? '' : (known.output ?? '');
+  const output = event.type === 'agent.output' ? foldOutput(before, event.data) : before;
+  const next: AgentRunView = output === '' ? folded : { ...folded, output };
+  return prune(new Map(runs).set(next.agentId, next));
 }
 
 /** Active runs first, then the most recently updated. */

@@ -10,6 +10,8 @@ import { channels } from '../../core/channels.js';
 import { firehoseChannel } from '../../core/channels.js';
 import type { ApiContext } from '../context.js';
 import type { AuthUser } from '../auth.js';
+import type { EventTransform } from '../../core/core-subscriptions.js';
+import { isTerminalAgentStatus, type AgentRun } from '../../../shared/folds/agent-runs.js';
 import { EventStream, streamConnection, type StreamGuard, type StreamSpec } from '../event-stream.js';
 import { eventTypesSchema, idSchema, lastEventIdSchema } from '../inputs.js';
 import { authedProcedure } from '../trpc.js';
@@ -32,6 +34,22 @@ const revocable = (ctx: Ctx, roomId?: string): StreamGuard => ({
   watch: (stream) => ctx.roomAccessSweep.watch({ user: ctx.user, ...(roomId !== undefined && { roomId }), end: (error) => stream.end(error) }),
 });
 
+/**
+ * Each run's text reaches the subscriber exactly once: what it lacks as one `agent.output` (after
+ * any replay), then live deltas. `runs`: the agents whose text a late subscriber is given at once.
+ */
+function outputTransform(ctx: Ctx, lastEventId: string | undefined, runs: readonly string[] | (() => readonly AgentRun[])): EventTransform {
+  const cursor = ctx.services.agents.outputCursor(lastEventId);
+  return {
+    map: (event) => cursor.map(event),
+    catchUp: () => {
+      // A room's runs: the live ones (a finished run's text is read through onAgent({ agentId })).
+      const agentIds = typeof runs === 'function' ? runs().filter((run) => !isTerminalAgentStatus(run.status)).map((run) => run.agentId) : runs;
+      return agentIds.flatMap((agentId) => cursor.catchUp(agentId) ?? []);
+    },
+  };
+}
+
 export const subscriptionProcedures = {
   /**
    * Where "now" is in the event stream. Subscribe with it as `lastEventId` and a disconnect
@@ -48,28 +66,40 @@ export const subscriptionProcedures = {
       // A connection's token and OPEN_ROOMS never change under a live stream: only what the
       // authorizer admitted can be taken back, so only that is watched (nothing kept otherwise).
       const guard = ctx.roomAccess.admitsStatically(ctx.user, input.roomId) ? undefined : revocable(ctx, input.roomId);
-      return stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, ...resume(input.lastEventId) }, signal, guard);
+      const runsHere = () => ctx.services.agents.list({ roomId: input.roomId });
+      const transform = outputTransform(ctx, input.lastEventId, runsHere);
+      return stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, transform, ...resume(input.lastEventId) }, signal, guard);
     }),
 
   /**
    * Agent events: the caller's own agents (all agents for admins and services), optionally one
-   * agent. With `agentId` and no `lastEventId`, the current run is replayed from its start
-   * first, so a late subscriber holds the run's state before live events arrive.
+   * agent; with `roomId`, the runs of that room (its members, under room access). With `agentId`
+   * and no `lastEventId`, the current run is replayed from its start first, so a late subscriber
+   * holds the run's state before live events arrive; its text comes as one `agent.output`.
    */
   onAgent: authedProcedure
-    .input(z.object({ agentId: idSchema.optional(), lastEventId: lastEventIdSchema }).optional())
-    .subscription(({ ctx, input, signal }) => {
+    .input(z.object({ agentId: idSchema.optional(), roomId: idSchema.optional(), lastEventId: lastEventIdSchema }).optional())
+    .subscription(async ({ ctx, input, signal }) => {
       const agentId = input?.agentId;
-      const lastEventId = input?.lastEventId ?? (agentId === undefined ? undefined : ctx.services.agents.replayPointOf(agentId));
+      const { agents } = ctx.services;
+      const lastEventId = input?.lastEventId ?? (agentId === undefined ? undefined : agents.replayPointOf(agentId));
+      // A run in a room is watched through the room: by a member who asks for the room, or for the run.
+      const run = agentId === undefined ? undefined : agents.get(agentId);
+      const roomId = input?.roomId ?? (run?.roomId !== undefined && run.ownerId !== ctx.user.userId && !watchesEverything(ctx) ? run.roomId : undefined);
+      if (roomId !== undefined) await ctx.roomAccess.check(ctx.user, roomId, 'subscribe');
+      const guard = roomId === undefined || ctx.roomAccess.admitsStatically(ctx.user, roomId) ? undefined : revocable(ctx, roomId);
+      const ownChannel = watchesEverything(ctx) ? channels.agents : channels.user(ctx.user.userId);
       return stream<AgentEventType>(
         ctx,
         {
-          channels: [watchesEverything(ctx) ? channels.agents : channels.user(ctx.user.userId)],
+          channels: roomId === undefined ? [ownChannel] : [channels.room(roomId)],
           types: new Set(agentEventTypes),
           ...(agentId !== undefined && { accept: (event) => (event.data as { agentId?: string }).agentId === agentId }),
+          transform: outputTransform(ctx, lastEventId, agentId !== undefined ? [agentId] : roomId !== undefined ? () => agents.list({ roomId }) : []),
           ...resume(lastEventId),
         },
         signal,
+        guard,
       );
     }),
 

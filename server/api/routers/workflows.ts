@@ -44,11 +44,14 @@ export const agentsRouter = router({
    * The current state of a run (its owner, admins and services). Its `lastEventId` is where an
    * `onAgent` subscription picks up to receive exactly what happens after this state.
    */
-  get: authedProcedure.input(z.object({ agentId: idSchema })).query(({ ctx, input }) => {
+  get: authedProcedure.input(z.object({ agentId: idSchema })).query(async ({ ctx, input }) => {
     const run = ctx.services.agents.get(input.agentId);
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No agent run ${input.agentId}` });
     if (run.ownerId !== ctx.user.userId && !canSeeAll(ctx.user)) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'Not your agent' });
+      // A run in a room is the room's members' to read too.
+      if (run.roomId === undefined || !(await ctx.roomAccess.admits(ctx.user, run.roomId, 'read'))) {
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'Not your agent' });
+      }
     }
     return run;
   }),
@@ -107,6 +110,15 @@ export const governanceRouter = router({
       ctx.services.governance.withdraw(input.actionId, decider(ctx.user), input.reason),
     ),
   ),
+  /**
+   * Decided actions (approved, rejected, expired) the caller requested or could approve (all of
+   * them for admins), newest first; pass `nextCursor` back for the next page.
+   */
+  history: authedProcedure
+    .input(z.object({ limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(300).optional() }))
+    .query(({ ctx, input }) =>
+      ctx.services.governance.history(decider(ctx.user), { limit: input.limit, ...(input.cursor !== undefined && { cursor: input.cursor }) }),
+    ),
   /** Actions still waiting for the caller's decision (all pending actions for admins). */
   pending: authedProcedure.query(({ ctx }) => ctx.services.governance.pendingFor(decider(ctx.user))),
   get: authedProcedure.input(z.object({ actionId: idSchema })).query(({ ctx, input }) => {
