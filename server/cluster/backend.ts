@@ -40,3 +40,19 @@ export interface Backend {
   /** Numbers this process reports for the per-process breakdown of statistics (where there are several). */
   reportProcessStats(source: () => Record<string, number>): void;
 }
+
+/** What every backend is built with, whatever it runs on. */
+export interface BackendOptions {
+  historyPerChannel?: number;
+  historyGlobal?: number;
+  idleAfterMs?: number;
+  typingExpireMs?: number;
+  maxRooms?: number;
+  maxRoomsPerUser?: number;
+  maxMembersPerRoom?: number;
+  /** @default 300000 */
+  idempotencyWindowMs?: number;
+  rateLimit: RateLimitRule;
+  /** Where failures of the events the service emits by itself go; never thrown into a caller. */
+  onError: (error: unknown, context: string) => void;
+}

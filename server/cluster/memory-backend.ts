@@ -6,27 +6,15 @@ import { historyDefaults, type EventBus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory-bus.js';
 import { MemoryIdempotencyStore } from '../core/idempotency.js';
 import { createLocalMembership } from '../core/local-membership.js';
-import type { Backend, RateLimitRule } from './backend.js';
+import type { Backend, BackendOptions } from './backend.js';
 import { MemoryClaimOnce } from '../core/decision-claims.js';
 import { memoryRateLimitCounters } from './rate-limit-counters.js';
 
-export interface MemoryBackendOptions {
+export interface MemoryBackendOptions extends BackendOptions {
   /** @default a MemoryBus with the history bounds below */
   bus?: EventBus;
-  historyPerChannel?: number;
-  historyGlobal?: number;
   historyBytesPerChannel?: number;
   historyBytesTotal?: number;
-  idleAfterMs?: number;
-  typingExpireMs?: number;
-  maxRooms?: number;
-  maxRoomsPerUser?: number;
-  maxMembersPerRoom?: number;
-  /** @default 300000 */
-  idempotencyWindowMs?: number;
-  rateLimit: RateLimitRule;
-  /** Where failures of the events the service emits by itself go; never thrown into a caller. */
-  onError: (error: unknown, context: string) => void;
 }
 
 export function createMemoryBackend(options: MemoryBackendOptions): Backend {

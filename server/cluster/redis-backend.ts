@@ -4,29 +4,18 @@
  */
 import { RedisBus } from '../bus/redis-bus.js';
 import { membershipDefaults } from '../core/membership-state.js';
-import type { Backend, RateLimitRule } from './backend.js';
+import type { Backend, BackendOptions } from './backend.js';
 import { RedisClaimOnce } from './redis-claims.js';
 import { RedisIdempotencyStore } from './redis-idempotency.js';
 import { RedisMembership } from './redis-membership.js';
 import { redisRateLimitCounters } from './rate-limit-counters.js';
 
-export interface RedisBackendOptions {
+export interface RedisBackendOptions extends BackendOptions {
   url: string;
   /** Namespace of every key, so several services can share one Redis. @default 'rt' */
   prefix?: string;
-  historyPerChannel?: number;
-  historyGlobal?: number;
   /** A process silent this long is presumed dead and reaped. @default 15000 */
   deadAfterMs?: number;
-  idleAfterMs?: number;
-  typingExpireMs?: number;
-  maxRooms?: number;
-  maxRoomsPerUser?: number;
-  maxMembersPerRoom?: number;
-  /** @default 300000 */
-  idempotencyWindowMs?: number;
-  rateLimit: RateLimitRule;
-  onError: (error: unknown, context: string) => void;
 }
 
 export function createRedisBackend(options: RedisBackendOptions): Backend {

@@ -8,7 +8,8 @@
  * same way it folds live events.
  */
 import { isNewerEventId } from '../event-id.js';
-import type { AgentEventType, EventDataMap } from '../events.js';
+import type { AgentEventType } from '../events.js';
+import type { FoldEvent } from './fold-event.js';
 
 export type AgentStatus = 'started' | 'thinking' | 'running' | 'complete' | 'error' | 'cancelled';
 export type TerminalAgentStatus = Extract<AgentStatus, 'complete' | 'error' | 'cancelled'>;
@@ -17,21 +18,8 @@ export function isTerminalAgentStatus(status: AgentStatus): status is TerminalAg
   return status === 'complete' || status === 'error' || status === 'cancelled';
 }
 
-/**
- * What a fold reads of an event: the envelope, where a draft not yet published has no id. A union
- * over types, so `event.type` narrows `event.data`.
- */
-export type AgentRunEvent<T extends AgentEventType = AgentEventType> = {
-  [K in T]: {
-    type: K;
-    data: EventDataMap[K];
-    timestamp: Date;
-    /** Absent on a draft (the publisher folds before the bus assigns the id). */
-    id?: string;
-    userId?: string;
-    senderId?: string;
-  };
-}[T];
+/** What the agent-run fold reads of an event (fold-event.ts). */
+export type AgentRunEvent<T extends AgentEventType = AgentEventType> = FoldEvent<T>;
 
 /** Where the lifecycle has put a run: what the hook shows and what the progress check reads. */
 export interface AgentRunProgress {

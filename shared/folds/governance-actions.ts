@@ -8,7 +8,8 @@
  *
  * Pure: no clock, no timers, no mutation of its inputs.
  */
-import type { EventDataMap, GovernanceEventType } from '../events.js';
+import type { GovernanceEventType } from '../events.js';
+import type { FoldEvent } from './fold-event.js';
 
 export type GovernanceStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 
@@ -34,20 +35,8 @@ export interface GovernanceAction {
   decidedAt?: Date;
 }
 
-/**
- * What a fold reads of an event: the envelope, where a draft not yet published has no id. A union
- * over types, so `event.type` narrows `event.data`.
- */
-export type GovernanceActionEvent<T extends GovernanceEventType = GovernanceEventType> = {
-  [K in T]: {
-    type: K;
-    data: EventDataMap[K];
-    timestamp: Date;
-    id?: string;
-    userId?: string;
-    senderId?: string;
-  };
-}[T];
+/** What the governance fold reads of an event (fold-event.ts). */
+export type GovernanceActionEvent<T extends GovernanceEventType = GovernanceEventType> = FoldEvent<T>;
 
 export interface GovernanceFoldOptions {
   /** When a `governance.required` names no `expiresAt`, it expires this long after its timestamp. @default 300000 */
