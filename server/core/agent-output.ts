@@ -120,8 +120,8 @@ export class AgentOutputs {
    * A subscriber's view of the text of each run it hears of. `lastEventId`: where it resumes
    * (what it held then is worked out per run); without it, it holds no text of any run.
    */
-  cursor(lastEventId: string | undefined): OutputCursor {
-    return new OutputCursor(this, lastEventId);
+  cursor(lastEventId: string | undefined, runs: OutputRuns): OutputCursor {
+    return new OutputCursor(this, lastEventId, runs);
   }
 
   private runOf(agentId: string): RunText {
@@ -131,14 +131,35 @@ export class AgentOutputs {
   }
 }
 
+/** The runs whose text a late subscriber is given at once: fixed ids, or read when it catches up. */
+export type OutputRuns = readonly string[] | (() => readonly string[]);
+
+/**
+ * One subscription's transform (core-subscriptions' EventTransform): `map` for each event,
+ * `catchUp` once after any replay. An object rather than closures: one per subscription.
+ */
 export class OutputCursor {
-  /** Text length each run's subscriber holds. */
-  private readonly held = new Map<string, number>();
+  /**
+   * Text length each run's subscriber holds. Made on the first agent event: most subscriptions
+   * (every onRoom of a room without runs) never see one, and a Map is ~0.2 KB each.
+   */
+  private heldByRun: Map<string, number> | undefined;
+
+  private get held(): Map<string, number> {
+    return (this.heldByRun ??= new Map());
+  }
 
   constructor(
     private readonly outputs: AgentOutputs,
     private readonly lastEventId: string | undefined,
+    private readonly runs: OutputRuns,
   ) {}
+
+  /** What the subscriber lacks of each of its runs' text, one event per run. */
+  catchUp(): OutputEvent[] {
+    const agentIds = typeof this.runs === 'function' ? this.runs() : this.runs;
+    return agentIds.flatMap((agentId) => this.catchUpRun(agentId) ?? []);
+  }
 
   /**
    * What to deliver for `event`: itself, one event with everything the subscriber lacks up to
@@ -167,7 +188,7 @@ export class OutputCursor {
   }
 
   /** The text of `agentId`'s run this subscriber lacks, as one event; undefined when it lacks none. */
-  catchUp(agentId: string): OutputEvent | undefined {
+  catchUpRun(agentId: string): OutputEvent | undefined {
     const text = this.outputs.text(agentId);
     const held = this.heldOf(agentId);
     const id = this.outputs.lastOutputId(agentId);

@@ -19,7 +19,7 @@ import {
   type AgentRunEvent,
   type AgentStatus,
 } from '../../shared/folds/agent-runs.js';
-import { AgentOutputs, type OutputCursor } from './agent-output.js';
+import { AgentOutputs, type OutputCursor, type OutputRuns } from './agent-output.js';
 import { channels } from './channels.js';
 import { RealtimeError } from './errors.js';
 import type { RealtimeCore } from './realtime-core.js';
@@ -71,8 +71,8 @@ export class AgentService {
   }
 
   /** A subscriber's cursor over run texts: a late or resumed subscriber gets what it lacks as one event. */
-  outputCursor(lastEventId: string | undefined): OutputCursor {
-    return this.outputs.cursor(lastEventId);
+  outputCursor(lastEventId: string | undefined, runs: OutputRuns): OutputCursor {
+    return this.outputs.cursor(lastEventId, runs);
   }
 
   /**

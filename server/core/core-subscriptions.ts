@@ -8,7 +8,7 @@ import type { EventBus, GapReason } from '../bus/bus.js';
 import { channels } from '../bus/channels.js';
 import type { CoreConnection } from './connection.js';
 import type { EventCatalog } from './event-catalog.js';
-import { Subscriber, type EventSink, type SubscriptionIndex } from './fanout.js';
+import { Subscriber, type EventMapper, type EventSink, type SubscriptionIndex } from './fanout.js';
 import type { MembershipState } from './membership-state.js';
 
 export interface SubscribeOptions {
@@ -32,8 +32,7 @@ export interface SubscribeOptions {
   sink: EventSink;
 }
 
-export interface EventTransform {
-  map(event: RealtimeEvent): RealtimeEvent | undefined;
+export interface EventTransform extends EventMapper {
   catchUp?(): readonly RealtimeEvent[];
 }
 
@@ -66,7 +65,7 @@ export class CoreSubscriptions {
       ...(options.followsRoom && { followsRoom: options.followsRoom }),
       ...(options.types && { types: options.types }),
       ...(options.accept && { accept: options.accept }),
-      ...(transform && { map: (event: RealtimeEvent) => transform.map(event) }),
+      ...(transform && { transform }),
       sink: options.sink,
     });
     let closed = false;

@@ -21,10 +21,15 @@ export interface SubscriberOptions {
   types?: ReadonlySet<EventType>;
   accept?: (event: RealtimeEvent) => boolean;
   /** Rewrites or drops an accepted event before it reaches the sink (an agent output cursor). */
-  map?: (event: RealtimeEvent) => RealtimeEvent | undefined;
+  transform?: EventMapper;
   sink: EventSink;
   /** Live events held while a replay is being read; past it the subscriber is told of a gap. @default 10000 */
   maxBufferedWhileReplaying?: number;
+}
+
+/** An object, not a closure: one per subscription, and most subscriptions keep it for their life. */
+export interface EventMapper {
+  map(event: RealtimeEvent): RealtimeEvent | undefined;
 }
 
 type SubscriberState = 'replaying' | 'live' | 'closed';
@@ -114,10 +119,10 @@ export class Subscriber {
   }
 
   private sinkIfWanted(event: RealtimeEvent): void {
-    const { types, accept, map } = this.options;
+    const { types, accept, transform } = this.options;
     if (types && !types.has(event.type)) return;
     if (accept && !accept(event)) return;
-    const delivered = map ? map(event) : event;
+    const delivered = transform ? transform.map(event) : event;
     if (delivered) this.options.sink(delivered);
   }
 }

@@ -11,7 +11,8 @@ import { firehoseChannel } from '../../core/channels.js';
 import type { ApiContext } from '../context.js';
 import type { AuthUser } from '../auth.js';
 import type { EventTransform } from '../../core/core-subscriptions.js';
-import { isTerminalAgentStatus, type AgentRun } from '../../../shared/folds/agent-runs.js';
+import { isTerminalAgentStatus } from '../../../shared/folds/agent-runs.js';
+import type { OutputRuns } from '../../core/agent-output.js';
 import { EventStream, streamConnection, type StreamGuard, type StreamSpec } from '../event-stream.js';
 import { eventTypesSchema, idSchema, lastEventIdSchema } from '../inputs.js';
 import { authedProcedure } from '../trpc.js';
@@ -38,17 +39,16 @@ const revocable = (ctx: Ctx, roomId?: string): StreamGuard => ({
  * Each run's text reaches the subscriber exactly once: what it lacks as one `agent.output` (after
  * any replay), then live deltas. `runs`: the agents whose text a late subscriber is given at once.
  */
-function outputTransform(ctx: Ctx, lastEventId: string | undefined, runs: readonly string[] | (() => readonly AgentRun[])): EventTransform {
-  const cursor = ctx.services.agents.outputCursor(lastEventId);
-  return {
-    map: (event) => cursor.map(event),
-    catchUp: () => {
-      // A room's runs: the live ones (a finished run's text is read through onAgent({ agentId })).
-      const agentIds = typeof runs === 'function' ? runs().filter((run) => !isTerminalAgentStatus(run.status)).map((run) => run.agentId) : runs;
-      return agentIds.flatMap((agentId) => cursor.catchUp(agentId) ?? []);
-    },
-  };
+function outputTransform(ctx: Ctx, lastEventId: string | undefined, runs: OutputRuns): EventTransform {
+  return ctx.services.agents.outputCursor(lastEventId, runs);
 }
+
+/** A room's live runs (a finished run's text is read through onAgent({ agentId })). */
+const liveRunsOf = (ctx: Ctx, roomId: string) => () =>
+  ctx.services.agents
+    .list({ roomId })
+    .filter((run) => !isTerminalAgentStatus(run.status))
+    .map((run) => run.agentId);
 
 export const subscriptionProcedures = {
   /**
@@ -66,8 +66,7 @@ export const subscriptionProcedures = {
       // A connection's token and OPEN_ROOMS never change under a live stream: only what the
       // authorizer admitted can be taken back, so only that is watched (nothing kept otherwise).
       const guard = ctx.roomAccess.admitsStatically(ctx.user, input.roomId) ? undefined : revocable(ctx, input.roomId);
-      const runsHere = () => ctx.services.agents.list({ roomId: input.roomId });
-      const transform = outputTransform(ctx, input.lastEventId, runsHere);
+      const transform = outputTransform(ctx, input.lastEventId, liveRunsOf(ctx, input.roomId));
       return stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, transform, ...resume(input.lastEventId) }, signal, guard);
     }),
 
@@ -95,7 +94,7 @@ export const subscriptionProcedures = {
           channels: roomId === undefined ? [ownChannel] : [channels.room(roomId)],
           types: new Set(agentEventTypes),
           ...(agentId !== undefined && { accept: (event) => (event.data as { agentId?: string }).agentId === agentId }),
-          transform: outputTransform(ctx, lastEventId, agentId !== undefined ? [agentId] : roomId !== undefined ? () => agents.list({ roomId }) : []),
+          transform: outputTransform(ctx, lastEventId, agentId !== undefined ? [agentId] : roomId !== undefined ? liveRunsOf(ctx, roomId) : []),
           ...resume(lastEventId),
         },
         signal,
