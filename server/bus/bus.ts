@@ -85,8 +85,8 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** An ephemeral event as both buses stamp it: the given id, now, the request's routing fields. */
-export function stampEphemeral<T extends EventType>(request: PublishRequest<T>, id: string): RealtimeEvent<T> {
+/** An event as the buses stamp it, stored or ephemeral: the given id, now, the request's routing fields. */
+export function stampEvent<T extends EventType>(request: PublishRequest<T>, id: string): RealtimeEvent<T> {
   return {
     id,
     type: request.type,

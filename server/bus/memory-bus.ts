@@ -6,7 +6,7 @@ import { formatEphemeralEventId, formatEventId } from '../../shared/event-id.js'
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { firehoseChannel } from './channels.js';
 import { BoundedLog } from './bounded-log.js';
-import { historyDefaults, stampEphemeral, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
+import { historyDefaults, stampEvent, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { HistoryBudget, eventBytes } from './history-budget.js';
 import { mergedHistory, resumePoint } from './history-read.js';
 
@@ -63,15 +63,7 @@ export class MemoryBus implements EventBus {
   /** Synchronous publish: the embedded core uses it where it must not yield (disconnect paths). */
   publishNow<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
     const sequence = ++this.sequence;
-    const event = {
-      id: formatEventId(this.epoch, sequence),
-      type: request.type,
-      data: request.data,
-      timestamp: new Date(),
-      ...(request.roomId !== undefined && { roomId: request.roomId }),
-      ...(request.userId !== undefined && { userId: request.userId }),
-      ...(request.senderId !== undefined && { senderId: request.senderId }),
-    } as RealtimeEvent<T>;
+    const event = stampEvent(request, formatEventId(this.epoch, sequence));
     const published: BusEvent = { event: event as RealtimeEvent, channels: request.channels, sequence };
     this.store(published);
     this.pending.push(published);
@@ -80,7 +72,7 @@ export class MemoryBus implements EventBus {
   }
 
   stampEphemeral<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
-    return stampEphemeral(request, formatEphemeralEventId(this.epoch, this.sequence, (++this.ephemeralCount).toString(36)));
+    return stampEvent(request, formatEphemeralEventId(this.epoch, this.sequence, (++this.ephemeralCount).toString(36)));
   }
 
   /** Queued behind the stored events already being delivered, so its sequence means "after those". */

@@ -15,7 +15,7 @@ import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { channels as channelNames, roomChannelPrefix } from './channels.js';
 import { RealtimeError } from '../errors.js';
 import { formatEphemeralEventId } from '../../shared/event-id.js';
-import { historyDefaults, stampEphemeral, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
+import { historyDefaults, stampEvent, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { readRecent, readStreams, type RedisHistorySource } from './redis-history.js';
 import { SequenceWaiters } from './sequence-waiters.js';
 import { decodeMessage, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
@@ -171,7 +171,7 @@ export class RedisBus implements EventBus {
 
   stampEphemeral<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
     // The nonce: ids from two processes reach one client, which drops an id it has seen.
-    return stampEphemeral(request, formatEphemeralEventId(this.epoch, this.lastSequence, `${(++this.ephemeralCount).toString(36)}${this.nonce}`));
+    return stampEvent(request, formatEphemeralEventId(this.epoch, this.lastSequence, `${(++this.ephemeralCount).toString(36)}${this.nonce}`));
   }
 
   /** One PUBLISH on the events channel: no Lua, no stream entry, no sequence (the cheapest path). */

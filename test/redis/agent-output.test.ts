@@ -3,34 +3,20 @@
  * from another over one Redis, arrives as exactly the producer's text, for a subscriber that
  * watched throughout and one that joined late.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { foldOutput } from '../../shared/folds/agent-output.js';
 import { createProducerClient } from '../../client/producer.js';
 import { collect, type Collected } from '../support/collect.js';
-import { startServerProcess, type ServerProcess } from '../support/main-process.js';
-import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
-import { testTokens, wsClient, type TestClient } from '../support/server.js';
+import { requireRedis } from '../support/redis.js';
+import { useRedisProcesses } from '../support/redis-processes.js';
+import { testTokens, wsClient } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 const enabled = requireRedis();
 const tokens = testTokens();
-let redis: TestRedis;
-let processes: ServerProcess[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  if (!enabled) return;
-  redis = await startRedis();
-  const env = { REDIS_URL: redis.url, REDIS_PREFIX: 'output', HISTORY_PER_CHANNEL: '100' };
-  processes = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-}, 120_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await Promise.all(processes.map((server) => server.kill('SIGKILL')));
-  await redis?.close();
-});
+const cluster = useRedisProcesses(enabled, 2, (url) => ({ REDIS_URL: url, REDIS_PREFIX: 'output', HISTORY_PER_CHANNEL: '100' }));
+const { processes, clients } = cluster;
 
 const textOf = (collected: Collected, agentId: string) =>
   collected.events.reduce((text, event) => (event.type === 'agent.output' && event.data.agentId === agentId ? foldOutput(text, event.data) : text), '');

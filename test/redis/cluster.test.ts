@@ -1,34 +1,20 @@
 /**
  * Three real server processes (`server/main.ts`) over one real Redis: they must act as one service.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startServerProcess, type ServerProcess } from '../support/main-process.js';
+import type { ServerProcess } from '../support/main-process.js';
 import { collect, ofType } from '../support/collect.js';
-import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
-import { httpClient, testTokens, wsClient, type TestClient } from '../support/server.js';
+import { requireRedis } from '../support/redis.js';
+import { useRedisProcesses } from '../support/redis-processes.js';
+import { httpClient, testTokens, wsClient } from '../support/server.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const enabled = requireRedis();
 const deadAfterMs = 1_500;
 const tokens = testTokens();
-let redis: TestRedis;
-let processes: ServerProcess[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  if (!enabled) return;
-  redis = await startRedis();
-  const env = { REDIS_URL: redis.url, REDIS_PREFIX: 'cluster', CLUSTER_DEAD_AFTER_MS: String(deadAfterMs) };
-  // Each process compiles the server on start (tsx): on a busy two-core machine that takes a while.
-  processes = await Promise.all([startServerProcess(env), startServerProcess(env), startServerProcess(env)]);
-}, 120_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await Promise.all(processes.map((server) => server.kill('SIGKILL')));
-  await redis?.close();
-});
+const cluster = useRedisProcesses(enabled, 3, (url) => ({ REDIS_URL: url, REDIS_PREFIX: 'cluster', CLUSTER_DEAD_AFTER_MS: String(deadAfterMs) }));
+const { processes, clients } = cluster;
 
 const connect = async (server: ServerProcess, userId: string) => {
   const client = wsClient(server.wsUrl, await tokens.sign(userId));
@@ -196,7 +182,7 @@ describe.runIf(enabled)('three processes, one service', () => {
     const view = await admin(first);
     await waitFor(async () => (await view.rooms.members.query({ roomId: 'resilient' })).length === 2, 'both members');
 
-    await redis.stop();
+    await cluster.redis.stop();
     await waitFor(async () => (await fetch(`${first.url}/readyz`)).status === 503, 'not ready', 10_000);
     const readiness = (await (await fetch(`${first.url}/readyz`)).json()) as { ready: boolean; reason?: string };
     expect(readiness).toMatchObject({ ready: false, reason: expect.stringMatching(/redis/) });
@@ -205,12 +191,12 @@ describe.runIf(enabled)('three processes, one service', () => {
     ).rejects.toMatchObject({ data: { code: 'SERVICE_UNAVAILABLE' } });
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
 
-    await redis.start();
+    await cluster.redis.start();
     for (const server of [first, second]) {
       await waitFor(async () => (await fetch(`${server.url}/readyz`)).status === 200, 'ready again', 15_000);
     }
     // Redis came back empty: the processes put their connections and rooms back into it.
-    const direct = new Redis(redis.url);
+    const direct = new Redis(cluster.redis.url);
     await waitFor(async () => (await direct.hlen('cluster:members:resilient')) === 2, 'members restored in redis', 10_000).catch((error) => {
       console.log(first.logs.slice(-15).join('\n'));
       throw error;

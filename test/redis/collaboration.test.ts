@@ -3,12 +3,13 @@
  * process reaches a member on the other, coalesced, the last one exact; it takes the cheapest
  * path (one PUBLISH, no stream entry), while a durable event in the same room is stored.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startServerProcess, type ServerProcess } from '../support/main-process.js';
+import type { ServerProcess } from '../support/main-process.js';
 import { collect, ofType } from '../support/collect.js';
-import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
-import { httpClient, testTokens, wsClient, type TestClient } from '../support/server.js';
+import { requireRedis } from '../support/redis.js';
+import { useRedisProcesses } from '../support/redis-processes.js';
+import { httpClient, testTokens, wsClient } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 
@@ -20,22 +21,8 @@ const lastX = (events: RealtimeEvent[]) => {
   const last = events.findLast((event) => event.type === 'cursor.moved');
   return last?.type === 'cursor.moved' ? last.data.x : undefined;
 };
-let redis: TestRedis;
-let processes: ServerProcess[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  if (!enabled) return;
-  redis = await startRedis();
-  const env = { REDIS_URL: redis.url, REDIS_PREFIX: 'collab', EPHEMERAL_HZ: String(hz), RATE_LIMIT_PER_SECOND: '5000', RATE_LIMIT_BURST: '5000' };
-  processes = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-}, 120_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await Promise.all(processes.map((server) => server.kill('SIGKILL')));
-  await redis?.close();
-});
+const cluster = useRedisProcesses(enabled, 2, (url) => ({ REDIS_URL: url, REDIS_PREFIX: 'collab', EPHEMERAL_HZ: String(hz), RATE_LIMIT_PER_SECOND: '5000', RATE_LIMIT_BURST: '5000' }));
+const { processes, clients } = cluster;
 
 const connect = async (server: ServerProcess, userId: string) => {
   const client = wsClient(server.wsUrl, await tokens.sign(userId));
@@ -69,7 +56,7 @@ describe.runIf(enabled)('cursors across two processes', () => {
     // Client-side ids are unique (the client drops a repeated id) and each resumes like a stored one.
     expect(new Set(moves.map((event) => event.id)).size).toBe(moves.length);
 
-    const commands = new Redis(redis.url);
+    const commands = new Redis(cluster.redis.url);
     try {
       const entries = await commands.xrange('collab:all', '-', '+');
       const stored = entries.map(([, fields]) => fields[1] ?? '');

@@ -3,31 +3,17 @@
  * OPEN_ROOMS are stateless, so two real processes over one Redis answer alike whichever gets
  * the call; presence visibility follows cluster-wide membership.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../support/main-process.js';
+import { describe, expect, it } from 'vitest';
 import { collect } from '../support/collect.js';
-import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
-import { testTokens, wsClient, type TestClient } from '../support/server.js';
+import { requireRedis } from '../support/redis.js';
+import { useRedisProcesses } from '../support/redis-processes.js';
+import { testTokens, wsClient } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 const enabled = requireRedis();
 const tokens = testTokens();
-let redis: TestRedis;
-let processes: ServerProcess[] = [];
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  if (!enabled) return;
-  redis = await startRedis();
-  const env = { REDIS_URL: redis.url, REDIS_PREFIX: 'room-access', OPEN_ROOMS: 'lobby:*' };
-  processes = await Promise.all([startServerProcess(env), startServerProcess(env)]);
-}, 120_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await Promise.all(processes.map((server) => server.kill('SIGKILL')));
-  await redis?.close();
-});
+const cluster = useRedisProcesses(enabled, 2, (url) => ({ REDIS_URL: url, REDIS_PREFIX: 'room-access', OPEN_ROOMS: 'lobby:*' }));
+const { processes, clients } = cluster;
 
 const connect = async (index: number, userId: string, rooms: string[]) => {
   const client = wsClient(processes[index]!.wsUrl, await tokens.sign(userId, 'user', '1h', { rooms }));
