@@ -5,20 +5,10 @@
  * where it listens and, when asked, its CPU time so far.
  */
 import { createRealtimeServer, defaultConfig } from '../../server/index.js';
+import { benchAuthSecret, benchLimits } from '../servers/bench-limits.js';
 
-const config = defaultConfig({
-  port: 0,
-  logLevel: 'silent',
-  rateLimitPerSecond: 1_000_000,
-  rateLimitBurst: 1_000_000,
-  maxConnectionsPerAddress: 1_000_000,
-  maxConnectionsPerUser: 1_000_000,
-  maxConnections: 1_000_000,
-  maxBufferedBytes: 64 * 1024 * 1024,
-  agentOutputMaxBytes: 2 * 1024 * 1024,
-});
-const authSecret = 'bench-secret-0123456789abcdef';
-const server = createRealtimeServer({ config, authSecret, onError: (error, context) => console.error(`[output server] ${context}`, error) });
+const config = defaultConfig({ port: 0, ...benchLimits, agentOutputMaxBytes: 2 * 1024 * 1024 });
+const server = createRealtimeServer({ config, authSecret: benchAuthSecret, onError: (error, context) => console.error(`[output server] ${context}`, error) });
 const { wsUrl } = await server.listen();
 const send = (message: unknown) => process.send?.(message);
 send({

@@ -11,19 +11,14 @@ import { createRealtimeServer, defaultConfig } from '../../server/index.js';
 import { maxCursorMembers } from '../contracts.js';
 import { backendFromConfig } from '../../server/cluster/from-config.js';
 import { runBenchServer } from './harness.js';
+import { benchAuthSecret, benchLimits } from './bench-limits.js';
 
-const authSecret = 'bench-secret-0123456789abcdef';
+const authSecret = benchAuthSecret;
 
 await runBenchServer(async () => {
   const config = defaultConfig({
     port: 0,
-    logLevel: 'silent',
-    rateLimitPerSecond: 1_000_000,
-    rateLimitBurst: 1_000_000,
-    maxConnectionsPerAddress: 1_000_000,
-    maxConnectionsPerUser: 1_000_000,
-    maxConnections: 1_000_000,
-    maxBufferedBytes: 64 * 1024 * 1024,
+    ...benchLimits,
     redisUrl: process.env.BENCH_REDIS_URL || undefined,
     redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',
     // `--cursors` compares coalescing on (the default 20 Hz) and off (0).
