@@ -55,9 +55,8 @@ export class RedisBus implements EventBus {
   private sequenceOffset = 0;
   private lastLocalSequence = 0;
   private readonly reportError: (error: unknown, context: string) => void;
-  /** Makes epoch candidates unique to this process; see newEpoch(). */
+  /** Makes ephemeral ids unique to this process (see stampEphemeral). */
   private readonly nonce = randomBytes(3).toString('hex');
-  private epochCandidates = 0;
   private ephemeralCount = 0;
   private lastSequence = 0;
   /** Live messages held while catching up after the subscriber reconnected. */
@@ -96,8 +95,8 @@ export class RedisBus implements EventBus {
     await Promise.all([this.redis.connect(), this.subscriber.connect()]);
     // The sequence is read before subscribing: anything published in between shows up as a gap
     // in the first live message's sequence, and is fetched from the global stream.
-    this.lastSequence = Number((await this.redis.get(this.key('seq'))) ?? 0);
     this.epoch = (await this.redis.get(this.key('epoch'))) ?? '';
+    this.lastSequence = Number((await this.redis.get(this.key(`seq:${this.epoch}`))) ?? 0);
     this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
     this.subscriber.on('ready', () => void this.resubscribe());
     await this.subscriber.subscribe(this.key('events'));
@@ -158,7 +157,8 @@ export class RedisBus implements EventBus {
         this.historyPerChannel,
         this.globalHistory,
         this.historyTtlSeconds,
-        this.newEpoch(),
+        this.epoch,
+        Date.now(),
         JSON.stringify(superjson.serialize(envelope)),
         JSON.stringify(request.channels),
         ...request.channels,
@@ -216,14 +216,6 @@ export class RedisBus implements EventBus {
   }
 
   /**
-   * The epoch a publish sets when Redis has none (first use, or its data was lost). It must
-   * differ every time, or ids after a data loss would repeat ids from before it.
-   */
-  private newEpoch(): string {
-    return `${Date.now().toString(36)}${this.nonce}${(this.epochCandidates++).toString(36)}`;
-  }
-
-  /**
    * Resolves once this process has handed the event with this (Redis) sequence to its
    * listeners, so a caller reads its own write; after `timeoutMs` it resolves anyway.
    */
@@ -235,13 +227,13 @@ export class RedisBus implements EventBus {
   /**
    * Runs a script that publishes (the cluster's membership scripts): defined on first use, and
    * called with the arguments every such script takes first (see cluster-scripts): prefix,
-   * history bounds, a fresh epoch candidate, the time, and the channel names a membership change
+   * history bounds, the epoch this process knows (see publishFunction), the time, and the channel names a membership change
    * goes to (a room's channel prefix, the presence channel), so the scripts never spell a name.
    */
   runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
     const commands = this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
     if (!commands[name]) this.redis.defineCommand(name, { numberOfKeys: 0, lua });
-    const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.newEpoch(), Date.now()];
+    const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.epoch, Date.now()];
     return commands[name]!.call(this.redis, ...common, roomChannelPrefix, channelNames.presence, ...args);
   }
 

@@ -22,7 +22,8 @@ export interface RedisHistorySource {
 export async function readStreams(source: RedisHistorySource, channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
   const { redis, key: keyOf } = source;
   const parsed = parseEventId(afterEventId);
-  const pipeline = redis.pipeline().get(keyOf('epoch')).get(keyOf('seq'));
+  // The newest sequence is the global stream's last entry (the counter's key names the epoch).
+  const pipeline = redis.pipeline().get(keyOf('epoch')).xrevrange(keyOf('all'), '+', '-', 'COUNT', 1);
   const keys = channels.map((channel) => (channel === firehoseChannel ? keyOf('all') : keyOf(`h:${channel}`)));
   for (const key of keys) {
     pipeline.xrange(key, parsed ? `(${parsed.sequence}-0` : '-', '+', 'COUNT', limit + 1);
@@ -30,7 +31,7 @@ export async function readStreams(source: RedisHistorySource, channels: readonly
   }
   pipeline.xrange(keyOf('all'), '-', '+', 'COUNT', 1);
   const results = await runPipeline(pipeline);
-  const start = resumePoint(afterEventId, results[0] as string | null, Number(results[1] ?? 0));
+  const start = resumePoint(afterEventId, results[0] as string | null, firstEntry(results[1])?.sequence ?? 0);
   const { afterSequence } = start;
   let gap = start.gap;
 

@@ -4,7 +4,7 @@
  * TypeScript turns into their events (bus/membership-events), in the same atomic step, so every
  * process's read model, folded from those events in sequence order, matches Redis exactly.
  *
- * Common ARGV of every script: prefix, perChannel, global, ttl, newEpoch, nowMs, and the channel
+ * Common ARGV of every script: prefix, perChannel, global, ttl, knownEpoch, nowMs, and the channel
  * names a change goes to (a room's channel prefix, the presence channel: bus/channels, passed in
  * so that names are spelled in one place); then the script's own arguments. Ids are joined with
  * NUL in keys, since ids may contain ':' or '|'.
@@ -31,7 +31,7 @@ local lastSequence = 0
 local function emit(change, channels, storedChange)
   local stored = nil
   if storedChange then stored = cjson.encode(storedChange) end
-  local message = publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], cjson.encode(change), encodeList(channels), channels, stored, 'c')
+  local message = publish(P, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], cjson.encode(change), encodeList(channels), channels, stored, 'c')
   lastSequence = tonumber(string.match(message, '"seq":(%d+)'))
   return message
 end
@@ -279,9 +279,10 @@ local online = {}
 for _, userId in ipairs(redis.call('SMEMBERS', key('online'))) do
   online[#online + 1] = { userId, redis.call('HGETALL', key('presence:' .. userId)), totalConnections(userId) }
 end
+local epoch = redis.call('GET', key('epoch')) or ''
 return cjson.encode({
-  seq = tonumber(redis.call('GET', key('seq')) or '0'),
-  epoch = redis.call('GET', key('epoch')) or '',
+  seq = tonumber(redis.call('GET', key('seq:' .. epoch)) or '0'),
+  epoch = epoch,
   rooms = rooms,
   members = members,
   online = online,

@@ -48,7 +48,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
       prefix: bus.prefix,
       ...(options.idempotencyWindowMs !== undefined && { windowMs: options.idempotencyWindowMs }),
     }),
-    rateLimits: redisRateLimitCounters(options.rateLimit, bus.redis, bus.prefix),
+    rateLimits: redisRateLimitCounters(options.rateLimit, bus.redis, bus.prefix, onError),
     reportProcessStats: (source) => (processStats = source),
   };
 }
