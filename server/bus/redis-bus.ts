@@ -1,7 +1,7 @@
 /**
- * The Redis bus: many processes act as one service. Publishing is one Lua call that stamps the
- * event with a cluster-wide sequence, appends it to each channel's stream (bounded with MAXLEN)
- * and to a global stream, and PUBLISHes it; every process's subscriber hands each message to the
+ * The Redis bus: many processes act as one service. Publishing is one Lua call that appends the
+ * event to the global stream (whose entry id is its cluster-wide sequence) and to each channel's
+ * stream (both bounded with MAXLEN), and PUBLISHes it: 4 commands for one channel; every process's subscriber hands each message to the
  * core once, in sequence order. When the subscriber was cut off, it catches up from the global
  * stream before delivering live messages again, so a Redis blip loses nothing that history holds.
  *
@@ -18,7 +18,8 @@ import { formatEphemeralEventId } from '../../shared/event-id.js';
 import { historyDefaults, stampEvent, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { readRecent, readStreams, type RedisHistorySource } from './redis-history.js';
 import { SequenceWaiters } from './sequence-waiters.js';
-import { decodeMessage, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
+import { decodeMessage, globalMessage, sequenceOfStreamId, streamIdOf, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
+import { TtlRefreshes } from './ttl-refreshes.js';
 import { publishScript } from './redis-scripts.js';
 
 export interface RedisBusOptions {
@@ -67,6 +68,9 @@ export class RedisBus implements EventBus {
   private readonly deliveryWaiters = new SequenceWaiters();
   private closed = false;
   private readonly history: RedisHistorySource;
+  private readonly ttlRefreshes: TtlRefreshes;
+  /** Set when the epoch changed: the next decoded sequence decides the offset (see noteEpoch). */
+  private rebasePending = false;
   epoch = '';
 
   constructor(options: RedisBusOptions) {
@@ -88,19 +92,30 @@ export class RedisBus implements EventBus {
     this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: false });
     this.redis.on('error', (error) => this.reportError(error, 'redis'));
     this.subscriber.on('error', (error) => this.reportError(error, 'redis subscriber'));
-    this.history = { redis: this.redis, key: (name) => this.key(name), decode: (message) => this.decode(message) };
+    this.history = {
+      redis: this.redis,
+      key: (name) => this.key(name),
+      decode: (message) => this.decode(message),
+      epoch: () => this.epoch,
+      historyTtlMs: this.historyTtlSeconds * 1000,
+    };
+    this.ttlRefreshes = new TtlRefreshes(this.historyTtlSeconds * 1000);
   }
 
   async start(): Promise<void> {
     await Promise.all([this.redis.connect(), this.subscriber.connect()]);
-    // The sequence is read before subscribing: anything published in between shows up as a gap
-    // in the first live message's sequence, and is fetched from the global stream.
+    // The sequence is read before subscribing, and live messages are held until what was
+    // published in between has been read from the global stream (sequences are not contiguous,
+    // so a live message cannot tell that one is missing).
     this.epoch = (await this.redis.get(this.key('epoch'))) ?? '';
-    this.lastSequence = Number((await this.redis.get(this.key(`seq:${this.epoch}`))) ?? 0);
+    const newest = (await this.redis.xrevrange(this.key(`all:${this.epoch}`), '+', '-', 'COUNT', 1))[0];
+    this.lastSequence = newest ? sequenceOfStreamId(newest[0]) : 0;
     this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
     this.subscriber.on('ready', () => void this.resubscribe());
+    this.catchingUp = [];
     await this.subscriber.subscribe(this.key('events'));
     this.subscribed = true;
+    await this.catchUp();
   }
 
   /**
@@ -114,6 +129,8 @@ export class RedisBus implements EventBus {
     // message from a process that already restored its state carries the new epoch, and this
     // process would then think nothing was lost and not restore its own.
     const knownEpoch = this.epoch;
+    // Live messages wait until the catch-up has delivered what came before them.
+    this.catchingUp ??= [];
     try {
       await this.subscriber.subscribe(this.key('events'));
       this.subscribed = true;
@@ -161,6 +178,7 @@ export class RedisBus implements EventBus {
         Date.now(),
         JSON.stringify(superjson.serialize(envelope)),
         JSON.stringify(request.channels),
+        this.ttlRefreshes.due(request.channels),
         ...request.channels,
       );
     } catch (cause) {
@@ -257,11 +275,7 @@ export class RedisBus implements EventBus {
     }
     this.noteEpoch(message.id.slice(0, message.id.lastIndexOf('-')));
     if (this.catchingUp) this.catchingUp.push(message);
-    else if (message.seq > this.lastSequence + 1) {
-      // Messages were missed (the subscriber was cut off, or had not resubscribed yet).
-      this.catchingUp = [message];
-      void this.catchUp();
-    } else this.deliver(message);
+    else this.deliver(message);
   }
 
   /**
@@ -272,7 +286,9 @@ export class RedisBus implements EventBus {
     if (epoch === this.epoch) return;
     this.epoch = epoch;
     this.lastSequence = 0;
-    this.sequenceOffset = this.lastLocalSequence;
+    // Sequences come from Redis's clock, so a new epoch's usually continue above the old ones;
+    // should the clock have gone back, the offset keeps this process's sequences increasing.
+    this.rebasePending = true;
     this.deliveryWaiters.releaseAll();
   }
 
@@ -289,8 +305,9 @@ export class RedisBus implements EventBus {
       const epoch = await this.redis.get(this.key('epoch'));
       if (epoch) this.noteEpoch(epoch);
       for (let page = 0; page < 100; page++) {
-        const entries = (await this.redis.xrange(this.key('all'), `(${this.lastSequence}-0`, '+', 'COUNT', 1000)) as StreamEntry[];
-        for (const [, fields] of entries) this.deliver(JSON.parse(fields[1]!) as WireMessage);
+        const epoch = this.epoch;
+        const entries = (await this.redis.xrange(this.key(`all:${epoch}`), `(${streamIdOf(this.lastSequence)}`, '+', 'COUNT', 1000)) as StreamEntry[];
+        for (const entry of entries) this.deliver(globalMessage(epoch, entry));
         if (entries.length < 1000) break;
       }
     } catch (error) {
@@ -341,6 +358,10 @@ export class RedisBus implements EventBus {
   }
 
   private decode(message: WireMessage): BusEvent {
+    if (this.rebasePending) {
+      this.rebasePending = false;
+      this.sequenceOffset = Math.max(0, this.lastLocalSequence + 1 - message.seq);
+    }
     return decodeMessage(message, this.sequenceOffset);
   }
 }

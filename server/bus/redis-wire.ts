@@ -66,11 +66,42 @@ function membershipEnvelope(change: WireChange, channels: readonly string[]): En
 
 export type StreamEntry = [id: string, fields: string[]];
 
-/** The oldest entry of an XRANGE … COUNT 1 reply: its sequence and its channel's previous sequence. */
-export function firstEntry(reply: unknown): { sequence: number; previous: number } | undefined {
-  const entry = (reply as StreamEntry[] | null)?.[0];
-  if (!entry) return undefined;
-  const [id, fields] = entry;
-  const previousIndex = fields.indexOf('p');
-  return { sequence: Number(id.split('-')[0]), previous: previousIndex === -1 ? 0 : Number(fields[previousIndex + 1]) };
+/**
+ * Sequences are the global stream's entry ids (`ms-n`, n < 1000, see publishFunction) read as
+ * ms × 1000 + n: one number that orders events, and the time (ms) they were stamped at.
+ */
+export function sequenceOfStreamId(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(id.slice(0, dash)) * 1000 + Number(id.slice(dash + 1));
+}
+
+export function streamIdOf(sequence: number): string {
+  return `${Math.floor(sequence / 1000)}-${sequence % 1000}`;
+}
+
+/** When (ms, Redis's clock) the event with this sequence was stamped. */
+export const timeOfSequence = (sequence: number): number => Math.floor(sequence / 1000);
+
+/** A global stream entry as the message it was published as: the entry keeps all but its id and sequence. */
+export function globalMessage(epoch: string, [id, fields]: StreamEntry): WireMessage {
+  const seq = sequenceOfStreamId(id);
+  return { ...(JSON.parse(`{${fields[1]!}`) as Omit<WireMessage, 'id' | 'seq'>), id: `${epoch}-${seq}`, seq } as WireMessage;
+}
+
+/** What a gap check needs of a stream (XINFO STREAM): its oldest entry's sequence, and whether it ever lost an entry to trimming. */
+export interface StreamState {
+  oldestSequence: number | undefined;
+  trimmed: boolean;
+}
+
+/** Reads an XINFO STREAM reply (a flat list of names and values); null (no such stream) is undefined. */
+export function streamState(reply: unknown): StreamState | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const fields = new Map<string, unknown>();
+  for (let index = 0; index + 1 < reply.length; index += 2) fields.set(String(reply[index]), reply[index + 1]);
+  const first = fields.get('first-entry') as StreamEntry | null | undefined;
+  return {
+    oldestSequence: first ? sequenceOfStreamId(first[0]) : undefined,
+    trimmed: Number(fields.get('entries-added') ?? 0) > Number(fields.get('length') ?? 0),
+  };
 }

@@ -19,7 +19,8 @@ interface ReplicaPresence {
 }
 
 export interface ClusterSnapshot {
-  seq: number;
+  /** The newest sequence, as text (16 digits: more than Lua's cjson writes exactly). */
+  seq: string;
   epoch: string;
   /** Flat [roomId, createdAtMs, …] (HGETALL). */
   rooms: string[] | Record<string, never>;
@@ -56,7 +57,7 @@ export class ClusterReplica {
     this.roomCreatedAt.clear();
     this.presence.clear();
     this.typing.clear();
-    this.snapshotSequence = snapshot.seq;
+    this.snapshotSequence = Number(snapshot.seq);
     this.snapshotEpoch = snapshot.epoch;
     for (const [roomId, createdAt] of pairs(list(snapshot.rooms))) this.roomCreatedAt.set(roomId, new Date(Number(createdAt)));
     for (const [roomId, flatMembers] of list(snapshot.members)) {

@@ -280,8 +280,15 @@ for _, userId in ipairs(redis.call('SMEMBERS', key('online'))) do
   online[#online + 1] = { userId, redis.call('HGETALL', key('presence:' .. userId)), totalConnections(userId) }
 end
 local epoch = redis.call('GET', key('epoch')) or ''
+-- The newest sequence, as text: cjson writes numbers with 14 digits, and sequences have 16.
+local newest = redis.call('XREVRANGE', key('all:' .. epoch), '+', '-', 'COUNT', 1)[1]
+local seq = '0'
+if newest then
+  local ms, n = string.match(newest[1], '^(%d+)-(%d+)$')
+  seq = ms .. string.format('%03d', tonumber(n))
+end
 return cjson.encode({
-  seq = tonumber(redis.call('GET', key('seq:' .. epoch)) or '0'),
+  seq = seq,
   epoch = epoch,
   rooms = rooms,
   members = members,

@@ -58,7 +58,7 @@ describe.runIf(enabled)('cursors across two processes', () => {
 
     const commands = new Redis(cluster.redis.url);
     try {
-      const entries = await commands.xrange('collab:all', '-', '+');
+      const entries = await commands.xrange(`collab:all:${await commands.get('collab:epoch')}`, '-', '+');
       const stored = entries.map(([, fields]) => fields[1] ?? '');
       expect(stored.some((message) => message.includes('sphere.updated'))).toBe(true);
       expect(stored.some((message) => message.includes('cursor.moved'))).toBe(false);
