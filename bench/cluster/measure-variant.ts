@@ -10,7 +10,7 @@ import { PhaseRunner, connectSubscribers, disconnectSubscribers, waitForConnecti
 import { burstEventsFor } from '../options.js';
 import { startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
 import type { BenchRedis } from './redis-server.js';
-import { variantProcesses, type ClusterBenchOptions, type ClusterVariant } from './options.js';
+import { variantProcesses, variantServers, type ClusterBenchOptions, type ClusterVariant } from './options.js';
 
 export interface VariantCell {
   variant: ClusterVariant;
@@ -41,7 +41,7 @@ export async function measureVariantCell(
   // the shell must not put the baseline on Redis.
   const environment: Record<string, string> =
     variant === 'memory' ? { BENCH_REDIS_URL: '' } : { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: `bench-${variant}-n${subscribers}-r${repeat}` };
-  const servers: ServerChannel[] = Array.from({ length: variantProcesses[variant] }, () => startServer('trpc', { environment }));
+  const servers: ServerChannel[] = Array.from({ length: variantProcesses[variant] }, () => startServer(variantServers[variant], { environment }));
   try {
     const targets = await Promise.all(servers.map((server) => server.ready));
     const serverOf = (generatorIndex: number) => generatorIndex % servers.length;

@@ -5,19 +5,36 @@
 import { parseArgs } from 'node:util';
 import { positiveInteger, positiveIntegers } from '../options.js';
 
-/** The three ways of running the same fan-out job, measured side by side. */
-export type ClusterVariant = 'memory' | 'redis-1' | 'redis-2';
+/** The ways of running the same fan-out job, measured side by side: ours (a–c) and Socket.IO on its Redis adapter (d, e). */
+export type ClusterVariant = 'memory' | 'redis-1' | 'redis-2' | 'socketio-redis-1' | 'socketio-redis-2';
 
-export const clusterVariants: readonly ClusterVariant[] = ['memory', 'redis-1', 'redis-2'];
+export const clusterVariants: readonly ClusterVariant[] = ['memory', 'redis-1', 'redis-2', 'socketio-redis-1', 'socketio-redis-2'];
 
 export const variantLabels: Record<ClusterVariant, string> = {
   memory: '(a) 1 process, memory bus',
   'redis-1': '(b) 1 process, Redis',
   'redis-2': '(c) 2 processes, Redis',
+  'socketio-redis-1': '(d) Socket.IO, 1 process, Redis adapter',
+  'socketio-redis-2': '(e) Socket.IO, 2 processes, Redis adapter',
 };
 
-/** Server processes per variant; in (c) the subscribers are split evenly and the publisher is on the first. */
-export const variantProcesses: Record<ClusterVariant, number> = { memory: 1, 'redis-1': 1, 'redis-2': 2 };
+/** Server processes per variant; in (c) and (e) the subscribers are split evenly and the publisher is on the first. */
+export const variantProcesses: Record<ClusterVariant, number> = { memory: 1, 'redis-1': 1, 'redis-2': 2, 'socketio-redis-1': 1, 'socketio-redis-2': 2 };
+
+/** Which server each variant runs. */
+export const variantServers: Record<ClusterVariant, 'trpc' | 'socketio'> = {
+  memory: 'trpc',
+  'redis-1': 'trpc',
+  'redis-2': 'trpc',
+  'socketio-redis-1': 'socketio',
+  'socketio-redis-2': 'socketio',
+};
+
+/** Pairs reported side by side (first ÷ second, within each repeat): ours against Socket.IO's Redis adapter at the same load. */
+export const variantPairs: ReadonlyArray<readonly [ClusterVariant, ClusterVariant]> = [
+  ['redis-1', 'socketio-redis-1'],
+  ['redis-2', 'socketio-redis-2'],
+];
 
 export interface ClusterBenchOptions {
   /** Subscriber counts to measure (all in one room). @default [1000, 2000] (quick: [1000]) */
@@ -45,7 +62,7 @@ const usage = `npm run bench -- --cluster [options]
   --rate 10            fixed-rate phase: events per second
   --rate-events 20     fixed-rate phase: number of events
   --window 16          full-speed phase: events in flight
-  --variants memory,redis-1,redis-2
+  --variants memory,redis-1,redis-2,socketio-redis-1,socketio-redis-2
   --quick              N=1000, 1 repeat, ~100k deliveries per cell (under a minute)
   --out bench-output   output directory (writes cluster-results.json and cluster-results.md)
 

@@ -1,7 +1,7 @@
 /** The cluster benchmark's markdown report: medians per variant, ratios to (a), the per-event reading. */
 import type { RunDescription } from '../report/run-description.js';
 import { variantLabels, type ClusterBenchOptions } from './options.js';
-import type { Spread, VariantRatioRow, VariantRow } from './summary.js';
+import type { PairRatioRow, Spread, VariantRatioRow, VariantRow } from './summary.js';
 
 export interface ClusterRunDescription {
   date: string;
@@ -18,6 +18,12 @@ const signed = (value: number, digits = 0) => (Number.isFinite(value) ? `${value
 /** The median, then the lowest and highest repeat when there were several. */
 const spread = (value: Spread, format: (value: number) => string) =>
   value.min === value.max ? format(value.median) : `${format(value.median)} (${format(value.min)} to ${format(value.max)})`;
+
+/** A section's title, what its figures are, and the head of its table (the second column left-aligned, the rest numbers). */
+function tableHead(lines: string[], title: string, intro: string, columns: readonly string[]): void {
+  const alignment = columns.map((_, index) => (index === 1 ? '---' : '---:'));
+  lines.push('', `## ${title}`, '', intro, '', `| ${columns.join(' | ')} |`, `|${alignment.join('|')}|`);
+}
 
 /** Whether a cost grows with N (per recipient) or stays put (per event): its value at the largest N against the smallest. */
 function perEventReading(rows: readonly VariantRow[], ratioRows: readonly VariantRatioRow[]): string[] {
@@ -47,16 +53,22 @@ function perEventReading(rows: readonly VariantRow[], ratioRows: readonly Varian
   return lines;
 }
 
-export function clusterResultsMarkdown(run: ClusterRunDescription, rows: readonly VariantRow[], ratioRows: readonly VariantRatioRow[]): string {
+export function clusterResultsMarkdown(
+  run: ClusterRunDescription,
+  rows: readonly VariantRow[],
+  ratioRows: readonly VariantRatioRow[],
+  pairRows: readonly PairRatioRow[] = [],
+): string {
   const { options, machine, redis } = run;
   const lines: string[] = [];
-  lines.push('# Cluster benchmark: one process, one process over Redis, two processes over Redis', '');
+  lines.push('# Cluster benchmark: one process, over Redis, and Socket.IO on its Redis adapter', '');
   lines.push(
     `${run.date} · ${machine.cpuModel} × ${machine.cores} cores · ${machine.memoryGb} GB · Node ${machine.node} · ${machine.os} · redis-server ${redis.version}`,
     '',
     `The same job in every variant: N subscribers in one room (split evenly over two load-generator processes), one admin publishing ` +
       `into it from the first. (a) one server process on the embedded memory bus; (b) one process with \`REDIS_URL\`; (c) two processes ` +
-      `with \`REDIS_URL\`, load generator i on process i, so half the subscribers on each and the publisher on the first. ` +
+      `with \`REDIS_URL\`, load generator i on process i, so half the subscribers on each and the publisher on the first; (d) and (e) ` +
+      `Socket.IO 4.8 with @socket.io/redis-adapter on the same Redis, one and two processes, the same load. ` +
       `Loopback; a fresh server process per cell; cells interleaved, the order rotated per repeat; ${options.repeats} repeat(s), medians. ` +
       `Fixed rate: ${options.fixedRateEvents} events at ${options.fixedRate}/s. Full speed: closed loop, ${options.window} events in flight. ` +
       `Run took ${run.seconds.toFixed(0)} s.`,
@@ -94,13 +106,12 @@ export function clusterResultsMarkdown(run: ClusterRunDescription, rows: readonl
     );
   }
   if (ratioRows.length > 0) {
-    lines.push('', '## Side by side with (a)', '');
-    lines.push(
+    tableHead(
+      lines,
+      'Side by side with (a)',
       'Each figure is taken within one repeat against the (a) cell of the same N, which ran seconds to a minute apart; shown is the median over ' +
         'repeats and, in brackets, the lowest and highest repeat: the spread is what the shared machine adds.',
-      '',
-      '| N | variant | deliveries/s ÷ (a) | node CPU/delivery ÷ (a) | node + Redis CPU/delivery ÷ (a) | extra node µs/event | Redis µs/event | extra node + Redis µs/event | … per delivery |',
-      '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+      ['N', 'variant', 'deliveries/s ÷ (a)', 'node CPU/delivery ÷ (a)', 'node + Redis CPU/delivery ÷ (a)', 'extra node µs/event', 'Redis µs/event', 'extra node + Redis µs/event', '… per delivery'],
     );
     for (const row of ratioRows) {
       lines.push(
@@ -111,6 +122,22 @@ export function clusterResultsMarkdown(run: ClusterRunDescription, rows: readonl
       );
     }
     lines.push('', '## Per event or per recipient?', '', ...perEventReading(rows, ratioRows));
+  }
+  if (pairRows.length > 0) {
+    tableHead(
+      lines,
+      'Ours against Socket.IO\'s Redis adapter',
+      'Ours ÷ Socket.IO with as many processes, within each repeat (cells seconds apart), median over repeats and the range: above 1, ours costs more ' +
+        '(deliveries/s: above 1, ours delivers more).',
+      ['N', 'pair', 'Redis commands/event', 'Redis CPU µs/event', 'node CPU µs/delivery', 'node + Redis µs/delivery', 'deliveries/s'],
+    );
+    for (const row of pairRows) {
+      lines.push(
+        `| ${row.subscribers.toLocaleString('en-US')} | ${variantLabels[row.variant]} ÷ ${variantLabels[row.baseline]} | ${spread(row.redisCommandsPerEvent, ratio)} | ` +
+          `${spread(row.redisCpuMicrosPerEvent, ratio)} | ${spread(row.serverCpuMicrosPerDelivery, ratio)} | ${spread(row.totalCpuMicrosPerDelivery, ratio)} | ` +
+          `${spread(row.deliveriesPerSecond, ratio)} |`,
+      );
+    }
   }
   const problems = rows.flatMap((row) => row.problems.map((problem) => `- ${variantLabels[row.variant]}, N=${row.subscribers}: ${problem}`));
   lines.push('', '## Problems during the run', '', ...(problems.length > 0 ? problems : ['None: every expected delivery arrived.']));

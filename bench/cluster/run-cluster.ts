@@ -1,7 +1,7 @@
 /**
- * `npm run bench -- --cluster`: the figures of issue 5. The same fan-out job against (a) one
- * process on the memory bus, (b) one process over Redis and (c) two processes over Redis, in
- * one run, interleaved, with repeats; writes bench-output/cluster-results.{json,md}. Starts its
+ * `npm run bench -- --cluster`: the figures of issues 5 and 20. The same fan-out job against (a)
+ * one process on the memory bus, (b) one process over Redis, (c) two processes over Redis, and
+ * Socket.IO on its Redis adapter with one (d) and two (e) processes, in one run, interleaved, with repeats; writes bench-output/cluster-results.{json,md}. Starts its
  * own redis-server on a free loopback port and stops it at the end (run.ts kills every child,
  * this redis-server included, on exit, error or Ctrl-C).
  */
@@ -14,7 +14,7 @@ import { measureVariantCell, type VariantCell } from './measure-variant.js';
 import { parseClusterBenchOptions, variantLabels, type ClusterBenchOptions } from './options.js';
 import { startBenchRedis } from './redis-server.js';
 import { clusterResultsMarkdown, type ClusterRunDescription } from './results-markdown.js';
-import { summarizeVariants, variantRatios } from './summary.js';
+import { pairRatios, summarizeVariants, variantRatios } from './summary.js';
 
 /** Two load generators in every variant: in (c) one per server process, elsewhere both on the one process. */
 const loadGeneratorCount = 2;
@@ -39,7 +39,7 @@ function describeCell(cell: VariantCell): string {
   const phase = cell.fullSpeed;
   const redisMicros = phase.sideDeltas?.cpuMicros ?? Number.NaN;
   return (
-    `${variantLabels[cell.variant].padEnd(27)} N=${String(cell.subscribers).padEnd(5)} ` +
+    `${variantLabels[cell.variant].padEnd(42)} N=${String(cell.subscribers).padEnd(5)} ` +
     `${Math.round(phase.deliveriesPerSecond).toLocaleString('en-US').padStart(8)} deliveries/s, ` +
     `node ${phase.cpuMicrosPerDelivery.toFixed(2).padStart(5)} µs/delivery, ` +
     `Redis ${(redisMicros / phase.events).toFixed(1).padStart(6)} µs/event ${(redisMicros / phase.deliveries).toFixed(3)} µs/delivery, ` +
@@ -95,8 +95,9 @@ export async function runClusterBench(argv: string[]): Promise<void> {
     };
     const rows = summarizeVariants(cells);
     const ratioRows = variantRatios(cells);
-    const markdown = clusterResultsMarkdown(run, rows, ratioRows);
-    writeFileSync(resolve(outputDirectory, 'cluster-results.json'), `${JSON.stringify({ run, summary: rows, ratios: ratioRows, cells }, null, 2)}\n`);
+    const pairRows = pairRatios(cells);
+    const markdown = clusterResultsMarkdown(run, rows, ratioRows, pairRows);
+    writeFileSync(resolve(outputDirectory, 'cluster-results.json'), `${JSON.stringify({ run, summary: rows, ratios: ratioRows, pairs: pairRows, cells }, null, 2)}\n`);
     writeFileSync(resolve(outputDirectory, 'cluster-results.md'), markdown);
     console.log(`\n${markdown}`);
     console.log(`Wrote ${outputDirectory}/cluster-results.json, cluster-results.md`);

@@ -1,12 +1,13 @@
 /**
- * Medians per (variant, N) and the ratios of (b) and (c) to (a). Ratios are paired: taken within
+ * Medians per (variant, N), the ratios of (b)–(e) to (a), and ours against Socket.IO's Redis
+ * adapter at the same load ((b) ÷ (d), (c) ÷ (e)). Ratios are paired: taken within
  * one repeat, between cells that ran back to back, then the median (and range) over repeats, so
  * that a machine that got busier between repeats moves both sides of a ratio together.
  */
 import { median } from '../statistics.js';
 import type { VariantCell } from './measure-variant.js';
 import type { RedisCounters } from './redis-server.js';
-import { clusterVariants, type ClusterVariant } from './options.js';
+import { clusterVariants, variantPairs, type ClusterVariant } from './options.js';
 
 export interface VariantRow {
   variant: ClusterVariant;
@@ -103,17 +104,22 @@ export function summarizeVariants(cells: readonly VariantCell[]): VariantRow[] {
   return rows;
 }
 
+/** Each cell of `variant` at N with the `baselineVariant` cell of the same N and repeat (they ran back to back). */
+function pairedCells(cells: readonly VariantCell[], subscribers: number, variant: ClusterVariant, baselineVariant: ClusterVariant) {
+  return cells
+    .filter((cell) => cell.variant === variant && cell.subscribers === subscribers)
+    .flatMap((cell) => {
+      const baseline = cells.find((other) => other.variant === baselineVariant && other.subscribers === subscribers && other.repeat === cell.repeat);
+      return baseline ? [{ cell, baseline }] : [];
+    });
+}
+
 export function variantRatios(cells: readonly VariantCell[]): VariantRatioRow[] {
   const result: VariantRatioRow[] = [];
   const counts = [...new Set(cells.map((cell) => cell.subscribers))].sort((a, b) => a - b);
   for (const subscribers of counts) {
     for (const variant of clusterVariants.filter((name) => name !== 'memory')) {
-      const pairs = cells
-        .filter((cell) => cell.variant === variant && cell.subscribers === subscribers)
-        .flatMap((cell) => {
-          const baseline = cells.find((other) => other.variant === 'memory' && other.subscribers === subscribers && other.repeat === cell.repeat);
-          return baseline ? [{ cell, baseline }] : [];
-        });
+      const pairs = pairedCells(cells, subscribers, variant, 'memory');
       if (pairs.length === 0) continue;
       const of = (pick: (cell: VariantCell, baseline: VariantCell) => number) => spread(pairs.map(({ cell, baseline }) => pick(cell, baseline)));
       const extraServer = (cell: VariantCell, baseline: VariantCell) =>
@@ -131,6 +137,42 @@ export function variantRatios(cells: readonly VariantCell[]): VariantRatioRow[] 
         redisCpuMicrosPerEvent: of((cell) => perEvent(redisMicros(cell), cell)),
         extraTotalCpuMicrosPerEvent: of(extraTotal),
         extraTotalCpuMicrosPerDelivery: of((cell, baseline) => extraTotal(cell, baseline) / cell.connected),
+      });
+    }
+  }
+  return result;
+}
+
+/** One of ours against Socket.IO's Redis adapter with as many processes, within each repeat: above 1, ours costs more. */
+export interface PairRatioRow {
+  subscribers: number;
+  variant: ClusterVariant;
+  baseline: ClusterVariant;
+  redisCommandsPerEvent: Spread;
+  redisCpuMicrosPerEvent: Spread;
+  serverCpuMicrosPerDelivery: Spread;
+  totalCpuMicrosPerDelivery: Spread;
+  /** Above 1: ours delivers more per second. */
+  deliveriesPerSecond: Spread;
+}
+
+export function pairRatios(cells: readonly VariantCell[]): PairRatioRow[] {
+  const result: PairRatioRow[] = [];
+  const counts = [...new Set(cells.map((cell) => cell.subscribers))].sort((a, b) => a - b);
+  for (const subscribers of counts) {
+    for (const [variant, baselineVariant] of variantPairs) {
+      const pairs = pairedCells(cells, subscribers, variant, baselineVariant);
+      if (pairs.length === 0) continue;
+      const of = (pick: (cell: VariantCell) => number) => spread(pairs.map(({ cell, baseline }) => pick(cell) / pick(baseline)));
+      result.push({
+        subscribers,
+        variant,
+        baseline: baselineVariant,
+        redisCommandsPerEvent: of((cell) => perEvent(redisDelta(cell, 'commands'), cell)),
+        redisCpuMicrosPerEvent: of((cell) => perEvent(redisMicros(cell), cell)),
+        serverCpuMicrosPerDelivery: of((cell) => cell.fullSpeed.cpuMicrosPerDelivery),
+        totalCpuMicrosPerDelivery: of((cell) => totalMicros(cell) / cell.fullSpeed.deliveries),
+        deliveriesPerSecond: of((cell) => cell.fullSpeed.deliveriesPerSecond),
       });
     }
   }

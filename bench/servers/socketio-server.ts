@@ -2,9 +2,15 @@
  * Server under test (c): Socket.IO 4.8 broadcasting to a room. `io.to(room).emit` encodes the
  * packet once per broadcast and, on the websocket transport, pre-frames it once
  * (`wsPreEncodedFrame`), which is the bar the issue sets.
+ *
+ * With `BENCH_REDIS_URL` set (`--cluster`'s Socket.IO variants), it runs on the Socket.IO Redis
+ * adapter (@socket.io/redis-adapter, ioredis clients): one PUBLISH per broadcast, which every
+ * process (itself included) receives and delivers to its own sockets in the room.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { benchRoomId } from '../contracts.js';
 import { runBenchServer } from './harness.js';
@@ -12,6 +18,9 @@ import { runBenchServer } from './harness.js';
 await runBenchServer(async () => {
   const httpServer = createServer();
   const io = new Server(httpServer, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const redisClients = redisUrl ? [new Redis(redisUrl), new Redis(redisUrl)] : [];
+  if (redisClients.length === 2) io.adapter(createAdapter(redisClients[0]!, redisClients[1]!, { key: process.env.BENCH_REDIS_PREFIX || 'socket.io' }));
   let sequence = 0;
 
   io.on('connection', (socket) => {
@@ -39,6 +48,7 @@ await runBenchServer(async () => {
     close: async () => {
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      for (const client of redisClients) client.disconnect();
     },
   };
 });
