@@ -64,6 +64,7 @@ const usage = `npm run bench -- --cluster [options]
   --window 16          full-speed phase: events in flight
   --variants memory,redis-1,redis-2,socketio-redis-1,socketio-redis-2
   --quick              N=1000, 1 repeat, ~100k deliveries per cell (under a minute)
+  --publish-cost       instead: Redis commands and CPU per published event, ours vs before issue 20 vs Socket.IO's adapter
   --out bench-output   output directory (writes cluster-results.json and cluster-results.md)
 
 Starts its own redis-server (Debian package redis-server) on a free loopback port and stops it at the end.`;

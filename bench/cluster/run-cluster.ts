@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { openFileLimit, startLoadGenerator } from '../processes.js';
 import { describeMachine } from '../report/run-description.js';
 import { measureVariantCell, type VariantCell } from './measure-variant.js';
+import { runPublishCostBench } from './publish-cost.js';
 import { parseClusterBenchOptions, variantLabels, type ClusterBenchOptions } from './options.js';
 import { startBenchRedis } from './redis-server.js';
 import { clusterResultsMarkdown, type ClusterRunDescription } from './results-markdown.js';
@@ -50,6 +51,7 @@ function describeCell(cell: VariantCell): string {
 }
 
 export async function runClusterBench(argv: string[]): Promise<void> {
+  if (argv.includes('--publish-cost')) return runPublishCostBench(argv);
   const options = parseClusterBenchOptions(argv);
   checkFileLimit(options);
   const version = redisVersion();

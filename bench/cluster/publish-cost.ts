@@ -1,0 +1,192 @@
+/**
+ * `npm run bench -- --cluster --publish-cost`: what one published event costs Redis, without the
+ * fan-out around it (issue 20). The same events, 16 in flight, into one redis-server of the run's
+ * own, from three publishers in turn (interleaved, the order rotated per repeat):
+ *
+ * - **ours**: the service's RedisBus and its leased rate limits (`consume` then `publish`, as the
+ *   router does), with its subscriber connection receiving every event;
+ * - **before**: the publish script and rate-limit script of commit bc20d36 (baseline-publish.ts,
+ *   rate-limiter-flexible's RateLimiterRedis), with a subscriber;
+ * - **Socket.IO**: `io.to(room).emit` on @socket.io/redis-adapter (one PUBLISH per broadcast), its
+ *   own subscriber receiving it.
+ *
+ * Per event: the redis-server's CPU (schedstat, every thread) and its commands (INFO
+ * commandstats, a script's own calls included). With thousands of events per second Redis's idle
+ * background is a small part of it; the idle figure is printed too.
+ */
+import { Redis } from 'ioredis';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { BurstyRateLimiter, RateLimiterRedis } from 'rate-limiter-flexible';
+import superjson from 'superjson';
+import { Server } from 'socket.io';
+import { RedisBus } from '../../server/bus/redis-bus.js';
+import { redisRateLimitCounters } from '../../server/cluster/rate-limit-counters.js';
+import { median } from '../statistics.js';
+import { benchLimits } from '../servers/bench-limits.js';
+import { baselinePublishScript } from './baseline-publish.js';
+import { startBenchRedis, type BenchRedis } from './redis-server.js';
+
+type PublisherName = 'ours' | 'before' | 'socketio';
+const publisherNames: readonly PublisherName[] = ['ours', 'before', 'socketio'];
+const labels: Record<PublisherName, string> = {
+  ours: 'ours (RedisBus + leased limits)',
+  before: 'before (bc20d36 scripts)',
+  socketio: 'Socket.IO redis-adapter',
+};
+
+interface Publisher {
+  publish(index: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+const rule = { perSecond: benchLimits.rateLimitPerSecond, burst: benchLimits.rateLimitBurst };
+const roomId = 'bench';
+const dataOf = (index: number) => ({ changed: [`field-${index}`] });
+
+async function oursPublisher(url: string, prefix: string): Promise<Publisher> {
+  const bus = new RedisBus({ url, prefix, onError: () => {} });
+  await bus.start();
+  const limits = redisRateLimitCounters(rule, bus.redis, prefix, () => {});
+  return {
+    async publish(index) {
+      await limits.consume('user:bench-admin');
+      return bus.publish({ type: 'sphere.updated', data: dataOf(index), channels: [`room:${roomId}`], roomId });
+    },
+    close: () => bus.close(),
+  };
+}
+
+async function beforePublisher(url: string, prefix: string): Promise<Publisher> {
+  const redis = new Redis(url) as Redis & { baselinePublish(...args: Array<string | number>): Promise<string> };
+  const subscriber = new Redis(url);
+  redis.defineCommand('baselinePublish', { numberOfKeys: 0, lua: baselinePublishScript });
+  await subscriber.subscribe(`${prefix}:events`);
+  const limiter = new BurstyRateLimiter(
+    new RateLimiterRedis({ keyPrefix: `${prefix}:rl:steady`, points: rule.perSecond, duration: 1, storeClient: redis }),
+    new RateLimiterRedis({ keyPrefix: `${prefix}:rl:burst`, points: rule.burst, duration: 10, storeClient: redis }),
+  );
+  let epochs = 0;
+  return {
+    async publish(index) {
+      await limiter.consume('user:bench-admin');
+      const envelope = { type: 'sphere.updated', data: dataOf(index), roomId };
+      const channels = [`room:${roomId}`];
+      return redis.baselinePublish(prefix, 1000, 10000, 86400, `bench${epochs++}`, JSON.stringify(superjson.serialize(envelope)), JSON.stringify(channels), ...channels);
+    },
+    async close() {
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+async function socketIoPublisher(url: string, prefix: string): Promise<Publisher> {
+  const publisher = new Redis(url);
+  const subscriber = new Redis(url);
+  const io = new Server();
+  io.adapter(createAdapter(publisher, subscriber, { key: prefix }));
+  return {
+    // The adapter's PUBLISH is fire-and-forget: a PING on the same connection waits for it, so
+    // as many are in flight as for the others.
+    async publish(index) {
+      io.to(roomId).emit('event', { id: String(index), type: 'sphere.updated', data: dataOf(index), timestamp: new Date(), roomId });
+      return publisher.ping();
+    },
+    async close() {
+      io.close();
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+const factories: Record<PublisherName, (url: string, prefix: string) => Promise<Publisher>> = {
+  ours: oursPublisher,
+  before: beforePublisher,
+  socketio: socketIoPublisher,
+};
+
+/** Publishes `events` with at most `window` in flight. */
+async function publishAll(publisher: Publisher, events: number, window: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < events) await publisher.publish(next++);
+  };
+  await Promise.all(Array.from({ length: window }, worker));
+}
+
+interface PublishCell {
+  publisher: PublisherName;
+  repeat: number;
+  cpuMicrosPerEvent: number;
+  commandsPerEvent: number;
+  eventsPerSecond: number;
+}
+
+async function measure(redis: BenchRedis, name: PublisherName, repeat: number, events: number): Promise<PublishCell> {
+  const publisher = await factories[name](redis.url, `cost-${name}-${repeat}`);
+  try {
+    await publishAll(publisher, 200, 16); // warm-up: scripts loaded, leases taken
+    const before = await redis.counters();
+    const started = performance.now();
+    await publishAll(publisher, events, 16);
+    const seconds = (performance.now() - started) / 1000;
+    const after = await redis.counters();
+    return {
+      publisher: name,
+      repeat,
+      cpuMicrosPerEvent: (after.cpuMicros - before.cpuMicros) / events,
+      commandsPerEvent: (after.commands - before.commands) / events,
+      eventsPerSecond: events / seconds,
+    };
+  } finally {
+    await publisher.close();
+    await redis.flush();
+  }
+}
+
+export async function runPublishCostBench(argv: string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const events = quick ? 2_000 : 10_000;
+  const repeats = quick ? 1 : 3;
+  const redis = await startBenchRedis();
+  try {
+    const idleBefore = redis.cpu();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const idle = redis.cpu();
+    const idleMicrosPerSecond = (idle.schedstatMicros ?? idle.statMicros) - (idleBefore.schedstatMicros ?? idleBefore.statMicros);
+    const cells: PublishCell[] = [];
+    for (let repeat = 1; repeat <= repeats; repeat++) {
+      for (let offset = 0; offset < publisherNames.length; offset++) {
+        const name = publisherNames[(offset + repeat - 1) % publisherNames.length]!;
+        const cell = await measure(redis, name, repeat, events);
+        cells.push(cell);
+        console.log(
+          `[${cells.length}/${repeats * publisherNames.length}] ${labels[name].padEnd(32)} ${cell.commandsPerEvent.toFixed(2)} commands/event, ` +
+            `Redis ${cell.cpuMicrosPerEvent.toFixed(1)} µs/event, ${Math.round(cell.eventsPerSecond)} events/s`,
+        );
+      }
+    }
+    const ratio = (name: PublisherName, baseline: PublisherName, pick: (cell: PublishCell) => number) =>
+      median(
+        cells
+          .filter((cell) => cell.publisher === name)
+          .flatMap((cell) => {
+            const other = cells.find((candidate) => candidate.publisher === baseline && candidate.repeat === cell.repeat);
+            return other ? [pick(cell) / pick(other)] : [];
+          }),
+      );
+    console.log(`\n${events} events per cell, ${repeats} repeat(s), 16 in flight; Redis idle background ${idleMicrosPerSecond.toFixed(0)} µs/s.\n`);
+    console.log('| publisher | commands/event | Redis CPU µs/event | events/s |');
+    console.log('|---|---:|---:|---:|');
+    for (const name of publisherNames) {
+      const group = cells.filter((cell) => cell.publisher === name);
+      const of = (pick: (cell: PublishCell) => number) => median(group.map(pick));
+      console.log(`| ${labels[name]} | ${of((cell) => cell.commandsPerEvent).toFixed(2)} | ${of((cell) => cell.cpuMicrosPerEvent).toFixed(1)} | ${Math.round(of((cell) => cell.eventsPerSecond))} |`);
+    }
+    const cpu = (cell: PublishCell) => cell.cpuMicrosPerEvent;
+    console.log(`\nPaired (median of per-repeat ratios), Redis CPU per event: ours ÷ before ${ratio('ours', 'before', cpu).toFixed(2)}×, ours ÷ Socket.IO ${ratio('ours', 'socketio', cpu).toFixed(2)}×`);
+  } finally {
+    await redis.stop();
+  }
+}
