@@ -93,7 +93,7 @@ async function socketIoPublisher(url: string, prefix: string): Promise<Publisher
       return publisher.ping();
     },
     async close() {
-      io.close();
+      // Not io.close(): without an HTTP server attached it has no engine to close (and throws).
       publisher.disconnect();
       subscriber.disconnect();
     },
