@@ -31,7 +31,7 @@ export interface RedisHistorySource {
  * younger than the TTL — nor after the start of an epoch younger than that. Conservative: a
  * resume just before a trimmed stream's oldest entry is told of a gap it may not have.
  */
-function streamGap(state: StreamState | undefined, afterSequence: number, epochStartMs: number, ttlMs: number, nowMs: number): boolean {
+export function streamGap(state: StreamState | undefined, afterSequence: number, epochStartMs: number, ttlMs: number, nowMs: number): boolean {
   if (state?.oldestSequence !== undefined && state.oldestSequence <= afterSequence + 1) return false;
   if (state?.trimmed) return true;
   return Math.max(timeOfSequence(afterSequence), epochStartMs) < nowMs - ttlMs;

@@ -37,7 +37,8 @@
 export const publishFunction = `
 local function appendToGlobal(prefix, global, knownEpoch, tail)
   local epoch = knownEpoch
-  local entryId = redis.call('XADD', prefix .. ':all:' .. epoch, 'NOMKSTREAM', 'MAXLEN', '~', global, '*', 'm', tail)
+  local entryId = false
+  if epoch ~= '' then entryId = redis.call('XADD', prefix .. ':all:' .. epoch, 'NOMKSTREAM', 'MAXLEN', '~', global, '*', 'm', tail) end
   if not entryId then
     epoch = redis.call('GET', prefix .. ':epoch')
     if not epoch or epoch == knownEpoch then

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBus } from '../../server/bus/redis-bus.js';
 import type { BusEvent } from '../../server/bus/bus.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
+import { Redis } from 'ioredis';
 import { waitFor } from '../support/wait.js';
 
 const enabled = requireRedis();
@@ -84,5 +85,25 @@ describe.runIf(enabled)('RedisBus', () => {
     await a.publish({ type: 'pong', data: {}, channels: ['all'] });
     await waitFor(() => seenByB.length === 2, 'event after recovery', 5_000);
     expect(seenByB.map((item) => item.event.type)).toEqual(['ping', 'pong']);
+  });
+
+  it('keeps sequences a plain ms × 1000 + n past a thousand events in one millisecond (or a clock that went back)', async () => {
+    const a = await bus();
+    const first = await a.publish({ type: 'ping', data: {}, channels: ['user:u'] });
+    // The global stream's last id set ahead of the clock at n = 998: the next ids are that
+    // millisecond's 999, then its 1000th, which the script moves to the next millisecond.
+    const commands = new Redis(redis.url);
+    const ahead = Date.now() + 60_000;
+    const epoch = first.id.slice(0, first.id.lastIndexOf('-'));
+    await commands.xadd(`test:all:${epoch}`, `${ahead}-998`, 'm', '"ts":0,"ch":[],"e":{"json":{"type":"ping","data":{}}}}');
+    commands.disconnect();
+    const ids = [];
+    for (let index = 0; index < 3; index++) ids.push((await a.publish({ type: 'ping', data: {}, channels: ['user:u'] })).id);
+    const sequences = ids.map((id) => Number(id.slice(id.lastIndexOf('-') + 1)));
+    expect(sequences).toEqual([ahead * 1000 + 999, (ahead + 1) * 1000, (ahead + 1) * 1000 + 1]);
+    // Resume and replay read them like any other: in order, from the channel's stream.
+    const replay = await a.readHistory(['user:u'], first.id, 10);
+    expect(replay.events.map((item) => item.event.id)).toEqual(ids);
+    expect(replay.gap).toBeUndefined();
   });
 });
