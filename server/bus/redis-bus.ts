@@ -69,6 +69,11 @@ export class RedisBus implements EventBus {
   private closed = false;
   private readonly history: RedisHistorySource;
   private readonly ttlRefreshes: TtlRefreshes;
+  /**
+   * The epoch of this process's last publish: its next publish names it (publishFunction), so
+   * after an epoch change it takes the steady path before the change's message has arrived.
+   */
+  private publishEpoch = '';
   /** Set when the epoch changed: the next decoded sequence decides the offset (see noteEpoch). */
   private rebasePending = false;
   epoch = '';
@@ -174,7 +179,7 @@ export class RedisBus implements EventBus {
         this.historyPerChannel,
         this.globalHistory,
         this.historyTtlSeconds,
-        this.epoch,
+        this.publishEpoch || this.epoch,
         Date.now(),
         JSON.stringify(superjson.serialize(envelope)),
         JSON.stringify(request.channels),
@@ -184,7 +189,9 @@ export class RedisBus implements EventBus {
     } catch (cause) {
       throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) is unavailable; the event was not published', { cause });
     }
-    return this.decode(JSON.parse(message) as WireMessage).event as RealtimeEvent<T>;
+    const published = JSON.parse(message) as WireMessage;
+    this.publishEpoch = published.id.slice(0, published.id.lastIndexOf('-'));
+    return this.decode(published).event as RealtimeEvent<T>;
   }
 
   stampEphemeral<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
@@ -251,7 +258,7 @@ export class RedisBus implements EventBus {
   runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
     const commands = this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
     if (!commands[name]) this.redis.defineCommand(name, { numberOfKeys: 0, lua });
-    const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.epoch, Date.now()];
+    const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.publishEpoch || this.epoch, Date.now()];
     return commands[name]!.call(this.redis, ...common, roomChannelPrefix, channelNames.presence, ...args);
   }
 
