@@ -42,7 +42,7 @@ describe.runIf(enabled)('the publish path', () => {
     await waitFor(async () => (await admin.api.rooms.members.query({ roomId: 'costly' })).length === 1, 'member in the room');
     const publish = (index: number) => admin.api.admin.broadcast.mutate({ roomId: 'costly', type: 'sphere.updated', data: { changed: [`${index}`] } });
     for (let index = 0; index < 20; index++) await publish(index); // warm-up: scripts loaded, leases taken
-    const events = 200;
+    const events = 500;
     const before = commandCounts(String(await observer.call('INFO', 'commandstats')));
     for (let index = 0; index < events; index++) await publish(index);
     const after = commandCounts(String(await observer.call('INFO', 'commandstats')));
@@ -54,9 +54,10 @@ describe.runIf(enabled)('the publish path', () => {
     // The publish script: its own call, the global and the room's stream, the PUBLISH.
     expect(calls.get('xadd')).toBe(2);
     expect(calls.get('publish')).toBe(1);
-    expect(calls.get('evalsha')).toBeLessThanOrEqual(1.02);
-    // A lease (5 commands) covers up to 100 calls at this rule: 0.05 per event at most, plus
-    // what heartbeats and sweeps did meanwhile.
-    expect(total).toBeLessThanOrEqual(4.1);
+    // Beyond the publish script's own call: a lease script per 100 calls at this rule, and the
+    // background's scripts (heartbeats, sweeps), which a busy machine stretches over more events.
+    expect(calls.get('evalsha')).toBeLessThanOrEqual(1.05);
+    // A lease is 5 commands: 0.05 per event at most, plus what heartbeats and sweeps did meanwhile.
+    expect(total).toBeLessThanOrEqual(4.2);
   });
 });
