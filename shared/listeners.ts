@@ -8,6 +8,8 @@ export interface Listeners<T> {
   /** Returns the removal of this listener; calling it twice is harmless. */
   add(listener: (value: T) => void): () => void;
   emit(value: T): void;
+  /** Removes every listener (at close). */
+  clear(): void;
   readonly size: number;
 }
 
@@ -40,6 +42,9 @@ export function createListeners<T = void>(options: ListenersOptions = {}): Liste
           }
         }
       }
+    },
+    clear() {
+      listeners.clear();
     },
     get size() {
       return listeners.size;

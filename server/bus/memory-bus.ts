@@ -4,6 +4,7 @@
  */
 import { formatEphemeralEventId, formatEventId } from '../../shared/event-id.js';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
+import { createListeners, type Listeners } from '../../shared/listeners.js';
 import { firehoseChannel } from './channels.js';
 import { BoundedLog } from './bounded-log.js';
 import { historyDefaults, stampEvent, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
@@ -31,7 +32,7 @@ export class MemoryBus implements EventBus {
   readonly epoch: string;
   private sequence = 0;
   private ephemeralCount = 0;
-  private readonly listeners = new Set<BusListener>();
+  private readonly listeners: Listeners<BusEvent>;
   private readonly channelLogs = new Map<string, BoundedLog<BusEvent>>();
   private readonly globalLog: BoundedLog<BusEvent>;
   /** Newest sequence held by a channel log that was dropped whole. */
@@ -42,7 +43,6 @@ export class MemoryBus implements EventBus {
   private readonly historyBytesPerChannel: number;
   private readonly budget: HistoryBudget;
   private readonly maxChannels: number;
-  private readonly onListenerError: (error: unknown) => void;
 
   constructor(options: MemoryBusOptions = {}) {
     this.epoch = options.epoch ?? Date.now().toString(36);
@@ -51,7 +51,9 @@ export class MemoryBus implements EventBus {
     this.budget = new HistoryBudget(options.historyBytesTotal ?? historyDefaults.bytesTotal);
     this.maxChannels = options.maxChannels ?? 10_000;
     this.globalLog = this.newLog(options.globalHistory ?? historyDefaults.global, this.budget.maxBytes);
-    this.onListenerError = options.onListenerError ?? ((error) => console.error('[realtime] bus listener failed', error));
+    this.listeners = createListeners<BusEvent>({
+      onListenerError: options.onListenerError ?? ((error) => console.error('[realtime] bus listener failed', error)),
+    });
   }
 
   async start(): Promise<void> {}
@@ -82,10 +84,7 @@ export class MemoryBus implements EventBus {
   }
 
   subscribe(listener: BusListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   async readHistory(channelNames: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
@@ -181,15 +180,7 @@ export class MemoryBus implements EventBus {
     if (this.delivering) return;
     this.delivering = true;
     try {
-      for (let published = this.pending.shift(); published; published = this.pending.shift()) {
-        for (const listener of this.listeners) {
-          try {
-            listener(published);
-          } catch (error) {
-            this.onListenerError(error);
-          }
-        }
-      }
+      for (let published = this.pending.shift(); published; published = this.pending.shift()) this.listeners.emit(published);
     } finally {
       this.delivering = false;
     }

@@ -21,6 +21,7 @@ import { SequenceWaiters } from './sequence-waiters.js';
 import { decodeMessage, globalMessage, sequenceOfStreamId, streamIdOf, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
 import { TtlRefreshes } from './ttl-refreshes.js';
 import { publishScript } from './redis-scripts.js';
+import { createListeners } from '../../shared/listeners.js';
 
 export interface RedisBusOptions {
   url: string;
@@ -44,8 +45,8 @@ export class RedisBus implements EventBus {
   /** The commands connection; other Redis-backed parts of the service share it. */
   readonly redis: RedisWithScripts;
   private readonly subscriber: Redis;
-  private readonly listeners = new Set<BusListener>();
-  private readonly resubscribedListeners = new Set<(info: { dataLost: boolean }) => void>();
+  private readonly listeners = createListeners<BusEvent>({ onListenerError: (error) => this.reportError(error, 'bus listener failed') });
+  private readonly resubscribedListeners = createListeners<{ dataLost: boolean }>();
   private readonly historyPerChannel: number;
   private readonly globalHistory: number;
   private readonly historyTtlSeconds: number;
@@ -144,7 +145,7 @@ export class RedisBus implements EventBus {
       await this.catchUp();
       // No epoch, or another one: Redis restarted without its data (or was flushed).
       const dataLost = knownEpoch !== '' && currentEpoch !== knownEpoch;
-      for (const listener of this.resubscribedListeners) listener({ dataLost });
+      this.resubscribedListeners.emit({ dataLost });
     } catch (error) {
       this.reportError(error, 'resubscribing after a redis reconnect');
     }
@@ -161,10 +162,7 @@ export class RedisBus implements EventBus {
 
   /** Called after every reconnect, once caught up; `dataLost` when Redis came back without its data. */
   onResubscribed(listener: (info: { dataLost: boolean }) => void): () => void {
-    this.resubscribedListeners.add(listener);
-    return () => {
-      this.resubscribedListeners.delete(listener);
-    };
+    return this.resubscribedListeners.add(listener);
   }
 
   async publish<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>> {
@@ -207,10 +205,7 @@ export class RedisBus implements EventBus {
   }
 
   subscribe(listener: BusListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   readHistory(channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
@@ -336,13 +331,7 @@ export class RedisBus implements EventBus {
     const published = this.decode(message);
     this.lastLocalSequence = published.sequence;
     this.deliveryWaiters.reached(message.seq);
-    for (const listener of this.listeners) {
-      try {
-        listener(published);
-      } catch (error) {
-        this.reportError(error, 'bus listener failed');
-      }
-    }
+    this.listeners.emit(published);
   }
 
   private deliverEphemeral(message: WireMessage): void {
@@ -355,13 +344,7 @@ export class RedisBus implements EventBus {
       this.reportError(error, 'malformed ephemeral bus message');
       return;
     }
-    for (const listener of this.listeners) {
-      try {
-        listener(published);
-      } catch (error) {
-        this.reportError(error, 'bus listener failed');
-      }
-    }
+    this.listeners.emit(published);
   }
 
   private decode(message: WireMessage): BusEvent {
