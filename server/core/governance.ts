@@ -340,9 +340,14 @@ export class GovernanceService {
     senderId: string | undefined,
   ): Promise<RealtimeEvent<T>> {
     const recipients = new Set([...action.approvers, action.requesterId]);
-    return this.core.publish(type, data, [...[...recipients].map(channels.user), channels.governance], {
+    const published = this.core.publish(type, data, [...[...recipients].map(channels.user), channels.governance], {
       userId: action.approvers[0]!,
       ...(senderId !== undefined && { senderId }),
+    });
+    // The audit trail: the state this event gave the action, written by the process that published it.
+    return published.then((event) => {
+      this.core.store.recordAction(type === 'governance.required' ? { ...action, eventId: event.id } : action);
+      return event;
     });
   }
 

@@ -91,11 +91,16 @@ export function createRealtimeServices(options: RealtimeServicesOptions): Realti
           throw new RealtimeError('BAD_REQUEST', `${type} is emitted by the governance workflow itself`);
       }
     },
-    start: () => core.start(),
+    // The store first: its migrations must have run before the first event is recorded.
+    async start() {
+      await core.store.start();
+      await core.start();
+    },
     async stop() {
       governance.stop();
       await core.stop();
       await options.bus.close();
+      await core.store.stop();
     },
   };
 }
