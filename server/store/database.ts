@@ -35,7 +35,10 @@ export function openDatabase(location: StoreLocation, onError: (error: unknown, 
     const db = new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) });
     return { db, close: () => db.destroy() };
   }
-  const pglite = new PGlite(location.dataDir);
+  // Relaxed durability: a query does not wait for the file system's flush. Writes reach the store
+  // asynchronously anyway (the queue lives in memory), so a crash could lose the last moments
+  // either way; waiting for each flush cost delivery CPU for nothing more.
+  const pglite = new PGlite(location.dataDir, { relaxedDurability: true });
   const db = new Kysely<StoreDatabase>({ dialect: new PGliteDialect(pglite) });
   return {
     db,

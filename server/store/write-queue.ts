@@ -1,6 +1,6 @@
 /**
  * The store's bounded write queue: `push` is all delivery pays (an array push; a flush is
- * scheduled once per tick), and batches are written behind it. A batch that fails stays at the
+ * scheduled once per batch window), and batches are written behind it. A batch that fails stays at the
  * head of the queue and is retried with backoff, so nothing is lost while the process lives and
  * the order of writes holds. Past `maxQueued` a write is refused, counted and reported: the
  * queue's memory stays bounded when the database is away for long (a visible drop, never a silent one).
@@ -18,6 +18,12 @@ export interface WriteQueueOptions<T> {
   retryDelayMs?: number;
   /** @default 5000 */
   maxRetryDelayMs?: number;
+  /**
+   * How long the first write of a batch waits for others: one transaction of many rows costs far
+   * less than many of one (PGlite: ~0.7 ms of CPU per one-row transaction in the fan-out bench).
+   * @default 20
+   */
+  batchDelayMs?: number;
   onError(error: unknown, context: string): void;
 }
 
@@ -101,10 +107,10 @@ export class WriteQueue<T> {
   private schedule(): void {
     if (this.scheduled || this.flushing || this.retryTimer) return;
     this.scheduled = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.scheduled = false;
       void this.flush();
-    });
+    }, this.options.batchDelayMs ?? 20).unref();
   }
 
   private async flush(): Promise<void> {
