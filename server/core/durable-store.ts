@@ -73,6 +73,8 @@ export interface DurableStore {
   /** Decided actions `userId` requested or could approve (undefined: all), newest first. */
   decidedActions(userId: string | undefined, page: { limit: number; cursor?: string }): Promise<Page<GovernanceAction>>;
   action(actionId: string): Promise<GovernanceAction | undefined>;
+  /** Actions still pending, newest first: a restarted service takes them up again (expiry timers, decisions). */
+  pendingActions(limit: number): Promise<GovernanceAction[]>;
   /** The newest finished runs (of `ownerId`, when given), at most `limit`. */
   finishedRuns(filter: { ownerId?: string }, limit: number): Promise<FinishedRun[]>;
   /** Deletes room history older than `before` (the retention sweep runs it periodically). Returns the rows deleted. */
@@ -97,6 +99,7 @@ export const noDurableStore: DurableStore = {
   roomHistory: async () => emptyPage,
   decidedActions: async () => emptyPage,
   action: async () => undefined,
+  pendingActions: async () => [],
   finishedRuns: async () => [],
   pruneRoomHistory: async () => 0,
 };

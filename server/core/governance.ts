@@ -208,6 +208,14 @@ export class GovernanceService {
     return this.decide(actionId, 'rejected', { userId: by.userId, isAdmin: true }, reason === undefined ? 'withdrawn' : `withdrawn: ${reason}`);
   }
 
+  /**
+   * Takes up actions a previous run of the service left pending (from the durable store): each
+   * expires on time and may be decided, as if requested here. Known actions are left alone.
+   */
+  restore(pending: readonly GovernanceAction[]): void {
+    for (const action of pending) if (!this.actions.has(action.actionId) && !this.stopped) this.track({ ...action });
+  }
+
   get(actionId: string): GovernanceAction | undefined {
     const entry = this.actions.get(actionId);
     return entry && { ...entry.state };

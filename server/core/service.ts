@@ -94,6 +94,8 @@ export function createRealtimeServices(options: RealtimeServicesOptions): Realti
     // The store first: its migrations must have run before the first event is recorded.
     async start() {
       await core.store.start();
+      // Approvals pending when the service last stopped wait again (their expiry, their deciders).
+      governance.restore(await core.store.pendingActions(10_000));
       await core.start();
     },
     async stop() {

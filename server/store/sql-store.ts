@@ -192,6 +192,13 @@ export class SqlStore implements DurableStore {
     });
   }
 
+  async pendingActions(limit: number): Promise<GovernanceAction[]> {
+    return this.read('pending actions', async () => {
+      const rows = await this.db.selectFrom('governance_actions').select('action').where('status', '=', 'pending').orderBy('updated_at', 'desc').limit(limit).execute();
+      return rows.map((row) => deserialize<GovernanceAction>(row.action));
+    });
+  }
+
   async finishedRuns(filter: { ownerId?: string }, limit: number): Promise<FinishedRun[]> {
     return this.read('agents.list', async () => {
       let query = this.db.selectFrom('agent_runs').select('run');

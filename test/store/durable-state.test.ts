@@ -85,6 +85,7 @@ describe.each(backends)('durable state on $name', (backend) => {
     // Audit trail: a request and its decision, with reason and decider.
     const { actionId } = await worker.governance.request.mutate({ action: 'deploy', approvers: ['alice-21'] });
     await alice.governance.approve.mutate({ actionId, reason: 'looks right' });
+    const { actionId: waiting } = await worker.governance.request.mutate({ action: 'rollback', approvers: ['alice-21'], expiresInMs: 600_000 });
     const decided = await alice.governance.history.query({ limit: 10 });
     expect(decided.items).toMatchObject([{ actionId, status: 'approved', decidedBy: 'alice-21', reason: 'looks right', requesterId: 'worker-21' }]);
 
@@ -118,6 +119,13 @@ describe.each(backends)('durable state on $name', (backend) => {
     expect(await aliceAgain.notifications.list.query({ limit: 10 })).toEqual(before.inbox);
     expect(await aliceAgain.governance.history.query({ limit: 10 })).toEqual(before.audit);
     expect(await aliceAgain.governance.get.query({ actionId })).toMatchObject({ status: 'approved', decidedBy: 'alice-21', reason: 'looks right' });
+    // What was pending waits again, and may be decided after the restart.
+    expect((await aliceAgain.governance.pending.query()).map((action) => action.actionId)).toEqual([waiting]);
+    await aliceAgain.governance.reject.mutate({ actionId: waiting, reason: 'not now' });
+    expect((await aliceAgain.governance.history.query({ limit: 10 })).items.map((action) => [action.actionId, action.status])).toEqual([
+      [waiting, 'rejected'],
+      [actionId, 'approved'],
+    ]);
     expect(await aliceAgain.agents.list.query()).toMatchObject([{ agentId: 'agent-21', status: 'complete', result: { words: 2 }, output: 'hello world' }]);
     await aliceAgain.rooms.join.mutate({ roomId: 'project:21' });
     expect(await aliceAgain.rooms.history.query({ roomId: 'project:21', limit: 10 })).toEqual(before.room);
