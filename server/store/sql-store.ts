@@ -5,7 +5,7 @@
  * or two processes recording the same thing, write it once. Reads page on insertion order
  * (`position`), newest first.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import superjson, { type SuperJSONResult } from 'superjson';
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { GovernanceAction } from '../../shared/folds/governance-actions.js';
@@ -223,34 +223,47 @@ export class SqlStore implements DurableStore {
     }
   }
 
-  private writeBatch(batch: readonly StoreWrite[]): Promise<number> {
+  /**
+   * One batch, in one transaction when it takes several statements (one statement is atomic by
+   * itself, and BEGIN and COMMIT would double the round trips of the common batch: room events).
+   */
+  private async writeBatch(batch: readonly StoreWrite[]): Promise<number> {
+    const statements = this.statementsOf(batch);
+    if (statements.length === 1) return statements[0]!(this.db);
     return this.db.transaction().execute(async (trx) => {
       let rows = 0;
-      const of = <K extends StoreWrite['kind']>(kind: K) => batch.filter((write): write is Extract<StoreWrite, { kind: K }> => write.kind === kind);
-      const notifications = of('notification');
-      if (notifications.length > 0) {
-        const values = notifications.map(({ userId, event }) => ({ event_id: event.id, user_id: userId, created_at: event.timestamp, read_at: null, event: serialize(event) }));
-        rows += Number((await trx.insertInto('notifications').values(values).onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst()).numInsertedOrUpdatedRows ?? 0);
-      }
-      const roomEvents = of('room');
-      if (roomEvents.length > 0) {
-        const values = roomEvents.map(({ roomId, event }) => ({ event_id: event.id, room_id: roomId, type: event.type, created_at: event.timestamp, event: serialize(event) }));
-        rows += Number((await trx.insertInto('room_events').values(values).onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst()).numInsertedOrUpdatedRows ?? 0);
-      }
-      rows += await this.writeActions(trx, lastByKey(of('action'), (write) => write.action.actionId).map((write) => write.action));
-      rows += await this.writeRuns(trx, lastByKey(of('run'), (write) => write.run.agentId).map((write) => write.run));
-      // After the inserts: a read in the same batch as its notification finds it.
-      for (const read of of('read')) {
-        let update = trx.updateTable('notifications').set({ read_at: read.readAt }).where('user_id', '=', read.userId).where('read_at', 'is', null);
-        if (read.notificationId !== undefined) update = update.where('event_id', '=', read.notificationId);
-        rows += Number((await update.executeTakeFirst()).numUpdatedRows);
-      }
+      for (const statement of statements) rows += await statement(trx);
       return rows;
     });
   }
 
-  private async writeActions(trx: Transaction<StoreDatabase>, actions: GovernanceAction[]): Promise<number> {
-    if (actions.length === 0) return 0;
+  private statementsOf(batch: readonly StoreWrite[]): ((db: Kysely<StoreDatabase>) => Promise<number>)[] {
+    const of = <K extends StoreWrite['kind']>(kind: K) => batch.filter((write): write is Extract<StoreWrite, { kind: K }> => write.kind === kind);
+    const statements: ((db: Kysely<StoreDatabase>) => Promise<number>)[] = [];
+    const notifications = of('notification').map(({ userId, event }) => ({ event_id: event.id, user_id: userId, created_at: event.timestamp, read_at: null, event: serialize(event) }));
+    if (notifications.length > 0) {
+      statements.push(async (db) => Number((await db.insertInto('notifications').values(notifications).onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst()).numInsertedOrUpdatedRows ?? 0));
+    }
+    const roomEvents = of('room').map(({ roomId, event }) => ({ event_id: event.id, room_id: roomId, type: event.type, created_at: event.timestamp, event: serialize(event) }));
+    if (roomEvents.length > 0) {
+      statements.push(async (db) => Number((await db.insertInto('room_events').values(roomEvents).onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst()).numInsertedOrUpdatedRows ?? 0));
+    }
+    const actions = lastByKey(of('action'), (write) => write.action.actionId).map((write) => write.action);
+    if (actions.length > 0) statements.push((db) => this.writeActions(db, actions));
+    const runs = lastByKey(of('run'), (write) => write.run.agentId).map((write) => write.run);
+    if (runs.length > 0) statements.push((db) => this.writeRuns(db, runs));
+    // After the inserts: a read in the same batch as its notification finds it.
+    for (const read of of('read')) {
+      statements.push(async (db) => {
+        let update = db.updateTable('notifications').set({ read_at: read.readAt }).where('user_id', '=', read.userId).where('read_at', 'is', null);
+        if (read.notificationId !== undefined) update = update.where('event_id', '=', read.notificationId);
+        return Number((await update.executeTakeFirst()).numUpdatedRows);
+      });
+    }
+    return statements;
+  }
+
+  private async writeActions(trx: Kysely<StoreDatabase>, actions: GovernanceAction[]): Promise<number> {
     const values = actions.map((action) => ({
       action_id: action.actionId,
       requester_id: action.requesterId,
@@ -279,8 +292,7 @@ export class SqlStore implements DurableStore {
     return Number(result.numInsertedOrUpdatedRows ?? 0);
   }
 
-  private async writeRuns(trx: Transaction<StoreDatabase>, runs: FinishedRun[]): Promise<number> {
-    if (runs.length === 0) return 0;
+  private async writeRuns(trx: Kysely<StoreDatabase>, runs: FinishedRun[]): Promise<number> {
     const values = runs.map((run) => ({
       agent_id: run.agentId,
       owner_id: run.ownerId,

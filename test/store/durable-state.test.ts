@@ -144,6 +144,26 @@ describe.each(backends)('durable state on $name', (backend) => {
     watcher.unsubscribe();
   }, 120_000);
 
+  it.skipIf(!backend.enabled)('resumes a rewound subscription that lost its connection with lastEventId, nothing twice', async () => {
+    // Published in the process: dropping every connection below must not drop the publisher.
+    const publish = (change: string) => t.server.services.core.broadcastToRoom('project:rewind', 'sphere.updated', { changed: [change] });
+    await publish('a');
+    await publish('b');
+    const alice = t.connect(await t.token('alice-rewind'), { retryDelayMs: 20 }).api;
+    const watcher = collect(alice.onRoom, { roomId: 'project:rewind', rewind: 10 });
+    const changes = () => ofType(watcher.events, 'sphere.updated').map((event) => (event.data as { changed: string[] }).changed[0]);
+    await waitFor(() => changes().length === 2, 'the rewind');
+    await publish('c');
+    await waitFor(() => changes().length === 3, 'a live event');
+    t.dropAll();
+    await publish('d');
+    await waitFor(() => changes().length === 4, 'the event published while reconnecting');
+    await publish('e');
+    await waitFor(() => changes().length === 5, 'live again');
+    expect(changes()).toEqual(['a', 'b', 'c', 'd', 'e']);
+    watcher.unsubscribe();
+  });
+
   it.skipIf(!backend.enabled)('prunes room history past the retention', async () => {
     const { store } = t.server.services.core;
     const admin = t.connect(await t.token('admin-21', 'admin')).api;
