@@ -15,13 +15,7 @@ import { decodeCursor, encodeCursor } from '../core/governance-history.js';
 import { migrateToLatest, openDatabase, type OpenDatabase, type StoreLocation } from './database.js';
 import type { StoreDatabase } from './schema.js';
 import { WriteQueue } from './write-queue.js';
-
-type StoreWrite =
-  | { kind: 'notification'; userId: string; event: RealtimeEvent }
-  | { kind: 'room'; roomId: string; event: RealtimeEvent }
-  | { kind: 'action'; action: GovernanceAction }
-  | { kind: 'run'; run: FinishedRun }
-  | { kind: 'read'; userId: string; notificationId: string | undefined; readAt: Date };
+import { writeBatch, type StoreWrite } from './batch-writes.js';
 
 export interface SqlStoreOptions {
   location: StoreLocation;
@@ -38,10 +32,6 @@ export interface SqlStoreOptions {
 
 const thirtyDaysMs = 30 * 24 * 3_600_000;
 
-/** superjson's `{ json, meta }` as jsonb text. PostgreSQL refuses NUL in jsonb strings: it becomes U+FFFD. */
-function serialize(value: unknown): string {
-  return JSON.stringify(superjson.serialize(value)).replaceAll('\\u0000', '\uFFFD');
-}
 
 function deserialize<T>(column: unknown): T {
   return superjson.deserialize<T>((typeof column === 'string' ? JSON.parse(column) : column) as SuperJSONResult);
@@ -56,10 +46,6 @@ function lastOf<T>(rows: T[], limit: number, position: (row: T) => string): stri
   return rows.length > limit ? position(rows[limit - 1]!) : null;
 }
 
-/** Keeps the last write of each key (a batch may carry several states of one action or run). */
-function lastByKey<T>(items: T[], key: (item: T) => string): T[] {
-  return [...new Map(items.map((item) => [key(item), item])).values()];
-}
 
 export class SqlStore implements DurableStore {
   readonly enabled = true;
@@ -69,7 +55,7 @@ export class SqlStore implements DurableStore {
 
   constructor(private readonly options: SqlStoreOptions) {
     this.queue = new WriteQueue<StoreWrite>({
-      write: (batch) => this.writeBatch(batch),
+      write: (batch) => writeBatch(this.db, batch),
       ...(options.maxQueuedWrites !== undefined && { maxQueued: options.maxQueuedWrites }),
       onError: options.onError,
     });
@@ -221,99 +207,5 @@ export class SqlStore implements DurableStore {
       if (error instanceof RealtimeError) throw error;
       throw new RealtimeError('SERVICE_UNAVAILABLE', `${what}: the store is unavailable (${error instanceof Error ? error.message : String(error)})`, { cause: error });
     }
-  }
-
-  /**
-   * One batch, in one transaction when it takes several statements (one statement is atomic by
-   * itself, and BEGIN and COMMIT would double the round trips of the common batch: room events).
-   */
-  private async writeBatch(batch: readonly StoreWrite[]): Promise<number> {
-    const statements = this.statementsOf(batch);
-    if (statements.length === 1) return statements[0]!(this.db);
-    return this.db.transaction().execute(async (trx) => {
-      let rows = 0;
-      for (const statement of statements) rows += await statement(trx);
-      return rows;
-    });
-  }
-
-  private statementsOf(batch: readonly StoreWrite[]): ((db: Kysely<StoreDatabase>) => Promise<number>)[] {
-    const of = <K extends StoreWrite['kind']>(kind: K) => batch.filter((write): write is Extract<StoreWrite, { kind: K }> => write.kind === kind);
-    const statements: ((db: Kysely<StoreDatabase>) => Promise<number>)[] = [];
-    const notifications = of('notification').map(({ userId, event }) => ({ event_id: event.id, user_id: userId, created_at: event.timestamp, read_at: null, event: serialize(event) }));
-    if (notifications.length > 0) {
-      statements.push(async (db) => Number((await db.insertInto('notifications').values(notifications).onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst()).numInsertedOrUpdatedRows ?? 0));
-    }
-    const roomEvents = of('room').map(({ roomId, event }) => ({ event_id: event.id, room_id: roomId, type: event.type, created_at: event.timestamp, event: serialize(event) }));
-    if (roomEvents.length > 0) {
-      statements.push(async (db) => Number((await db.insertInto('room_events').values(roomEvents).onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst()).numInsertedOrUpdatedRows ?? 0));
-    }
-    const actions = lastByKey(of('action'), (write) => write.action.actionId).map((write) => write.action);
-    if (actions.length > 0) statements.push((db) => this.writeActions(db, actions));
-    const runs = lastByKey(of('run'), (write) => write.run.agentId).map((write) => write.run);
-    if (runs.length > 0) statements.push((db) => this.writeRuns(db, runs));
-    // After the inserts: a read in the same batch as its notification finds it.
-    for (const read of of('read')) {
-      statements.push(async (db) => {
-        let update = db.updateTable('notifications').set({ read_at: read.readAt }).where('user_id', '=', read.userId).where('read_at', 'is', null);
-        if (read.notificationId !== undefined) update = update.where('event_id', '=', read.notificationId);
-        return Number((await update.executeTakeFirst()).numUpdatedRows);
-      });
-    }
-    return statements;
-  }
-
-  private async writeActions(trx: Kysely<StoreDatabase>, actions: GovernanceAction[]): Promise<number> {
-    const values = actions.map((action) => ({
-      action_id: action.actionId,
-      requester_id: action.requesterId,
-      approvers: JSON.stringify(action.approvers),
-      status: action.status,
-      decided_at: action.decidedAt ?? null,
-      updated_at: new Date(),
-      action: serialize(action),
-    }));
-    const result = await trx
-      .insertInto('governance_actions')
-      .values(values)
-      .onConflict((oc) =>
-        oc
-          .column('action_id')
-          .doUpdateSet((eb) => ({
-            status: eb.ref('excluded.status'),
-            decided_at: eb.ref('excluded.decided_at'),
-            updated_at: eb.ref('excluded.updated_at'),
-            action: eb.ref('excluded.action'),
-          }))
-          // Decided once: a settled action is final, whichever process writes later.
-          .where('governance_actions.status', '=', 'pending'),
-      )
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0);
-  }
-
-  private async writeRuns(trx: Kysely<StoreDatabase>, runs: FinishedRun[]): Promise<number> {
-    const values = runs.map((run) => ({
-      agent_id: run.agentId,
-      owner_id: run.ownerId,
-      room_id: run.roomId ?? null,
-      status: run.status,
-      finished_at: run.updatedAt,
-      run: serialize(run),
-    }));
-    const result = await trx
-      .insertInto('agent_runs')
-      .values(values)
-      .onConflict((oc) =>
-        oc.column('agent_id').doUpdateSet((eb) => ({
-          owner_id: eb.ref('excluded.owner_id'),
-          room_id: eb.ref('excluded.room_id'),
-          status: eb.ref('excluded.status'),
-          finished_at: eb.ref('excluded.finished_at'),
-          run: eb.ref('excluded.run'),
-        })),
-      )
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0);
   }
 }
