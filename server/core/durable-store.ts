@@ -75,8 +75,8 @@ export interface DurableStore {
   action(actionId: string): Promise<GovernanceAction | undefined>;
   /** Actions still pending, newest first: a restarted service takes them up again (expiry timers, decisions). */
   pendingActions(limit: number): Promise<GovernanceAction[]>;
-  /** The newest finished runs (of `ownerId`, when given), at most `limit`. */
-  finishedRuns(filter: { ownerId?: string }, limit: number): Promise<FinishedRun[]>;
+  /** The newest finished runs (of `ownerId`, or the one of `agentId`, when given), at most `limit`. */
+  finishedRuns(filter: { ownerId?: string; agentId?: string }, limit: number): Promise<FinishedRun[]>;
   /** Deletes room history older than `before` (the retention sweep runs it periodically). Returns the rows deleted. */
   pruneRoomHistory(before: Date): Promise<number>;
 }

@@ -185,10 +185,11 @@ export class SqlStore implements DurableStore {
     });
   }
 
-  async finishedRuns(filter: { ownerId?: string }, limit: number): Promise<FinishedRun[]> {
+  async finishedRuns(filter: { ownerId?: string; agentId?: string }, limit: number): Promise<FinishedRun[]> {
     return this.read('agents.list', async () => {
       let query = this.db.selectFrom('agent_runs').select('run');
       if (filter.ownerId !== undefined) query = query.where('owner_id', '=', filter.ownerId);
+      if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId);
       const rows = await query.orderBy('finished_at', 'desc').limit(limit).execute();
       return rows.map((row) => deserialize<FinishedRun>(row.run));
     });

@@ -127,6 +127,7 @@ describe.each(backends)('durable state on $name', (backend) => {
       [actionId, 'approved'],
     ]);
     expect(await aliceAgain.agents.list.query()).toMatchObject([{ agentId: 'agent-21', status: 'complete', result: { words: 2 }, output: 'hello world' }]);
+    expect(await aliceAgain.agents.get.query({ agentId: 'agent-21' })).toMatchObject({ status: 'complete', output: 'hello world' });
     await aliceAgain.rooms.join.mutate({ roomId: 'project:21' });
     expect(await aliceAgain.rooms.history.query({ roomId: 'project:21', limit: 10 })).toEqual(before.room);
 

@@ -45,7 +45,9 @@ export const agentsRouter = router({
    * `onAgent` subscription picks up to receive exactly what happens after this state.
    */
   get: authedProcedure.input(z.object({ agentId: idSchema })).query(async ({ ctx, input }) => {
-    const run = ctx.services.agents.get(input.agentId);
+    const { store } = ctx.services.core;
+    // A run this process never saw may have finished before a restart: the store keeps it.
+    const run = ctx.services.agents.get(input.agentId) ?? (store.enabled ? (await store.finishedRuns({ agentId: input.agentId }, 1))[0] : undefined);
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No agent run ${input.agentId}` });
     if (run.ownerId !== ctx.user.userId && !canSeeAll(ctx.user)) {
       // A run in a room is the room's members' to read too.
