@@ -43,6 +43,8 @@ export interface ServerStats {
   connections: number;
   /** process.hrtime in microseconds: the clock V8's CPU profile timestamps use, to cut a profile to a phase. */
   monotonicMicros: number;
+  /** Rows our server's durable store has written (`--store`); absent for the other servers. */
+  storeRowsWritten?: number;
 }
 
 export type ServerOperations = {

@@ -44,6 +44,7 @@ const usage = `npm run bench -- [options]
   --out bench-output   output directory
   --cluster            instead: one process vs processes over Redis (issue 5); --cluster --help for its options
   --agent-output       instead: one agent run streaming to watchers (issue 19): --deltas 10000 --watchers 1000 --window 16
+  --store              instead: the durable store off, on PostgreSQL and on PGlite (issue 21): --n 1000 --repeats 3 --variants off,postgres,pglite
   --soak               instead: 20,000 connections held 5 minutes, memory sampled (issue 7); --soak --help for its options
   --cursors            instead: 50 members × 60 Hz cursors, coalesced and not, against Socket.IO volatile emits (issue 18); --cursors --help`;
 

@@ -45,6 +45,15 @@ const environmentSchema = z.object({
   /** Rooms every signed-in user may enter: comma-separated ids and `prefix*` patterns. */
   OPEN_ROOMS: z.string().default(''),
   REDIS_URL: z.string().optional(),
+  /** PostgreSQL for the durable store (inboxes, audit trail, finished runs, room history); unset: PGlite under DATA_DIR. */
+  DATABASE_URL: z.string().optional(),
+  /** Where the embedded PGlite keeps its files; `memory`: kept in memory only; `none`: no durable store. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Room history older than this is pruned: seconds, or a number with s, m, h or d. */
+  HISTORY_RETENTION: z
+    .string()
+    .regex(/^\d+[smhd]?$/, 'HISTORY_RETENTION is seconds, or a number with s, m, h or d (30d)')
+    .default('30d'),
   /** Namespace of this service's keys in Redis. */
   REDIS_PREFIX: z.string().min(1).max(64).default('rt'),
   /** A process silent this long is presumed dead: its users go offline and leave their rooms. */
@@ -111,6 +120,11 @@ export type ServerConfig = {
   openRooms: string[];
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** The durable store's PostgreSQL (`DATABASE_URL`); undefined: PGlite under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** `DATA_DIR`: a directory, `memory` or `none` (no durable store). */
+  dataDir: string;
+  historyRetentionSeconds: number;
   clusterDeadAfterMs: number;
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
   rateLimitPerSecond: number;
@@ -166,6 +180,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     openRooms: parseRoomPatterns(env.OPEN_ROOMS),
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX,
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR,
+    historyRetentionSeconds: durationSeconds(env.HISTORY_RETENTION),
     clusterDeadAfterMs: env.CLUSTER_DEAD_AFTER_MS,
     logLevel: env.LOG_LEVEL,
     rateLimitPerSecond: env.RATE_LIMIT_PER_SECOND,
@@ -207,8 +224,12 @@ function durationSeconds(value: string): number {
   return unit in secondsPerUnit ? Number(value.slice(0, -1)) * secondsPerUnit[unit as keyof typeof secondsPerUnit] : Number(value);
 }
 
-/** Defaults for embedding and tests: `loadConfig({})` with overrides. */
+/**
+ * Defaults for embedding and tests: `loadConfig({})` with overrides, except that an embedded
+ * server keeps no durable store unless told where (`dataDir` or `databaseUrl`): an app's server,
+ * or a test, must not start writing `./data` in whatever directory it runs from.
+ */
 export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const defined = Object.entries(overrides).filter(([, value]) => value !== undefined);
-  return { ...loadConfig({}), ...Object.fromEntries(defined) };
+  return { ...loadConfig({}), dataDir: 'none', ...Object.fromEntries(defined) };
 }

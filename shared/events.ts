@@ -139,8 +139,11 @@ export const eventSchemas = {
     level: z.enum(['info', 'success', 'warning', 'error']).optional(),
     link: shortText.optional(),
   }),
-  /** `notificationId` is the event id of the `notification.new` that was read. */
-  'notification.read': z.strictObject({ notificationId: identifier }),
+  /**
+   * `notificationId` is the event id of the `notification.new` that was read; with `all: true`
+   * (notifications.markAllRead) every notification of the user is read, and `notificationId` is `all`.
+   */
+  'notification.read': z.strictObject({ notificationId: identifier, all: z.literal(true).optional() }),
 
   // system
   'system.maintenance': z.strictObject({

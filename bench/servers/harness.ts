@@ -8,6 +8,8 @@ import type { ServerOperations, ServerStats, TargetInfo } from '../contracts.js'
 export interface RunningBenchServer {
   target: TargetInfo;
   connectionCount(): number;
+  /** Rows written by the durable store, when the server has one. */
+  storeRowsWritten?(): number;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function runBenchServer(start: () => Promise<RunningBenchServer>): 
         externalBytes: memory.external + memory.arrayBuffers,
         connections: server.connectionCount(),
         monotonicMicros: Number(process.hrtime.bigint() / 1000n),
+        ...(server.storeRowsWritten && { storeRowsWritten: server.storeRowsWritten() }),
       };
     },
     async shutdown() {

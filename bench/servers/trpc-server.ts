@@ -23,6 +23,9 @@ await runBenchServer(async () => {
     redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',
     // `--cursors` compares coalescing on (the default 20 Hz) and off (0).
     ephemeralHz: process.env.BENCH_EPHEMERAL_HZ === undefined ? 20 : Number(process.env.BENCH_EPHEMERAL_HZ),
+    // `--store` puts the durable store under the same job: PostgreSQL or PGlite (none otherwise).
+    databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
+    dataDir: process.env.BENCH_DATA_DIR || 'none',
   });
   const onError = (error: unknown, context: string) => console.error(`[bench trpc server] ${context}`, error);
   const server = createRealtimeServer({ config, authSecret, onError, backend: backendFromConfig(config, onError) });
@@ -43,6 +46,7 @@ await runBenchServer(async () => {
       }),
     },
     connectionCount: () => server.transport.connectionCount,
+    storeRowsWritten: () => server.services.core.store.counters().rowsWritten,
     close: () => server.close(),
   };
 });

@@ -2,6 +2,8 @@
  * useNotifications: the caller's notifications (notification.new and system.maintenance), newest
  * first, with read state shared across the caller's devices: `markRead` publishes
  * `notification.read` to all of them, and a read on another device arrives here the same way.
+ * It loads the stored inbox first (`notifications.list`, when the service keeps one), then
+ * follows live events; one notification is listed once, whichever way it came.
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { RealtimeEvent } from '../../shared/events.js';
@@ -18,6 +20,8 @@ export interface NotificationsState {
   unreadCount: number;
   /** Marks one read here at once and on the caller's other devices. */
   markRead: (notificationId: string) => Promise<void>;
+  /** Marks every notification read, here, in the stored inbox and on the caller's other devices. */
+  markAllRead: () => Promise<void>;
 }
 
 export interface UseNotificationsOptions {
@@ -29,6 +33,20 @@ export const notificationStreamKey = 'onNotification';
 
 type NotificationList = readonly RealtimeNotification[];
 
+function allRead(list: NotificationList): NotificationList {
+  return list.every((notification) => notification.read) ? list : list.map((notification) => (notification.read ? notification : { ...notification, read: true }));
+}
+
+/** The stored inbox folded into what is listed: each id once, read if either says so, newest first. */
+export function mergeInbox(list: NotificationList, stored: readonly RealtimeNotification[], max = 100): NotificationList {
+  const byId = new Map(list.map((notification) => [notification.id, notification]));
+  for (const notification of stored) {
+    const known = byId.get(notification.id);
+    byId.set(notification.id, known ? { ...known, read: known.read || notification.read } : notification);
+  }
+  return [...byId.values()].sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime()).slice(0, max);
+}
+
 function markedRead(list: NotificationList, notificationId: string): NotificationList {
   const index = list.findIndex((notification) => notification.id === notificationId);
   if (index === -1 || list[index]!.read) return list;
@@ -38,7 +56,7 @@ function markedRead(list: NotificationList, notificationId: string): Notificatio
 export function reduceNotifications(list: NotificationList, event: RealtimeEvent<NotificationEventType>, max = 100): NotificationList {
   switch (event.type) {
     case 'notification.read':
-      return markedRead(list, event.data.notificationId);
+      return event.data.all ? allRead(list) : markedRead(list, event.data.notificationId);
     case 'notification.new':
     case 'system.maintenance':
       if (list.some((notification) => notification.id === event.id)) return list;
@@ -64,6 +82,22 @@ export function useNotifications(options: UseNotificationsOptions = {}): Notific
     [client, hub, live],
   );
 
+  useEffect(() => {
+    live.reload(async () => {
+      const inbox = await client.api.notifications.list.query({ limit: max });
+      const stored = inbox.items.map(({ readAt: _readAt, ...notification }) => notification);
+      return (current) => mergeInbox(current, stored, max);
+    });
+  }, [client, live, max]);
+
+  const markAllRead = useMemo(
+    () => async () => {
+      live.update(allRead);
+      await client.api.notifications.markAllRead.mutate();
+    },
+    [client, live],
+  );
+
   const markRead = useMemo(
     () => async (notificationId: string) => {
       live.update((list) => markedRead(list, notificationId));
@@ -74,5 +108,5 @@ export function useNotifications(options: UseNotificationsOptions = {}): Notific
 
   const notifications = useSyncExternalStore(live.subscribe, live.getSnapshot, live.getSnapshot);
   const unreadCount = useMemo(() => notifications.filter((notification) => !notification.read).length, [notifications]);
-  return { notifications, unreadCount, markRead };
+  return { notifications, unreadCount, markRead, markAllRead };
 }

@@ -203,6 +203,10 @@ export class AgentService {
       if (isNewerEventId(event.id, run.state.lastEventId)) run.state = { ...run.state, lastEventId: event.id };
     }
     if (draft.type === 'agent.cancelled') this.abortCancelled(run, draft);
+    // A finished run is kept by the process that published its end, with its whole text.
+    if (isTerminalAgentStatus(run.state.status) && this.runs.get(agentId) === run) {
+      this.core.store.recordFinishedRun({ ...run.state, output: this.outputs.text(agentId) });
+    }
     return event;
   }
 

@@ -29,6 +29,11 @@ export interface SubscribeOptions {
   transform?: EventTransform;
   /** Resume: replay what this subscription would have received after this id. */
   lastEventId?: string;
+  /**
+   * Earlier events delivered before live ones, oldest first (onRoom's `rewind`, read from the
+   * durable store). Ignored when resuming: `lastEventId` replays exactly what was missed instead.
+   */
+  rewind?: () => Promise<readonly RealtimeEvent[]>;
   sink: EventSink;
 }
 
@@ -89,7 +94,8 @@ export class CoreSubscriptions {
     // A resuming subscriber holds live events from the moment it is indexed: otherwise its own
     // `room.joined` (published by holdRoom below) was delivered first and moved its sequence
     // past every replayed event, which were then skipped as already seen (reliability test).
-    if (options.lastEventId !== undefined) subscriber.beginReplay();
+    const rewind = options.lastEventId === undefined ? options.rewind : undefined;
+    if (options.lastEventId !== undefined || rewind) subscriber.beginReplay();
     // Indexed before the room is held, so the subscriber sees its own `room.joined`.
     this.options.index.add(subscriber);
     let own = this.byConnection.get(connection.id);
@@ -121,8 +127,24 @@ export class CoreSubscriptions {
         throw error;
       }
     }
+    if (rewind) await this.rewind(subscriber, rewind);
     for (const event of transform?.catchUp?.() ?? []) subscriber.deliverDirect(event);
     return subscription;
+  }
+
+  /**
+   * Earlier events first, then what arrived live meanwhile, each once (an event both read and
+   * live is skipped live). A store that cannot answer costs the rewind, never the live stream.
+   */
+  private async rewind(subscriber: Subscriber, read: () => Promise<readonly RealtimeEvent[]>): Promise<void> {
+    let earlier: readonly RealtimeEvent[] = [];
+    try {
+      earlier = await read();
+    } catch (error) {
+      this.options.reportError(error, 'rewinding a room subscription');
+    }
+    for (const event of earlier) subscriber.deliverDirect(event);
+    subscriber.finishReplay([], new Set(earlier.map((event) => event.id)));
   }
 
   /** Closes every subscription of the connection. */

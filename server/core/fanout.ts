@@ -68,8 +68,9 @@ export class Subscriber {
   /**
    * Deliver the replayed events, then whatever arrived live meanwhile, each once and in order.
    * Returns false when more arrived during the replay than could be held (a gap the caller reports).
+   * `delivered`: ids already given to the sink another way (a rewind from the durable store), skipped.
    */
-  finishReplay(replayed: readonly BusEvent[]): boolean {
+  finishReplay(replayed: readonly BusEvent[], delivered?: ReadonlySet<string>): boolean {
     if (this.state !== 'replaying') return true;
     this.state = 'live';
     for (const item of replayed) this.deliver(item);
@@ -77,7 +78,7 @@ export class Subscriber {
     const overflowed = this.heldOverflow;
     this.held = [];
     this.heldOverflow = false;
-    for (const item of held) this.deliver(item);
+    for (const item of held) if (!delivered?.has(item.event.id)) this.deliver(item);
     return !overflowed;
   }
 

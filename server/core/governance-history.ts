@@ -20,11 +20,11 @@ interface Position {
 
 const decidedAtMs = (action: GovernanceAction) => action.decidedAt?.getTime() ?? 0;
 
-function encodeCursor(action: GovernanceAction): string {
+export function encodeCursor(action: GovernanceAction): string {
   return `${decidedAtMs(action)}:${action.actionId}`;
 }
 
-function decodeCursor(cursor: string): Position {
+export function decodeCursor(cursor: string): Position {
   const separator = cursor.indexOf(':');
   const at = Number(cursor.slice(0, separator));
   if (separator < 1 || !Number.isSafeInteger(at)) throw new RealtimeError('BAD_REQUEST', 'Not a governance.history cursor');

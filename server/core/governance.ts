@@ -208,6 +208,14 @@ export class GovernanceService {
     return this.decide(actionId, 'rejected', { userId: by.userId, isAdmin: true }, reason === undefined ? 'withdrawn' : `withdrawn: ${reason}`);
   }
 
+  /**
+   * Takes up actions a previous run of the service left pending (from the durable store): each
+   * expires on time and may be decided, as if requested here. Known actions are left alone.
+   */
+  restore(pending: readonly GovernanceAction[]): void {
+    for (const action of pending) if (!this.actions.has(action.actionId) && !this.stopped) this.track({ ...action });
+  }
+
   get(actionId: string): GovernanceAction | undefined {
     const entry = this.actions.get(actionId);
     return entry && { ...entry.state };
@@ -340,9 +348,14 @@ export class GovernanceService {
     senderId: string | undefined,
   ): Promise<RealtimeEvent<T>> {
     const recipients = new Set([...action.approvers, action.requesterId]);
-    return this.core.publish(type, data, [...[...recipients].map(channels.user), channels.governance], {
+    const published = this.core.publish(type, data, [...[...recipients].map(channels.user), channels.governance], {
       userId: action.approvers[0]!,
       ...(senderId !== undefined && { senderId }),
+    });
+    // The audit trail: the state this event gave the action, written by the process that published it.
+    return published.then((event) => {
+      this.core.store.recordAction(type === 'governance.required' ? { ...action, eventId: event.id } : action);
+      return event;
     });
   }
 

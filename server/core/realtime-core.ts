@@ -21,6 +21,7 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { historyFilter, historyLimit, type HistoryQuery } from './history-query.js';
 import { StatisticsCounter, type Statistics } from './statistics.js';
 import { EphemeralCoalescer } from './ephemeral-coalescer.js';
+import { noDurableStore, type DurableStore } from './durable-store.js';
 
 export interface RealtimeCoreOptions {
   bus: EventBus;
@@ -49,6 +50,8 @@ export interface RealtimeCoreOptions {
   catalog?: EventCatalog;
   /** Most deliveries a second of one ephemeral type per sender and target (0: no coalescing). @default 20 */
   ephemeralHz?: number;
+  /** Where what must outlive a restart is kept (inboxes, audit trail, room history). @default none */
+  store?: DurableStore;
 }
 
 export type { SubscribeOptions, Subscription } from './core-subscriptions.js';
@@ -68,9 +71,11 @@ export class RealtimeCore {
   private readonly observers = new Set<(event: RealtimeEvent) => void>();
   /** Ephemeral publishes, coalesced here (where they are published) before they reach the bus. */
   readonly ephemeral: EphemeralCoalescer;
+  readonly store: DurableStore;
 
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
+    this.store = options.store ?? noDurableStore;
     this.catalog = options.catalog ?? new EventCatalog();
     this.connections = new ConnectionRegistry(options.maxConnectionsPerUser ?? 64);
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
@@ -227,7 +232,17 @@ export class RealtimeCore {
     options: PublishOptions = {},
   ): Promise<RealtimeEvent<T>> {
     const request: PublishRequest<T> = { type, data: validatedData(this.catalog, type, data), channels: channelList, ...options };
-    return this.catalog.isEphemeral(type) ? this.publishEphemeral(request) : this.bus.publish(request);
+    return this.catalog.isEphemeral(type) ? this.publishEphemeral(request) : this.publishDurable(request);
+  }
+
+  /**
+   * Stored by the bus, then queued for the durable store by this process alone (the one that
+   * published it), so each event is written once however many processes see it.
+   */
+  private async publishDurable<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>> {
+    const event = await this.bus.publish(request);
+    this.store.recordEvent(event as RealtimeEvent);
+    return event;
   }
 
   /**
@@ -248,7 +263,7 @@ export class RealtimeCore {
   async publishInput(target: PublishTarget, type: string, data: unknown, senderId: string): Promise<RealtimeEvent> {
     const known = this.catalog.checkType(type, ['type']);
     const request: PublishRequest = { type: known, data: validatedData(this.catalog, known, data), senderId, ...routeTo(target) };
-    return this.catalog.isEphemeral(known) ? this.publishEphemeral(request) : this.bus.publish(request);
+    return this.catalog.isEphemeral(known) ? this.publishEphemeral(request) : this.publishDurable(request);
   }
 
   sendToUser<T extends EventType>(userId: string, type: T, data: EventDataInput<T>, senderId?: string) {

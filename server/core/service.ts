@@ -91,11 +91,18 @@ export function createRealtimeServices(options: RealtimeServicesOptions): Realti
           throw new RealtimeError('BAD_REQUEST', `${type} is emitted by the governance workflow itself`);
       }
     },
-    start: () => core.start(),
+    // The store first: its migrations must have run before the first event is recorded.
+    async start() {
+      await core.store.start();
+      // Approvals pending when the service last stopped wait again (their expiry, their deciders).
+      governance.restore(await core.store.pendingActions(10_000));
+      await core.start();
+    },
     async stop() {
       governance.stop();
       await core.stop();
       await options.bus.close();
+      await core.store.stop();
     },
   };
 }

@@ -69,6 +69,18 @@ export function createMetrics(sources: MetricsSources): { registry: Registry; st
   fromNumber('realtime_deduplicated_publishes_total', 'Publishes answered from the idempotency store instead of publishing twice', () => services.idempotency.deduplicated);
   fromNumber('realtime_refused_inputs_total', 'Peer errors and refused input (logged at warn, at most a few lines per 10 s)', () => refusals.total);
   fromNumber('realtime_refused_connections_total', 'Upgrades refused (per-address limit, shutting down)', counter('refusedConnections'));
+  const { store } = services.core;
+  fromNumber('realtime_store_rows_written_total', 'Rows the durable store wrote (inboxes, audit trail, runs, room history)', () => store.counters().rowsWritten);
+  fromNumber('realtime_store_failed_batches_total', 'Write batches that failed and were retried (the database was away or refused)', () => store.counters().failedBatches);
+  fromNumber('realtime_store_dropped_writes_total', 'Writes refused because the store queue was full', () => store.counters().droppedWrites);
+  new Gauge({
+    name: 'realtime_store_queued_writes',
+    help: 'Writes waiting for the durable store',
+    registers: [registry],
+    collect() {
+      this.set(store.counters().queued);
+    },
+  });
 
   return { registry, stop: stopCounting };
 }

@@ -20,6 +20,7 @@ import { EventCatalog } from '../core/event-catalog.js';
 import type { AppEventDefinitions } from '../../shared/app-events.js';
 import type { CheckedAppEvents } from './app-events-check.js';
 import { createRealtimeServices, type RealtimeServices } from '../core/service.js';
+import { storeFromConfig } from '../store/from-config.js';
 import { WsTransport } from '../transport/ws-transport.js';
 import { RefusalLog, isPeerError, type RefusalRecord } from '../logging/refusal-log.js';
 import { createMetrics } from './metrics.js';
@@ -138,6 +139,7 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     idempotency: backend.idempotency,
     membership: backend.membership,
     decisionClaims: backend.decisionClaims,
+    store: storeFromConfig(config, (type) => catalog.isEphemeral(type), onError),
     onError,
   });
   const tokens = new TokenService({
@@ -220,7 +222,9 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     }
     if (request.method === 'GET' && path === '/readyz') {
       const health = bus.health();
-      return sendJson(response, health.ready ? 200 : 503, { ready: health.ready, ...(health.reason && { reason: health.reason }) });
+      // A degraded store does not make the process unready: delivery goes on, writes are retried.
+      const store = services.core.store.health();
+      return sendJson(response, health.ready ? 200 : 503, { ready: health.ready, ...(health.reason && { reason: health.reason }), store });
     }
     // With METRICS_PORT, /metrics lives only on that port.
     if (request.method === 'GET' && path === '/metrics' && metricsAccess.port === undefined) return serveMetrics(request, response);

@@ -1,5 +1,5 @@
 /**
- * Dependencies point one way, in the order data flows (issue 14): shared ← bus ← core ← cluster
+ * Dependencies point one way, in the order data flows (issue 14): shared ← bus ← core ← store ← cluster
  * (the backends) ← api ← transport ← http. Checked on the sources' relative imports (type-only
  * imports included: a type is a dependency too), so a file that reaches upwards, or two files
  * that import each other, fail here rather than in a review.
@@ -30,8 +30,10 @@ const imports = new Map(
 /** Folders a folder must not import from. */
 const forbidden: Record<string, string[]> = {
   'shared/': ['server/'],
-  'server/bus/': ['server/core/', 'server/cluster/', 'server/api/', 'server/transport/', 'server/http/'],
-  'server/core/': ['server/cluster/', 'server/api/', 'server/transport/', 'server/http/'],
+  'server/bus/': ['server/core/', 'server/store/', 'server/cluster/', 'server/api/', 'server/transport/', 'server/http/'],
+  'server/core/': ['server/store/', 'server/cluster/', 'server/api/', 'server/transport/', 'server/http/'],
+  // The SQL store implements the core's DurableStore; only the http layer (which builds the service) picks it.
+  'server/store/': ['server/cluster/', 'server/api/', 'server/transport/', 'server/http/'],
   'server/cluster/': ['server/api/', 'server/transport/', 'server/http/'],
   'server/api/': ['server/transport/', 'server/http/'],
   'server/transport/': ['server/http/'],

@@ -121,6 +121,12 @@ describe.skipIf(!chromiumPath && !mustRun)('operator dashboard in Chromium', () 
       data: { title: 'Build 1432 deployed', message: 'Staging is on 1.4.0', level: 'success' },
     });
     await page.locator(`[data-testid="feed-row"][data-event-id="${sent.eventId}"]`, { hasText: 'Build 1432 deployed' }).waitFor();
+    // The operator's own inbox lists what is sent to them, unread until marked.
+    await backend.admin.send.mutate({ userId: operatorId, type: 'notification.new', data: { title: 'Rota changed', message: 'You are on call' } });
+    await page.getByTestId('inbox-row').filter({ hasText: 'Rota changed' }).waitFor();
+    expect(await page.getByTestId('inbox-unread').textContent()).toBe('1 unread');
+    await page.getByTestId('inbox-mark-all').click();
+    await page.getByTestId('inbox-unread').getByText('0 unread').waitFor();
 
     // A governance action requested server-side is approved with the button.
     const action = await server.services.governance.request({

@@ -23,7 +23,7 @@ const mustRun = process.env.CI === 'true';
 if (!chromiumPath && !mustRun) console.warn('Skipping the package consumer test: no Chromium found (set CHROMIUM_PATH or `apt-get install chromium`).');
 
 const authSecret = 'consumer-app-secret-0123456789';
-const serverOnlyPackages = ['ioredis', 'pino', 'prom-client', 'rate-limiter-flexible', 'jose'];
+const serverOnlyPackages = ['ioredis', 'pino', 'prom-client', 'rate-limiter-flexible', 'jose', 'pg', 'kysely', '@electric-sql/pglite'];
 
 /** The built page, from an origin of its own (as `vite preview` or a CDN would serve it). */
 async function serveStatic(directory: string): Promise<Server> {

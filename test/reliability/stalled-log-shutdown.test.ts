@@ -33,7 +33,7 @@ async function serverWritingIntoSleep() {
   pipe.on('error', () => {}); // EPIPE once the reader is killed
   const port = await freePort();
   const server = spawn(process.execPath, [compiledMainScript], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), AUTH_SECRET: testSecret, LOG_LEVEL: 'info', NODE_ENV: 'production' },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), AUTH_SECRET: testSecret, LOG_LEVEL: 'info', NODE_ENV: 'production', DATA_DIR: 'none' },
     stdio: ['ignore', pipe, 'pipe'],
   });
   started.push(server);

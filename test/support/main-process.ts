@@ -18,11 +18,14 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Environment variables as the process reads them; NODE_ENV defaults to test, AUTH_SECRET to the tests' secret. */
+/**
+ * Environment variables as the process reads them; NODE_ENV defaults to test, AUTH_SECRET to the
+ * tests' secret, DATA_DIR to none (no durable store unless a test asks for one).
+ */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, [compiledMainScript], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', AUTH_SECRET: testSecret, LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', AUTH_SECRET: testSecret, LOG_LEVEL: 'info', NODE_ENV: 'test', DATA_DIR: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

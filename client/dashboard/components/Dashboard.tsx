@@ -1,4 +1,4 @@
-/** The signed-in page: connection, statistics, users, rooms, approvals, agents, publishing and the feed. */
+/** The signed-in page: connection, statistics, users, rooms, approvals, inbox, agents, publishing and the feed. */
 import { useEffect, useMemo, useRef } from 'react';
 import { useGovernanceEvents, useRealtime } from '../../react/index.js';
 import type { ConnectionState } from '../../index.js';
@@ -11,6 +11,7 @@ import { AgentsPanel } from './AgentsPanel.js';
 import { ConnectionBadge } from './ConnectionBadge.js';
 import { EventFeed } from './EventFeed.js';
 import { GovernancePanel } from './GovernancePanel.js';
+import { InboxPanel } from './InboxPanel.js';
 import { PresencePanel } from './PresencePanel.js';
 import { PublishForm } from './PublishForm.js';
 import { RoomsPanel } from './RoomsPanel.js';
@@ -70,6 +71,7 @@ export function Dashboard({ claims, onSignOut }: DashboardProps) {
           </div>
           <div className="column">
             <GovernancePanel pendingActions={pendingActions} approve={approve} reject={reject} />
+            <InboxPanel />
             <AgentsPanel runs={agents.runs} cancel={(agentId) => client.api.agents.cancel.mutate({ agentId })} error={agents.error} />
             <PublishForm client={client} roomIds={rooms.map((room) => room.roomId)} userIds={presence.map((entry) => entry.userId)} />
           </div>

@@ -74,6 +74,21 @@ export const roomsRouter = router({
     await ctx.roomAccess.check(ctx.user, input.roomId, 'read');
     return ctx.services.core.roomMembers(input.roomId);
   }),
+  /**
+   * The room's stored history, newest first, durable types only (never cursors), kept for
+   * HISTORY_RETENTION: for members the room admits (admins and services: any room).
+   */
+  history: authedProcedure
+    .input(z.object({ roomId: idSchema, limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(32).optional() }))
+    .query(async ({ ctx, input }) => {
+      await ctx.roomAccess.check(ctx.user, input.roomId, 'read');
+      if (ctx.user.role === 'user' && !ctx.services.core.isRoomMember(input.roomId, ctx.user.userId)) {
+        throw new TRPCError({ code: 'FORBIDDEN', message: `Not a member of room ${input.roomId}` });
+      }
+      const { store } = ctx.services.core;
+      await store.written();
+      return store.roomHistory(input.roomId, { limit: input.limit, ...(input.cursor !== undefined && { cursor: input.cursor }) });
+    }),
   /** The rooms the caller is in. */
   mine: authedProcedure.query(({ ctx }) => ctx.services.core.roomsOf(ctx.user.userId)),
   publish: publishToRoom,
@@ -108,9 +123,33 @@ export const notificationsRouter = router({
    * to the caller's own channel, so an id that is not theirs affects no one else.
    */
   markRead: authedProcedure.input(z.object({ notificationId: idSchema })).mutation(async ({ ctx, input }) => {
-    const event = await ctx.services.core.sendToUser(ctx.user.userId, 'notification.read', { notificationId: input.notificationId }, ctx.user.userId);
+    const { core } = ctx.services;
+    core.store.recordRead(ctx.user.userId, input.notificationId, new Date());
+    const event = await core.sendToUser(ctx.user.userId, 'notification.read', { notificationId: input.notificationId }, ctx.user.userId);
     return { eventId: event.id };
   }),
+  /** Marks every notification of the caller read, kept in the inbox and told to all their devices (`all: true`). */
+  markAllRead: authedProcedure.mutation(async ({ ctx }) => {
+    const { core } = ctx.services;
+    core.store.recordRead(ctx.user.userId, undefined, new Date());
+    const event = await core.sendToUser(ctx.user.userId, 'notification.read', { notificationId: 'all', all: true }, ctx.user.userId);
+    return { eventId: event.id };
+  }),
+  /**
+   * The caller's inbox from the durable store, newest first: `nextCursor` pages on, `unreadOnly`
+   * leaves out what was read, `unreadCount` counts the whole inbox. Empty without a store.
+   */
+  list: authedProcedure
+    .input(z.object({ limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(32).optional(), unreadOnly: z.boolean().optional() }))
+    .query(async ({ ctx, input }) => {
+      const { store } = ctx.services.core;
+      await store.written();
+      return store.notifications(ctx.user.userId, {
+        limit: input.limit,
+        ...(input.cursor !== undefined && { cursor: input.cursor }),
+        ...(input.unreadOnly !== undefined && { unreadOnly: input.unreadOnly }),
+      });
+    }),
   /** Producers notify a user. */
   notify: producerProcedure
     .input(

@@ -50,6 +50,13 @@ const liveRunsOf = (ctx: Ctx, roomId: string) => () =>
     .filter((run) => !isTerminalAgentStatus(run.status))
     .map((run) => run.agentId);
 
+/** Up to `count` of the room's stored events, oldest first (read once everything queued before is written). */
+async function rewindRoom(ctx: Ctx, roomId: string, count: number) {
+  const { store } = ctx.services.core;
+  await store.written();
+  return (await store.roomHistory(roomId, { limit: count })).items.reverse();
+}
+
 export const subscriptionProcedures = {
   /**
    * Where "now" is in the event stream. Subscribe with it as `lastEventId` and a disconnect
@@ -60,14 +67,17 @@ export const subscriptionProcedures = {
 
   /** Every event of a room; the caller is a member of the room while subscribed. */
   onRoom: authedProcedure
-    .input(z.object({ roomId: idSchema, lastEventId: lastEventIdSchema }))
+    .input(z.object({ roomId: idSchema, lastEventId: lastEventIdSchema, rewind: z.number().int().min(0).max(1_000).optional() }))
     .subscription(async ({ ctx, input, signal }) => {
       await ctx.roomAccess.check(ctx.user, input.roomId, 'subscribe');
       // A connection's token and OPEN_ROOMS never change under a live stream: only what the
       // authorizer admitted can be taken back, so only that is watched (nothing kept otherwise).
       const guard = ctx.roomAccess.admitsStatically(ctx.user, input.roomId) ? undefined : revocable(ctx, input.roomId);
       const transform = outputTransform(ctx, input.lastEventId, liveRunsOf(ctx, input.roomId));
-      return stream<EventType>(ctx, { channels: [channels.room(input.roomId)], holdRoom: input.roomId, transform, ...resume(input.lastEventId) }, signal, guard);
+      const { rewind } = input;
+      const spec: StreamSpec = { channels: [channels.room(input.roomId)], holdRoom: input.roomId, transform, ...resume(input.lastEventId) };
+      if (rewind) spec.rewind = () => rewindRoom(ctx, input.roomId, rewind);
+      return stream<EventType>(ctx, spec, signal, guard);
     }),
 
   /**

@@ -45,7 +45,9 @@ export const agentsRouter = router({
    * `onAgent` subscription picks up to receive exactly what happens after this state.
    */
   get: authedProcedure.input(z.object({ agentId: idSchema })).query(async ({ ctx, input }) => {
-    const run = ctx.services.agents.get(input.agentId);
+    const { store } = ctx.services.core;
+    // A run this process never saw may have finished before a restart: the store keeps it.
+    const run = ctx.services.agents.get(input.agentId) ?? (store.enabled ? (await store.finishedRuns({ agentId: input.agentId }, 1))[0] : undefined);
     if (!run) throw new TRPCError({ code: 'NOT_FOUND', message: `No agent run ${input.agentId}` });
     if (run.ownerId !== ctx.user.userId && !canSeeAll(ctx.user)) {
       // A run in a room is the room's members' to read too.
@@ -55,10 +57,19 @@ export const agentsRouter = router({
     }
     return run;
   }),
-  /** The caller's runs (every run for admins and services). */
-  list: authedProcedure.query(({ ctx }) =>
-    ctx.services.agents.list(canSeeAll(ctx.user) ? {} : { ownerId: ctx.user.userId }),
-  ),
+  /**
+   * The caller's runs (every run for admins and services): those this process holds, and the
+   * finished ones the durable store keeps (so they are listed after a restart), newest 1,000.
+   */
+  list: authedProcedure.query(async ({ ctx }) => {
+    const filter = canSeeAll(ctx.user) ? {} : { ownerId: ctx.user.userId };
+    const live = ctx.services.agents.list(filter);
+    const { store } = ctx.services.core;
+    if (!store.enabled) return live;
+    await store.written();
+    const known = new Set(live.map((run) => run.agentId));
+    return [...live, ...(await store.finishedRuns(filter, 1_000)).filter((run) => !known.has(run.agentId))];
+  }),
   /**
    * Producers emit an agent event for `userId`'s agent, with the same lifecycle checks as
    * in-process code. With an `idempotencyKey` (one per logical emit: two progress reports of
@@ -116,13 +127,20 @@ export const governanceRouter = router({
    */
   history: authedProcedure
     .input(z.object({ limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(300).optional() }))
-    .query(({ ctx, input }) =>
-      ctx.services.governance.history(decider(ctx.user), { limit: input.limit, ...(input.cursor !== undefined && { cursor: input.cursor }) }),
-    ),
+    .query(async ({ ctx, input }) => {
+      const page = { limit: input.limit, ...(input.cursor !== undefined && { cursor: input.cursor }) };
+      const { store } = ctx.services.core;
+      // The audit trail when there is one: the same answer after a restart, and past what memory holds.
+      if (!store.enabled) return ctx.services.governance.history(decider(ctx.user), page);
+      await store.written();
+      const by = decider(ctx.user);
+      return store.decidedActions(by.isAdmin ? undefined : by.userId, page);
+    }),
   /** Actions still waiting for the caller's decision (all pending actions for admins). */
   pending: authedProcedure.query(({ ctx }) => ctx.services.governance.pendingFor(decider(ctx.user))),
-  get: authedProcedure.input(z.object({ actionId: idSchema })).query(({ ctx, input }) => {
-    const action = ctx.services.governance.get(input.actionId);
+  get: authedProcedure.input(z.object({ actionId: idSchema })).query(async ({ ctx, input }) => {
+    const { store } = ctx.services.core;
+    const action = ctx.services.governance.get(input.actionId) ?? (store.enabled ? await store.action(input.actionId) : undefined);
     if (!action) throw new TRPCError({ code: 'NOT_FOUND', message: `No action ${input.actionId}` });
     const involved = action.approvers.includes(ctx.user.userId) || action.requesterId === ctx.user.userId;
     if (!involved && !canSeeAll(ctx.user)) throw new TRPCError({ code: 'FORBIDDEN', message: 'Not your action' });
