@@ -10,6 +10,7 @@ import type { CoreConnection } from './connection.js';
 import type { EventCatalog } from './event-catalog.js';
 import { Subscriber, type EventMapper, type EventSink, type SubscriptionIndex } from './fanout.js';
 import type { MembershipState } from './membership-state.js';
+import { isBatchedMembershipType } from '../../shared/room-membership.js';
 
 export interface SubscribeOptions {
   connection: Pick<CoreConnection, 'id' | 'userId'>;
@@ -63,7 +64,7 @@ export class CoreSubscriptions {
       channels: options.channels,
       ...(options.followRoomsOfUser && { followRoomsOf: connection.userId }),
       ...(options.followsRoom && { followsRoom: options.followsRoom }),
-      ...(options.types && { types: options.types }),
+      ...(options.types && { types: withMembershipBatches(options.types) }),
       ...(options.accept && { accept: options.accept }),
       ...(transform && { transform }),
       sink: options.sink,
@@ -134,4 +135,10 @@ export class CoreSubscriptions {
   private gapEvent(lastEventId: string, reason: GapReason): RealtimeEvent<'stream.gap'> {
     return { id: lastEventId, type: 'stream.gap', data: { lastEventId, reason }, timestamp: new Date() };
   }
+}
+
+/** A subscriber of any membership change also takes the batches that carry them (`room.membership`). */
+function withMembershipBatches(types: ReadonlySet<EventType>): ReadonlySet<EventType> {
+  if (types.has('room.membership') || ![...types].some(isBatchedMembershipType)) return types;
+  return new Set([...types, 'room.membership']);
 }

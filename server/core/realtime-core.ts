@@ -21,6 +21,16 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { historyFilter, historyLimit, type HistoryQuery } from './history-query.js';
 import { StatisticsCounter, type Statistics } from './statistics.js';
 import { EphemeralCoalescer } from './ephemeral-coalescer.js';
+import { createMembershipBatcher, type MembershipBatcher } from './membership-batcher.js';
+import { pageOfMembers } from './member-page.js';
+import type { RoomMembershipMode } from '../../shared/room-membership.js';
+
+export interface RoomMemberPage {
+  items: UserPresence[];
+  nextCursor: string | null;
+  memberCount: number;
+  mode: RoomMembershipMode;
+}
 
 export interface RealtimeCoreOptions {
   bus: EventBus;
@@ -49,6 +59,14 @@ export interface RealtimeCoreOptions {
   catalog?: EventCatalog;
   /** Most deliveries a second of one ephemeral type per sender and target (0: no coalescing). @default 20 */
   ephemeralHz?: number;
+  /**
+   * A room's joins, leaves, presence and idle changes are delivered to its members as one
+   * `room.membership` per this window (core/membership-batcher); 0 delivers each change as its own event.
+   * @default 0 (the server's MEMBERSHIP_BATCH_MS: 200)
+   */
+  membershipBatchMs?: number;
+  /** Rooms with more members get a summary of each window (count, joined, left) instead of the changes. @default 100 */
+  roomPresenceDetailMax?: number;
 }
 
 export type { SubscribeOptions, Subscription } from './core-subscriptions.js';
@@ -68,6 +86,8 @@ export class RealtimeCore {
   private readonly observers = new Set<(event: RealtimeEvent) => void>();
   /** Ephemeral publishes, coalesced here (where they are published) before they reach the bus. */
   readonly ephemeral: EphemeralCoalescer;
+  /** Room membership changes, batched per room and window before they reach the room's members; none when off. */
+  private readonly membershipBatcher: MembershipBatcher | undefined;
 
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
@@ -77,6 +97,12 @@ export class RealtimeCore {
     this.index = new SubscriptionIndex((error) => this.reportError(error, 'subscriber sink failed'));
     this.membership = options.membership ?? createLocalMembership(options, this.bus, this.reportError);
     this.ephemeral = new EphemeralCoalescer(options.ephemeralHz ?? 20, ({ event, channels: to }) => this.bus.sendEphemeral(event, to));
+    this.membershipBatcher = createMembershipBatcher(options, {
+      bus: this.bus,
+      index: this.index,
+      membership: this.membership,
+      count: (type) => this.statistics.count(type),
+    });
     this.subscriptions = new CoreSubscriptions({
       index: this.index,
       membership: this.membership,
@@ -95,6 +121,7 @@ export class RealtimeCore {
 
   async stop(): Promise<void> {
     this.ephemeral.flushAll();
+    this.membershipBatcher?.stop();
     await this.membership.stop();
     this.unsubscribeBus?.();
     this.unsubscribeBus = undefined;
@@ -164,6 +191,13 @@ export class RealtimeCore {
 
   roomMembers(roomId: string): UserPresence[] {
     return [...this.membership.members(roomId)].map((userId) => this.presenceOf(userId));
+  }
+
+  /** A page of members in user id order, the room's size, and whether its batches list changes or sum them up. */
+  roomMemberPage(roomId: string, page: { cursor?: string | undefined; limit: number }): RoomMemberPage {
+    const { userIds, nextCursor, memberCount } = pageOfMembers(this.membership.members(roomId), page);
+    const mode = this.membershipBatcher?.modeFor(memberCount) ?? 'detail';
+    return { items: userIds.map((userId) => this.presenceOf(userId)), nextCursor, memberCount, mode };
   }
 
   roomMemberIds(roomId: string): Iterable<string> {
@@ -323,6 +357,8 @@ export class RealtimeCore {
       }
     }
     this.statistics.count(published.event.type);
-    this.index.fanOut(published, (roomId) => this.membership.members(roomId));
+    // A membership change reaches its rooms' members in their next batch, everyone else now.
+    const now = this.membershipBatcher?.take(published) ?? published;
+    this.index.fanOut(now, (roomId) => this.membership.members(roomId));
   }
 }

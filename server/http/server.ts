@@ -132,6 +132,8 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
     ephemeralHz: config.ephemeralHz,
+    membershipBatchMs: config.membershipBatchMs,
+    roomPresenceDetailMax: config.roomPresenceDetailMax,
     governanceExpiresInMs: config.governanceExpiresMs,
     agentOutputMaxBytes: config.agentOutputMaxBytes,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
