@@ -84,6 +84,7 @@ function describeCell(cell: CellResult): string {
   const f = cell.fullSpeed;
   return (
     `${serverLabels[cell.server].padEnd(29)} N=${String(cell.subscribers).padEnd(6)} ` +
+    `connect ${cell.connectSeconds.toFixed(2)} s, ${cell.membershipEventsPerSubscriber.toFixed(1)} membership events/subscriber, ` +
     `${Math.round(f.deliveriesPerSecond).toLocaleString('en-US').padStart(8)} deliveries/s, ` +
     `${f.cpuMicrosPerDelivery.toFixed(2).padStart(6)} µs CPU/delivery, ` +
     `p99 ${cell.fixedRate.latencyP99Ms.toFixed(1)} ms at rate / ${f.latencyP99Ms.toFixed(1)} ms full speed, ` +

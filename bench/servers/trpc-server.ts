@@ -23,6 +23,8 @@ await runBenchServer(async () => {
     redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',
     // `--cursors` compares coalescing on (the default 20 Hz) and off (0).
     ephemeralHz: process.env.BENCH_EPHEMERAL_HZ === undefined ? 20 : Number(process.env.BENCH_EPHEMERAL_HZ),
+    // `--membership-batch-ms 0` measures one event per membership change (as before issue 17).
+    ...(process.env.BENCH_MEMBERSHIP_BATCH_MS !== undefined && { membershipBatchMs: Number(process.env.BENCH_MEMBERSHIP_BATCH_MS) }),
   });
   const onError = (error: unknown, context: string) => console.error(`[bench trpc server] ${context}`, error);
   const server = createRealtimeServer({ config, authSecret, onError, backend: backendFromConfig(config, onError) });
@@ -34,6 +36,7 @@ await runBenchServer(async () => {
       wsUrl,
       viewerToken: await server.tokens.sign('bench-viewer', 'user', '2h', { rooms: ['*'] }),
       adminToken: await server.tokens.sign('bench-admin', 'admin', '2h'),
+      userTokenSecret: authSecret,
       ...(process.env.BENCH_CURSOR_MEMBERS && {
         memberTokens: await Promise.all(
           Array.from({ length: Math.min(maxCursorMembers, Number(process.env.BENCH_CURSOR_MEMBERS)) }, (_, index) =>
