@@ -43,7 +43,7 @@ export type {
 } from './events.js';
 export { presenceStatuses, presenceStatusSchema, selectablePresenceStatusSchema } from './presence.js';
 export type { PresenceStatus, UserPresence } from './presence.js';
-export { errorCodes, CloseCode } from './codes.js';
+export { errorCodes, CloseCode, withRetryHint, retryHintOf } from './codes.js';
 export type { ErrorCode } from './codes.js';
 export { limits } from './limits.js';
 export { idSchema, isWellFormedId, idRuleDescription } from './ids.js';
