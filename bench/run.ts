@@ -16,6 +16,7 @@ import { serverLabels, type ServerKind } from './contracts.js';
 import { measureCell, type CellResult } from './measure-cell.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
 import { runAgentOutputBench } from './agent-output/run-agent-output.js';
+import { runReconnectStorm } from './reconnect-storm/run-reconnect-storm.js';
 import { killAllChildren, openFileLimit, startLoadGenerator, startServer, stopServer, type LoadChannel } from './processes.js';
 import { chartSvg } from './report/chart-svg.js';
 import { formatProfileSummary, readProfile, summarizeProfile } from './report/profile-summary.js';
@@ -146,7 +147,9 @@ async function main(): Promise<void> {
 // `--cluster`: the one-process-versus-Redis figures of issue 5 (bench/cluster/); `--soak`: the
 // long hold of issue 7 (bench/soak/). Same children and clean-up.
 const argv = process.argv.slice(2);
-const benchmark = argv.includes('--agent-output')
+const benchmark = argv.includes('--reconnect-storm')
+  ? runReconnectStorm(argv.filter((argument) => argument !== '--reconnect-storm'))
+  : argv.includes('--agent-output')
   ? runAgentOutputBench(argv.filter((argument) => argument !== '--agent-output'))
   : argv.includes('--cluster')
   ? runClusterBench(argv.filter((argument) => argument !== '--cluster'))
