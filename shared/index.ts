@@ -16,6 +16,9 @@ export {
   safeParseEventData,
 } from './events.js';
 export { defineEvents } from './app-events.js';
+export { expandRoomMembership } from './membership-batches.js';
+export { batchedMembershipTypes, maxMembershipChanges } from './room-membership.js';
+export type { RoomMembershipMode, BatchedMembershipType } from './room-membership.js';
 export type {
   AppEventDefinition,
   AppEventDefinitions,

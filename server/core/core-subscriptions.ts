@@ -11,6 +11,7 @@ import type { EventCatalog } from './event-catalog.js';
 import { Subscriber, type EventMapper, type EventSink, type SubscriptionIndex } from './fanout.js';
 import type { MembershipState } from './membership-state.js';
 import { isBatchedMembershipType } from '../../shared/room-membership.js';
+import type { MembershipBatcher } from './membership-batcher.js';
 
 export interface SubscribeOptions {
   connection: Pick<CoreConnection, 'id' | 'userId'>;
@@ -49,6 +50,8 @@ export interface CoreSubscriptionsOptions {
   catalog: EventCatalog;
   /** Most events replayed to one resuming subscription; past it the client is told of a gap. */
   maxReplay: number;
+  /** Folds a replay's membership changes into one batch per room, as live delivery sends them; none: replayed one by one. */
+  membershipBatcher?: MembershipBatcher | undefined;
   reportError: (error: unknown, context: string) => void;
 }
 
@@ -113,7 +116,14 @@ export class CoreSubscriptions {
           : options.channels;
         const read = await this.options.bus.readHistory(replayChannels, options.lastEventId, this.options.maxReplay);
         if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
-        const replayed = read.events.filter((published) => !this.options.catalog.isEphemeral(published.event.type));
+        let replayed = read.events.filter((published) => !this.options.catalog.isEphemeral(published.event.type));
+        const batcher = this.options.membershipBatcher;
+        if (batcher) {
+          const heard = new Set(replayChannels);
+          const collapsed = batcher.collapseReplay(replayed, (roomId) => heard.has(channels.room(roomId)));
+          replayed = collapsed.events;
+          for (const batch of collapsed.batches) subscriber.offerBatch(batch);
+        }
         if (!subscriber.finishReplay(replayed)) {
           subscriber.deliverDirect(this.gapEvent(options.lastEventId, 'history_evicted'));
         }

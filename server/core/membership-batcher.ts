@@ -28,6 +28,8 @@ export interface MembershipBatcherOptions {
   memberCount: (roomId: string) => number;
   /** Called once per room with changes, each window. */
   deliver: (data: RoomMembershipData) => void;
+  /** Makes the batch event of `data` (for a resume's replay, delivered by the caller). */
+  stamp: (data: RoomMembershipData) => RealtimeEvent<'room.membership'>;
 }
 
 interface PendingRoom {
@@ -55,22 +57,34 @@ export class MembershipBatcher {
    * the event unchanged when it is no membership change of a room.
    */
   take(published: BusEvent): BusEvent {
-    const { event } = published;
-    if (published.ephemeral || !isBatchedMembershipType(event.type)) return published;
-    const rooms = published.channels.map(roomIdOfChannel);
-    if (rooms.every((roomId) => roomId === undefined)) return published;
-    for (const roomId of rooms) if (roomId !== undefined) this.offer(roomId, event as RealtimeEvent<BatchedMembershipType>);
-    return { ...published, channels: published.channels.filter((_, index) => rooms[index] === undefined) };
+    const rooms = roomsOfChange(published);
+    if (rooms.length === 0) return published;
+    for (const roomId of rooms) this.offer(roomId, published.event as RealtimeEvent<BatchedMembershipType>);
+    return { ...published, channels: published.channels.filter((channel) => roomIdOfChannel(channel) === undefined) };
+  }
+
+  /**
+   * A resume's replay with the rooms' membership changes folded into one batch per room (a
+   * summary for a large room), as live delivery would have sent them: a client back after a
+   * restart of a 5,000-member room otherwise replayed 5,000 joins, and every client did.
+   */
+  collapseReplay(replayed: readonly BusEvent[], hears: (roomId: string) => boolean): { events: BusEvent[]; batches: RealtimeEvent[] } {
+    const rooms = new Map<string, PendingRoom>();
+    const events = replayed.filter((published) => {
+      const changed = roomsOfChange(published).filter(hears);
+      for (const roomId of changed) addChange(rooms, roomId, published.event as RealtimeEvent<BatchedMembershipType>);
+      return changed.length === 0;
+    });
+    const batches = [...rooms].flatMap(([roomId, room]) => {
+      const data = this.batchOf(roomId, room);
+      return data ? [this.options.stamp(data)] : [];
+    });
+    return { events, batches };
   }
 
   /** Adds a change of `roomId`; the window starts with the first change after a flush. */
   offer(roomId: string, event: RealtimeEvent<BatchedMembershipType>): void {
-    let room = this.pending.get(roomId);
-    if (!room) this.pending.set(roomId, (room = { changes: [], overflowed: false, joined: 0, left: 0 }));
-    if (event.type === 'room.joined') room.joined++;
-    else if (event.type === 'room.left') room.left++;
-    if (room.changes.length < maxMembershipChanges) room.changes.push(changeItem(event));
-    else room.overflowed = true;
+    addChange(this.pending, roomId, event);
     if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.options.windowMs);
       // Never keeps the process alive; stop() flushes what is left.
@@ -90,20 +104,36 @@ export class MembershipBatcher {
     const rooms = [...this.pending];
     this.pending.clear();
     for (const [roomId, room] of rooms) {
-      const memberCount = this.options.memberCount(roomId);
-      if (this.modeFor(memberCount) === 'summary' || room.overflowed) {
-        // A summary says how the room's size moved; presence changes alone move nothing.
-        if (room.joined + room.left === 0) continue;
-        this.options.deliver({ roomId, mode: 'summary', memberCount, joined: room.joined, left: room.left });
-      } else {
-        this.options.deliver({ roomId, mode: 'detail', memberCount, changes: room.changes });
-      }
+      const data = this.batchOf(roomId, room);
+      if (data) this.options.deliver(data);
     }
+  }
+
+  private batchOf(roomId: string, room: PendingRoom): RoomMembershipData | undefined {
+    const memberCount = this.options.memberCount(roomId);
+    if (this.modeFor(memberCount) === 'detail' && !room.overflowed) return { roomId, mode: 'detail', memberCount, changes: room.changes };
+    // A summary says how the room's size moved; presence changes alone move nothing.
+    return room.joined + room.left === 0 ? undefined : { roomId, mode: 'summary', memberCount, joined: room.joined, left: room.left };
   }
 
   stop(): void {
     this.flush();
   }
+}
+
+/** The rooms whose members a stored membership change is for; none for any other event. */
+function roomsOfChange(published: BusEvent): string[] {
+  if (published.ephemeral || !isBatchedMembershipType(published.event.type)) return [];
+  return published.channels.map(roomIdOfChannel).filter((roomId): roomId is string => roomId !== undefined);
+}
+
+function addChange(rooms: Map<string, PendingRoom>, roomId: string, event: RealtimeEvent<BatchedMembershipType>): void {
+  let room = rooms.get(roomId);
+  if (!room) rooms.set(roomId, (room = { changes: [], overflowed: false, joined: 0, left: 0 }));
+  if (event.type === 'room.joined') room.joined++;
+  else if (event.type === 'room.left') room.left++;
+  if (room.changes.length < maxMembershipChanges) room.changes.push(changeItem(event));
+  else room.overflowed = true;
 }
 
 function changeItem({ id, type, data, timestamp }: RealtimeEvent<BatchedMembershipType>): MembershipChangeItem {
@@ -134,10 +164,11 @@ export function createMembershipBatcher(
     windowMs,
     detailMax: options.roomPresenceDetailMax ?? 100,
     memberCount: (roomId) => core.membership.details(roomId)?.memberCount ?? 0,
-    deliver: (data) => {
-      const event = core.bus.stampEphemeral({ type: 'room.membership', data, roomId: data.roomId, channels: [channels.room(data.roomId)] });
+    deliver(data) {
+      const event = this.stamp(data);
       core.count(event.type);
       core.index.fanOutRoomBatch(event, data.roomId, core.membership.members(data.roomId));
     },
+    stamp: (data) => core.bus.stampEphemeral({ type: 'room.membership', data, roomId: data.roomId, channels: [channels.room(data.roomId)] }),
   });
 }

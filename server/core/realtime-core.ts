@@ -109,6 +109,7 @@ export class RealtimeCore {
       bus: this.bus,
       catalog: this.catalog,
       maxReplay: options.maxReplay ?? 5_000,
+      membershipBatcher: this.membershipBatcher,
       reportError: this.reportError,
     });
   }

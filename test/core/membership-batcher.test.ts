@@ -106,6 +106,20 @@ describe('membership batching', () => {
     expect(firehose.types().filter((type) => type === 'room.membership')).toEqual([]);
   });
 
+  it('folds the membership changes a resume replays into one batch per room (a summary above the limit)', async () => {
+    services = await startServices({ membershipBatchMs: windowMs, roomPresenceDetailMax: 10 });
+    const head = services.bus.headEventId()!;
+    await joinMembers(30, 'back', 'b');
+    await services.core.broadcastToRoom('back', 'sphere.updated', { changed: ['missed'] });
+    const returning = testConnection('ret-c', 'returning');
+    await services.core.connect(returning);
+    const sink = recorder();
+    await services.core.subscribe({ connection: returning, channels: [channels.room('back')], holdRoom: 'back', lastEventId: head, sink: sink.sink });
+    // The missed broadcast one by one; the 30 missed joins (and its own) as one summary, not 31 events.
+    expect(sink.types()).toEqual(['sphere.updated', 'room.membership']);
+    expect(batches(sink.events)[0]!.data).toEqual({ roomId: 'back', mode: 'summary', memberCount: 31, joined: 31, left: 0 });
+  });
+
   it('pages members in user id order with a cursor', async () => {
     services = await startServices({ membershipBatchMs: windowMs });
     await joinMembers(7, 'paged', 'z');
