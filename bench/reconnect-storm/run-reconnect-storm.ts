@@ -24,7 +24,8 @@ const usage = `npm run bench -- --reconnect-storm [options]
   --client-processes 2  processes the clients are split across
   --events 20           marker events published after the restart (and 5 before the signal)
   --spread-ms 2000      the server's RECONNECT_SPREAD_MS (retry hints between half this and this)
-  --timeout 180         seconds the storm may take before the run gives up`;
+  --timeout 180         seconds the storm may take before the run gives up
+  --history 0           the server's HISTORY_PER_CHANNEL (0: its default, 1000; the storm's joins are stored in the room's history too)`;
 
 type ServerChannel = ChildChannel<StormServerOperations, { url: string }>;
 type ClientChannel = ChildChannel<StormClientOperations, { pid: number }>;
@@ -40,10 +41,6 @@ async function freePort(): Promise<number> {
       probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-function startStormServer(port: number, spreadMs: number): ServerChannel {
-  return new ChildChannel(startChild('reconnect-storm/storm-server.js', { STORM_PORT: String(port), STORM_SPREAD_MS: String(spreadMs) }), 'storm server', 30_000);
 }
 
 async function statusOf(clients: readonly ClientChannel[], starts: number, markers: string[]): Promise<StormStatus> {
@@ -69,7 +66,7 @@ async function waitForAll(clients: readonly ClientChannel[], starts: number, mar
 export async function runReconnectStorm(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { n: { type: 'string' }, 'client-processes': { type: 'string' }, events: { type: 'string' }, 'spread-ms': { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean' } },
+    options: { n: { type: 'string' }, 'client-processes': { type: 'string' }, events: { type: 'string' }, 'spread-ms': { type: 'string' }, timeout: { type: 'string' }, history: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help) return console.log(usage);
   const count = Math.min(20_000, positiveInteger(values.n, 'n', 5_000));
@@ -77,9 +74,20 @@ export async function runReconnectStorm(argv: string[]): Promise<void> {
   const afterEvents = positiveInteger(values.events, 'events', 20);
   const spreadMs = positiveInteger(values['spread-ms'], 'spread-ms', 2_000);
   const timeoutMs = positiveInteger(values.timeout, 'timeout', 180) * 1000;
+  const historyPerChannel = values.history === undefined ? 0 : Number(values.history);
+  const startStormServer = (port: number) =>
+    new ChildChannel<StormServerOperations, { url: string }>(
+      startChild('reconnect-storm/storm-server.js', {
+        STORM_PORT: String(port),
+        STORM_SPREAD_MS: String(spreadMs),
+        ...(historyPerChannel > 0 && { STORM_HISTORY_PER_CHANNEL: String(historyPerChannel) }),
+      }),
+      'storm server',
+      30_000,
+    );
 
   const port = await freePort();
-  let server = startStormServer(port, spreadMs);
+  let server: ServerChannel = startStormServer(port);
   const { url } = await server.ready;
   const admin = createTRPCClient<AppRouter>({
     links: [
@@ -114,7 +122,7 @@ export async function runReconnectStorm(argv: string[]): Promise<void> {
   server.child.kill('SIGTERM');
   await Promise.race([exited, sleep(15_000)]);
   const exitedMs = performance.now() - signalledAt;
-  server = startStormServer(port, spreadMs);
+  server = startStormServer(port);
   await server.ready;
   const readyMs = performance.now() - signalledAt;
   const cpuBefore = (await server.request('stats', {}, 10_000)).cpuMicros;
@@ -132,7 +140,7 @@ export async function runReconnectStorm(argv: string[]): Promise<void> {
     `# Reconnect storm: ${count.toLocaleString('en-US')} clients, SIGTERM and restart`,
     '',
     `${new Date().toISOString()} · this project's client library (official createWSClient + wsLink, jittered backoff, retry hints) in ${processes} processes, ` +
-      `each client a distinct user on onRoom in one room; server RECONNECT_SPREAD_MS=${spreadMs}; ${before.length} markers before the signal, ${after.length} after the restart (100 ms apart).`,
+      `each client a distinct user on onRoom in one room; server RECONNECT_SPREAD_MS=${spreadMs}, HISTORY_PER_CHANNEL=${historyPerChannel || 'default (1000)'}; ${before.length} markers before the signal, ${after.length} after the restart (100 ms apart).`,
     '',
     '| measure | value |',
     '|---|---:|',

@@ -12,6 +12,8 @@ const config = defaultConfig({
   port: Number(process.env.STORM_PORT),
   ...benchLimits,
   ...(process.env.STORM_SPREAD_MS !== undefined && { reconnectSpreadMs: Number(process.env.STORM_SPREAD_MS) }),
+  // The room's history must outlast the storm's own joins (one stored room.joined per client) for resumes to find what they missed.
+  ...(process.env.STORM_HISTORY_PER_CHANNEL !== undefined && { historyPerChannel: Number(process.env.STORM_HISTORY_PER_CHANNEL) }),
 });
 const server = createRealtimeServer({ config, authSecret: benchAuthSecret, onError: (error, context) => console.error(`[storm server] ${context}`, error) });
 const { url } = await server.listen();
