@@ -3,6 +3,18 @@
  * so a page stays right while members come and go between calls (a member who joins behind the
  * cursor is on no page of this pass, as with any keyset paging).
  */
+import type { UserPresence } from '../../shared/presence.js';
+import type { RoomMembershipMode } from '../../shared/room-membership.js';
+
+/** What `rooms.memberPage` answers. */
+export interface RoomMemberPage {
+  items: UserPresence[];
+  nextCursor: string | null;
+  memberCount: number;
+  /** `summary`: the room is past ROOM_PRESENCE_DETAIL_MAX; its batches carry counts, not members. */
+  mode: RoomMembershipMode;
+}
+
 export interface MemberIdPage {
   userIds: string[];
   /** Pass it as `cursor` for the next page; null on the last. */

@@ -22,15 +22,7 @@ import { historyFilter, historyLimit, type HistoryQuery } from './history-query.
 import { StatisticsCounter, type Statistics } from './statistics.js';
 import { EphemeralCoalescer } from './ephemeral-coalescer.js';
 import { createMembershipBatcher, type MembershipBatcher } from './membership-batcher.js';
-import { pageOfMembers } from './member-page.js';
-import type { RoomMembershipMode } from '../../shared/room-membership.js';
-
-export interface RoomMemberPage {
-  items: UserPresence[];
-  nextCursor: string | null;
-  memberCount: number;
-  mode: RoomMembershipMode;
-}
+import { pageOfMembers, type RoomMemberPage } from './member-page.js';
 
 export interface RealtimeCoreOptions {
   bus: EventBus;
@@ -59,13 +51,9 @@ export interface RealtimeCoreOptions {
   catalog?: EventCatalog;
   /** Most deliveries a second of one ephemeral type per sender and target (0: no coalescing). @default 20 */
   ephemeralHz?: number;
-  /**
-   * A room's joins, leaves, presence and idle changes are delivered to its members as one
-   * `room.membership` per this window (core/membership-batcher); 0 delivers each change as its own event.
-   * @default 0 (the server's MEMBERSHIP_BATCH_MS: 200)
-   */
+  /** One `room.membership` per room and window (core/membership-batcher); 0: an event per change. @default 0 (the server: 200) */
   membershipBatchMs?: number;
-  /** Rooms with more members get a summary of each window (count, joined, left) instead of the changes. @default 100 */
+  /** Rooms with more members get a summary of each window instead of the changes. @default 100 */
   roomPresenceDetailMax?: number;
 }
 
@@ -97,12 +85,7 @@ export class RealtimeCore {
     this.index = new SubscriptionIndex((error) => this.reportError(error, 'subscriber sink failed'));
     this.membership = options.membership ?? createLocalMembership(options, this.bus, this.reportError);
     this.ephemeral = new EphemeralCoalescer(options.ephemeralHz ?? 20, ({ event, channels: to }) => this.bus.sendEphemeral(event, to));
-    this.membershipBatcher = createMembershipBatcher(options, {
-      bus: this.bus,
-      index: this.index,
-      membership: this.membership,
-      count: (type) => this.statistics.count(type),
-    });
+    this.membershipBatcher = createMembershipBatcher(options, { bus: this.bus, index: this.index, membership: this.membership, count: (type) => this.statistics.count(type) });
     this.subscriptions = new CoreSubscriptions({
       index: this.index,
       membership: this.membership,
@@ -197,8 +180,7 @@ export class RealtimeCore {
   /** A page of members in user id order, the room's size, and whether its batches list changes or sum them up. */
   roomMemberPage(roomId: string, page: { cursor?: string | undefined; limit: number }): RoomMemberPage {
     const { userIds, nextCursor, memberCount } = pageOfMembers(this.membership.members(roomId), page);
-    const mode = this.membershipBatcher?.modeFor(memberCount) ?? 'detail';
-    return { items: userIds.map((userId) => this.presenceOf(userId)), nextCursor, memberCount, mode };
+    return { items: userIds.map((userId) => this.presenceOf(userId)), nextCursor, memberCount, mode: this.membershipBatcher?.modeFor(memberCount) ?? 'detail' };
   }
 
   roomMemberIds(roomId: string): Iterable<string> {
