@@ -26,6 +26,8 @@ export interface TargetInfo {
   /** Tokens for our server: every subscriber shares the viewer identity (see bench/README.md). */
   viewerToken?: string;
   adminToken?: string;
+  /** HS256 secret of our server, for load generators that sign a token per distinct subscriber (issue 17). */
+  userTokenSecret?: string;
   /** Tokens of distinct users for the `--cursors` mode (each member's cursor is its own). */
   memberTokens?: string[];
 }
@@ -59,6 +61,12 @@ export interface ConnectResult {
   milliseconds: number;
 }
 
+/** Subscribers as distinct users (`<prefix><index>`, each with its own token), or all as one user (`bench-viewer`). */
+export interface SubscriberIdentity {
+  distinctUsers: boolean;
+  userIdPrefix: string;
+}
+
 export interface CollectedLatencies {
   /** Deliveries this generator received of the events being measured. */
   received: number;
@@ -90,7 +98,7 @@ export type PublishPlan =
   | { mode: 'burst'; window: number };
 
 export type LoadOperations = {
-  connect: { request: { target: TargetInfo; subscribers: number; publisher: boolean; timeoutMs: number }; response: ConnectResult };
+  connect: { request: { target: TargetInfo; subscribers: number; publisher: boolean; timeoutMs: number; identity?: SubscriberIdentity }; response: ConnectResult };
   arm: { request: { firstSequence: number; events: number }; response: { armed: true } };
   collect: { request: { timeoutMs: number; maxSamples: number }; response: CollectedLatencies };
   publish: { request: { firstSequence: number; events: number; plan: PublishPlan; timeoutMs: number }; response: PublishResult };
@@ -107,6 +115,8 @@ export interface LoadProgress {
   published: number;
   openSubscribers: number;
   unexpectedCloses: number;
+  /** Membership events (room.joined, room.left, user.presence, user.idle, room.membership) received by its subscribers since its last `connect` began. */
+  membershipEvents: number;
 }
 
 /** High-resolution wall-clock milliseconds, comparable across processes on one machine. */

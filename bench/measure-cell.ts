@@ -38,7 +38,10 @@ export interface CellResult {
   subscribers: number;
   repeat: number;
   connected: number;
+  /** From the first handshake to the last subscription started, all N. */
   connectSeconds: number;
+  /** Membership events each subscriber received while the N connected (and one settling moment after). */
+  membershipEventsPerSubscriber: number;
   rssKbPerConnection: number;
   heapKbPerConnection: number;
   externalKbPerConnection: number;
@@ -75,12 +78,17 @@ export async function connectSubscribers(
   subscribers: number,
   targetOf: (generatorIndex: number) => TargetInfo,
   timeoutMs: number,
+  distinctUsers = false,
 ): Promise<ConnectedSubscribers> {
   const shares = split(subscribers, generators.length);
   const started = performance.now();
   const parts = await Promise.all(
     generators.map((generator, index) =>
-      generator.request('connect', { target: targetOf(index), subscribers: shares[index]!, publisher: index === 0, timeoutMs }, timeoutMs + 30_000),
+      generator.request(
+        'connect',
+        { target: targetOf(index), subscribers: shares[index]!, publisher: index === 0, timeoutMs, identity: { distinctUsers, userIdPrefix: `bench-user-${index}-` } },
+        timeoutMs + 30_000,
+      ),
     ),
   );
   return {
@@ -184,17 +192,24 @@ export async function measureCell(
   generators: readonly LoadChannel[],
   launch: ServerLaunch = {},
 ): Promise<CellResult> {
-  const server = startServer(kind, launch);
+  const batching: Record<string, string> = kind === 'trpc' && options.membershipBatchMs !== undefined ? { BENCH_MEMBERSHIP_BATCH_MS: String(options.membershipBatchMs) } : {};
+  const server = startServer(kind, { ...launch, environment: { ...launch.environment, ...batching } });
   try {
     const target = await server.ready;
     const baseline = await server.request('stats', { collectGarbage: true }, 10_000);
-    const { connected, failed, firstError, seconds: connectSeconds } = await connectSubscribers(generators, subscribers, () => target, 30_000 + subscribers * 10);
+    // Distinct users fill the room one join at a time: before issue 17 that took minutes at N = 5,000.
+    const connectTimeoutMs = 30_000 + subscribers * (options.distinctUsers ? 60 : 10);
+    const connecting = await connectSubscribers(generators, subscribers, () => target, connectTimeoutMs, options.distinctUsers);
+    const { connected, failed, firstError } = connecting;
+    const connectSeconds = Math.max(...connecting.parts.map((part) => part.milliseconds)) / 1000;
     const cell = new PhaseRunner([server], generators, connected);
     const connectProblem = `${failed} of ${subscribers} subscribers failed to connect (${firstError ?? ''})`;
 
     // +1: the publisher's connection. Memory is measured before any event is sent.
     await waitForConnections(server, connected + 1, 10_000);
     await sleep(300);
+    const progress = await Promise.all(generators.map((generator) => generator.request('progress', {}, 10_000)));
+    const membershipEvents = progress.reduce((sum, part) => sum + part.membershipEvents, 0);
     const loaded = await server.request('stats', { collectGarbage: true }, 20_000);
     const perConnectionKb = (bytes: number) => bytes / Math.max(1, connected) / 1024;
 
@@ -210,6 +225,7 @@ export async function measureCell(
       repeat,
       connected,
       connectSeconds,
+      membershipEventsPerSubscriber: membershipEvents / Math.max(1, connected),
       rssKbPerConnection: perConnectionKb(loaded.rssBytes - baseline.rssBytes),
       heapKbPerConnection: perConnectionKb(loaded.heapUsedBytes - baseline.heapUsedBytes),
       externalKbPerConnection: perConnectionKb(loaded.externalBytes - baseline.externalBytes),

@@ -27,6 +27,10 @@ export interface BenchOptions {
   verifyOfficialClients: boolean;
   outputDirectory: string;
   quick: boolean;
+  /** Each subscriber a user of its own (issue 17); `--same-user`: all one user, as before. @default true */
+  distinctUsers: boolean;
+  /** Our server's MEMBERSHIP_BATCH_MS; unset: the server's default. 0: one event per membership change. */
+  membershipBatchMs: number | undefined;
 }
 
 const usage = `npm run bench -- [options]
@@ -41,12 +45,15 @@ const usage = `npm run bench -- [options]
   --quick              N=1000, 1 repeat, ~100k deliveries per cell (under a minute)
   --profile            each server (default: only ours) under node --cpu-prof; prints top self-time functions
   --no-verify          skip the official-client checks
+  --same-user          every subscriber the same user (default: one user each, so joins are membership changes)
+  --membership-batch-ms 200   our server's MEMBERSHIP_BATCH_MS (0: one event per change, as before issue 17)
   --out bench-output   output directory
   --cluster            instead: one process vs processes over Redis (issue 5); --cluster --help for its options
   --agent-output       instead: one agent run streaming to watchers (issue 19): --deltas 10000 --watchers 1000 --window 16
   --store              instead: the durable store off, on PostgreSQL and on PGlite (issue 21): --n 1000 --repeats 3 --variants off,postgres,pglite
   --soak               instead: 20,000 connections held 5 minutes, memory sampled (issue 7); --soak --help for its options
-  --cursors            instead: 50 members × 60 Hz cursors, coalesced and not, against Socket.IO volatile emits (issue 18); --cursors --help`;
+  --cursors            instead: 50 members × 60 Hz cursors, coalesced and not, against Socket.IO volatile emits (issue 18); --cursors --help
+  --reconnect-storm    instead: N official clients resubscribed after a SIGTERM and restart (issue 17); --reconnect-storm --help`;
 
 /** A comma-separated list of positive integers (`--n 1000,5000`); throws naming the option. */
 export function positiveIntegers(text: string, name: string): number[] {
@@ -74,6 +81,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'no-verify': { type: 'boolean', default: false },
+      'same-user': { type: 'boolean', default: false },
+      'membership-batch-ms': { type: 'string' },
       out: { type: 'string', default: 'bench-output' },
       help: { type: 'boolean', default: false },
     },
@@ -100,6 +109,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     verifyOfficialClients: !(values['no-verify'] ?? false),
     outputDirectory: values.out ?? 'bench-output',
     quick,
+    distinctUsers: !(values['same-user'] ?? false),
+    membershipBatchMs: values['membership-batch-ms'] === undefined ? undefined : Number(values['membership-batch-ms']),
   };
 }
 

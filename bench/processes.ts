@@ -70,6 +70,11 @@ export function startServer(kind: ServerKind, launch: ServerLaunch = {}): Server
   return new ChildChannel(start(serverEntry[kind], flags, launch.environment), `${kind} server`, 30_000);
 }
 
+/** Any other child of the benchmark (a compiled entry under bench/), tracked like the rest. */
+export function startChild(entry: string, environment: Record<string, string> = {}): ChildProcess {
+  return start(entry, [], environment);
+}
+
 export function startLoadGenerator(index: number): LoadChannel {
   return new ChildChannel(start('loadgen/load-generator.js', []), `load generator ${index}`, 30_000);
 }

@@ -17,6 +17,7 @@ import { measureCell, type CellResult } from './measure-cell.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
 import { runAgentOutputBench } from './agent-output/run-agent-output.js';
 import { runStoreBench } from './store/run-store.js';
+import { runReconnectStorm } from './reconnect-storm/run-reconnect-storm.js';
 import { killAllChildren, openFileLimit, startLoadGenerator, startServer, stopServer, type LoadChannel } from './processes.js';
 import { chartSvg } from './report/chart-svg.js';
 import { formatProfileSummary, readProfile, summarizeProfile } from './report/profile-summary.js';
@@ -85,6 +86,7 @@ function describeCell(cell: CellResult): string {
   const f = cell.fullSpeed;
   return (
     `${serverLabels[cell.server].padEnd(29)} N=${String(cell.subscribers).padEnd(6)} ` +
+    `connect ${cell.connectSeconds.toFixed(2)} s, ${cell.membershipEventsPerSubscriber.toFixed(1)} membership events/subscriber, ` +
     `${Math.round(f.deliveriesPerSecond).toLocaleString('en-US').padStart(8)} deliveries/s, ` +
     `${f.cpuMicrosPerDelivery.toFixed(2).padStart(6)} µs CPU/delivery, ` +
     `p99 ${cell.fixedRate.latencyP99Ms.toFixed(1)} ms at rate / ${f.latencyP99Ms.toFixed(1)} ms full speed, ` +
@@ -148,6 +150,8 @@ async function main(): Promise<void> {
 const argv = process.argv.slice(2);
 const benchmark = argv.includes('--store')
   ? runStoreBench(argv.filter((argument) => argument !== '--store'))
+  : argv.includes('--reconnect-storm')
+  ? runReconnectStorm(argv.filter((argument) => argument !== '--reconnect-storm'))
   : argv.includes('--agent-output')
   ? runAgentOutputBench(argv.filter((argument) => argument !== '--agent-output'))
   : argv.includes('--cluster')

@@ -7,6 +7,8 @@ export interface SummaryRow {
   server: ServerKind;
   subscribers: number;
   repeats: number;
+  connectSeconds: number;
+  membershipEventsPerSubscriber: number;
   deliveriesPerSecond: number;
   /** Server CPU per delivery in the full-speed phase. */
   cpuMicrosPerDelivery: number;
@@ -25,6 +27,7 @@ export interface RatioRow {
   subscribers: number;
   versus: ServerKind;
   /** ours / theirs: below 1 means we are cheaper, faster or smaller. */
+  connectSeconds: number;
   cpuMicrosPerDelivery: number;
   fixedRateP99Ms: number;
   fullSpeedP99Ms: number;
@@ -45,6 +48,8 @@ export function summarize(cells: readonly CellResult[]): SummaryRow[] {
         server,
         subscribers,
         repeats: group.length,
+        connectSeconds: of((cell) => cell.connectSeconds),
+        membershipEventsPerSubscriber: of((cell) => cell.membershipEventsPerSubscriber),
         deliveriesPerSecond: of((cell) => cell.fullSpeed.deliveriesPerSecond),
         cpuMicrosPerDelivery: of((cell) => cell.fullSpeed.cpuMicrosPerDelivery),
         cpuMicrosPerDeliveryFixedRate: of((cell) => cell.fixedRate.cpuMicrosPerDelivery),
@@ -69,6 +74,7 @@ export function ratios(rows: readonly SummaryRow[]): RatioRow[] {
       result.push({
         subscribers: ours.subscribers,
         versus: theirs.server,
+        connectSeconds: ours.connectSeconds / theirs.connectSeconds,
         cpuMicrosPerDelivery: ours.cpuMicrosPerDelivery / theirs.cpuMicrosPerDelivery,
         fixedRateP99Ms: ours.fixedRateP99Ms / theirs.fixedRateP99Ms,
         fullSpeedP99Ms: ours.fullSpeedP99Ms / theirs.fullSpeedP99Ms,

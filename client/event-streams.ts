@@ -8,11 +8,14 @@
  * as `lastEventId` when it resubscribes after a reconnect. Those links only know an id once an
  * event has arrived, so every stream here starts from the server's `streamHead` (stream-head.ts):
  * a drop before the first event then resumes from there too. The ids seen are also remembered
- * here (bounded), so an event that does arrive twice reaches the handler once.
+ * here (bounded), so an event that does arrive twice reaches the handler once. A room's
+ * `room.membership` batch reaches handlers as the `room.joined` / `room.left` / `user.presence` /
+ * `user.idle` events it lists, then as itself (shared/room-membership.ts).
  */
 import type { TRPCClient } from '@trpc/client';
 import type { AppRouter } from '../server/api/router.js';
 import type { AgentEventType, EventType, GovernanceEventType, RealtimeEvent } from '../shared/events.js';
+import { expandRoomMembership } from '../shared/membership-batches.js';
 import { RecentIds } from './recent-ids.js';
 import { subscribeFromStreamHead, withLastEventId } from './stream-head.js';
 
@@ -74,8 +77,11 @@ function callbacksFor<T extends EventType>(
         if (accepts(event.type)) onEvent(event as RealtimeEvent<T>);
         return;
       }
-      if (!seen.firstTime(event.id) || !accepts(event.type)) return;
-      onEvent(event as RealtimeEvent<T>);
+      // A room's membership batch arrives as the single events it lists (each with its own id,
+      // so one also replayed after a reconnect is dropped here), then as itself.
+      for (const single of expandRoomMembership(event)) {
+        if (seen.firstTime(single.id) && accepts(single.type)) onEvent(single as RealtimeEvent<T>);
+      }
     },
     onError: (error) => handlers.onError?.(error),
     onStarted: () => handlers.onStarted?.(),

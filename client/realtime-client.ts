@@ -61,7 +61,8 @@ export interface RealtimeClientOptions {
   /** When `'auto'` gives up on the WebSocket. @default { afterFailures: 2, timeoutMs: 5000 } */
   autoFallback?: WebSocketFallbackOptions;
   /**
-   * Delay before reconnect attempt `attempt` (0-based), of the WebSocket or of an SSE stream.
+   * Delay before reconnect attempt `attempt` (0-based), of the WebSocket or of an SSE stream. A
+   * WebSocket the service refused or shut down with a retry hint waits at least the hint.
    * @default jittered exponential, 250 ms doubling to 10 s
    */
   retryDelayMs?: (attempt: number) => number;

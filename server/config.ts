@@ -90,6 +90,12 @@ const environmentSchema = z.object({
   TYPING_EXPIRE_MS: integer(membershipDefaults.typingExpireMs),
   /** Most deliveries a second of one ephemeral type (cursor.moved…) per sender and room; 0 turns coalescing off. */
   EPHEMERAL_HZ: z.coerce.number().int().min(0).max(1000).default(20),
+  /** Clients refused (load shedding) or shut down are told to come back after a random delay of half this to this. */
+  RECONNECT_SPREAD_MS: integer(2_000),
+  /** A room's membership changes reach its members as one `room.membership` per window; 0: one event per change. */
+  MEMBERSHIP_BATCH_MS: z.coerce.number().int().min(0).max(10_000).default(200),
+  /** Rooms with more members get a summary per window (count, joined, left) instead of each change. */
+  ROOM_PRESENCE_DETAIL_MAX: z.coerce.number().int().min(0).default(100),
   GOVERNANCE_EXPIRES_MS: integer(300_000),
   IDEMPOTENCY_WINDOW_MS: integer(300_000),
   KEEPALIVE_PING_MS: integer(30_000),
@@ -146,6 +152,9 @@ export type ServerConfig = {
   idleAfterMs: number;
   typingExpireMs: number;
   ephemeralHz: number;
+  membershipBatchMs: number;
+  roomPresenceDetailMax: number;
+  reconnectSpreadMs: number;
   governanceExpiresMs: number;
   idempotencyWindowMs: number;
   keepAlivePingMs: number;
@@ -204,6 +213,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     idleAfterMs: env.IDLE_AFTER_MS,
     typingExpireMs: env.TYPING_EXPIRE_MS,
     ephemeralHz: env.EPHEMERAL_HZ,
+    membershipBatchMs: env.MEMBERSHIP_BATCH_MS,
+    roomPresenceDetailMax: env.ROOM_PRESENCE_DETAIL_MAX,
+    reconnectSpreadMs: env.RECONNECT_SPREAD_MS,
     governanceExpiresMs: env.GOVERNANCE_EXPIRES_MS,
     idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,
     keepAlivePingMs: env.KEEPALIVE_PING_MS,

@@ -47,3 +47,19 @@ export const CloseCode = {
   DeadPeer: 4040,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/**
+ * A retry hint: when the service sheds load or shuts down it says, in the close reason (and in
+ * tRPC's `reconnect` request before it), how long the client should wait before coming back:
+ * `"Server shutting down; retry in 1500 ms"`. The service spreads the hints it gives, so clients
+ * dropped together do not all return in the same instant (a reconnect storm).
+ */
+export function withRetryHint(reason: string, retryInMs: number): string {
+  return `${reason}; retry in ${Math.max(0, Math.round(retryInMs))} ms`;
+}
+
+/** The hint in a close reason or message, in milliseconds; undefined when there is none. */
+export function retryHintOf(text: string): number | undefined {
+  const match = /retry in (\d{1,7}) ms/.exec(text);
+  return match ? Number(match[1]) : undefined;
+}

@@ -11,6 +11,7 @@ import { presenceStatusSchema } from './presence.js';
 import { limits } from './limits.js';
 import { jsonValueSchema, serializedJsonBytes } from './json.js';
 import { idSchema } from './ids.js';
+import { roomMembershipSchema } from './room-membership.js';
 import type { AppEventData, AppEventDataInput, AppEventType, ClientPublishableEventType } from './app-events.js';
 
 /** Ids in payloads follow the one id rule (shared/ids.ts). */
@@ -31,6 +32,23 @@ export const presenceMetadataSchema = metadata
   .refine((value) => serializedJsonBytes(value) <= limits.maxPresenceMetadataBytes, {
     message: `Presence metadata is at most ${limits.maxPresenceMetadataBytes} bytes as JSON`,
   });
+
+/** The events a room batches into `room.membership` (shared/room-membership.ts). */
+const membershipSchemas = {
+  'user.presence': z.strictObject({
+    userId: identifier,
+    status: presenceStatusSchema,
+    metadata: presenceMetadataSchema.optional(),
+    lastSeen: z.coerce.date(),
+  }),
+  'user.idle': z.strictObject({ userId: identifier, idleSince: z.coerce.date() }),
+  'room.joined': z.strictObject({ roomId: identifier, userId: identifier }),
+  'room.left': z.strictObject({
+    roomId: identifier,
+    userId: identifier,
+    reason: z.enum(['left', 'disconnected', 'unsubscribed']).optional(),
+  }),
+};
 
 /** The data schema of every event type, keyed by the type's wire name. */
 export const eventSchemas = {
@@ -123,14 +141,9 @@ export const eventSchemas = {
   'sphere.member_left': z.strictObject({ sphereId: identifier, userId: identifier }),
 
   // user
-  'user.presence': z.strictObject({
-    userId: identifier,
-    status: presenceStatusSchema,
-    metadata: presenceMetadataSchema.optional(),
-    lastSeen: z.coerce.date(),
-  }),
+  'user.presence': membershipSchemas['user.presence'],
   'user.typing': z.strictObject({ userId: identifier, roomId: identifier, isTyping: z.boolean() }),
-  'user.idle': z.strictObject({ userId: identifier, idleSince: z.coerce.date() }),
+  'user.idle': membershipSchemas['user.idle'],
 
   // notification
   'notification.new': z.strictObject({
@@ -153,12 +166,10 @@ export const eventSchemas = {
   }),
 
   // room
-  'room.joined': z.strictObject({ roomId: identifier, userId: identifier }),
-  'room.left': z.strictObject({
-    roomId: identifier,
-    userId: identifier,
-    reason: z.enum(['left', 'disconnected', 'unsubscribed']).optional(),
-  }),
+  'room.joined': membershipSchemas['room.joined'],
+  'room.left': membershipSchemas['room.left'],
+  /** A room's membership changes of one window, listed or (large rooms) summed up: shared/room-membership.ts. */
+  'room.membership': roomMembershipSchema(membershipSchemas),
 
   // collaboration: members publish these with rooms.publish; ephemeral (see ephemeralEventTypes)
   /** Where a member's pointer is, in the app's own coordinates; `target` names what it is over (a cell, a block). */
@@ -257,6 +268,7 @@ export const serverOwnedEventTypes: ReadonlySet<string> = new Set<ServerOwnedEve
   'user.idle',
   'room.joined',
   'room.left',
+  'room.membership',
   'stream.gap',
 ]);
 export type ServerOwnedEventType =
@@ -267,6 +279,7 @@ export type ServerOwnedEventType =
   | 'user.idle'
   | 'room.joined'
   | 'room.left'
+  | 'room.membership'
   | 'stream.gap';
 /** What admins and services may publish: every app type, and the built-ins the service does not own. */
 export type PublishableEventType = Exclude<EventType, ServerOwnedEventType>;

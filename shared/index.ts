@@ -16,6 +16,9 @@ export {
   safeParseEventData,
 } from './events.js';
 export { defineEvents } from './app-events.js';
+export { expandRoomMembership } from './membership-batches.js';
+export { batchedMembershipTypes, maxMembershipChanges } from './room-membership.js';
+export type { RoomMembershipMode, BatchedMembershipType } from './room-membership.js';
 export type {
   AppEventDefinition,
   AppEventDefinitions,
@@ -43,7 +46,7 @@ export type {
 } from './events.js';
 export { presenceStatuses, presenceStatusSchema, selectablePresenceStatusSchema } from './presence.js';
 export type { PresenceStatus, UserPresence } from './presence.js';
-export { errorCodes, CloseCode } from './codes.js';
+export { errorCodes, CloseCode, withRetryHint, retryHintOf } from './codes.js';
 export type { ErrorCode } from './codes.js';
 export { limits } from './limits.js';
 export { idSchema, isWellFormedId, idRuleDescription } from './ids.js';

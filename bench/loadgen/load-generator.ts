@@ -5,7 +5,8 @@
  */
 import WebSocket from 'ws';
 import { serveParent } from '../ipc.js';
-import { epochNow, type LoadOperations, type PublishResult, type TargetInfo } from '../contracts.js';
+import { epochNow, type LoadOperations, type PublishResult, type SubscriberIdentity, type TargetInfo } from '../contracts.js';
+import { MembershipCounter, signUserTokens } from './membership-counter.js';
 import { DeliveryRecorder } from './delivery-recorder.js';
 import { wireProtocols, type Role, type WireProtocol } from './wire-protocols.js';
 import { verifyOfficialClients } from './verify-official-clients.js';
@@ -25,13 +26,14 @@ let firstPublishError: string | undefined;
 /** Events sent by the publish in progress (or the last one), for the soak's periodic `progress`. */
 let publishedSoFar = 0;
 const recorder = new DeliveryRecorder();
+const membership = new MembershipCounter();
 /** CPU and wall clock at `arm`, to tell whether this generator, not the server, was the bottleneck. */
 let armedCpu = process.cpuUsage();
 let armedAt = performance.now();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function connectOne(role: Role): Promise<WebSocket> {
+function connectOne(role: Role, token?: string): Promise<WebSocket> {
   const wire = protocol!;
   const socket = new WebSocket(wire.url(target!, role), { perMessageDeflate: false });
   return new Promise<WebSocket>((resolve, reject) => {
@@ -50,7 +52,7 @@ function connectOne(role: Role): Promise<WebSocket> {
       else if (!tearingDown) unexpectedCloses++;
     });
     socket.on('open', () => {
-      wire.onOpen(socket, target!, role);
+      wire.onOpen(socket, target!, role, token);
       if (role === 'publisher' && wire.publisherReadyOnOpen) ready();
     });
     const ready = () => {
@@ -73,6 +75,7 @@ function onSubscriberMessage(socket: WebSocket) {
   const wire = protocol!;
   return (data: Buffer) => {
     if (wire.housekeeping(socket, data)) return;
+    membership.record(data);
     recorder.record(data, epochNow());
   };
 }
@@ -148,10 +151,13 @@ async function closeAll(timeoutMs: number): Promise<number> {
 }
 
 const { announceReady } = serveParent<LoadOperations>({
-  async connect({ target: next, subscribers: count, publisher: withPublisher, timeoutMs }) {
+  async connect({ target: next, subscribers: count, publisher: withPublisher, timeoutMs, identity }) {
     if (subscribers.length > 0 || publisher) await closeAll(5_000);
     target = next;
     protocol = wireProtocols[next.kind];
+    // Signed before the clock starts: the connect time is the server's, not the signing's.
+    const tokens = await tokensFor(next, count, identity);
+    membership.reset();
     const started = performance.now();
     const deadline = started + timeoutMs;
     let nextIndex = 0;
@@ -159,9 +165,9 @@ const { announceReady } = serveParent<LoadOperations>({
     let firstError: string | undefined;
     const worker = async () => {
       while (nextIndex < count && performance.now() < deadline) {
-        nextIndex++;
+        const index = nextIndex++;
         try {
-          subscribers.push(await connectOne('subscriber'));
+          subscribers.push(await connectOne('subscriber', tokens?.[index]));
         } catch (error) {
           failed++;
           firstError ??= error instanceof Error ? error.message : String(error);
@@ -200,8 +206,14 @@ const { announceReady } = serveParent<LoadOperations>({
 
   async progress() {
     const openSubscribers = subscribers.reduce((open, socket) => open + (socket.readyState === WebSocket.OPEN ? 1 : 0), 0);
-    return { received: recorder.summary().received, published: publishedSoFar, openSubscribers, unexpectedCloses };
+    return { received: recorder.summary().received, published: publishedSoFar, openSubscribers, unexpectedCloses, membershipEvents: membership.count };
   },
 });
+
+/** One token per subscriber for distinct users of our server; none (the shared viewer) otherwise. */
+async function tokensFor(next: TargetInfo, count: number, identity: SubscriberIdentity | undefined): Promise<string[] | undefined> {
+  if (!identity?.distinctUsers || next.userTokenSecret === undefined) return undefined;
+  return signUserTokens(next.userTokenSecret, identity.userIdPrefix, count);
+}
 
 announceReady({ pid: process.pid });

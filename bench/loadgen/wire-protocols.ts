@@ -18,7 +18,8 @@ export type HandshakeStep = 'ready' | 'pending' | { error: string };
 
 export interface WireProtocol {
   url(target: TargetInfo, role: Role): string;
-  onOpen(socket: WebSocket, target: TargetInfo, role: Role): void;
+  /** `token`: the subscriber's own (distinct users); otherwise the target's shared one. */
+  onOpen(socket: WebSocket, target: TargetInfo, role: Role, token?: string): void;
   /** The publisher may publish as soon as its socket opens (no answer to wait for). */
   publisherReadyOnOpen: boolean;
   /** Called for each message until it returns 'ready' or an error. */
@@ -34,8 +35,8 @@ const includes = (data: Buffer, text: string) => data.indexOf(text) !== -1;
 const trpc: WireProtocol = {
   url: (target) => `${target.wsUrl}?connectionParams=1`,
   publisherReadyOnOpen: true,
-  onOpen(socket, target, role) {
-    const token = role === 'publisher' ? target.adminToken : target.viewerToken;
+  onOpen(socket, target, role, ownToken) {
+    const token = role === 'publisher' ? target.adminToken : (ownToken ?? target.viewerToken);
     socket.send(JSON.stringify({ method: 'connectionParams', data: { token } }));
     if (role === 'subscriber') {
       socket.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'onRoom', input: { json: { roomId: benchRoomId } } } }));

@@ -15,27 +15,30 @@ export function resultsMarkdown(run: RunDescription, rows: readonly SummaryRow[]
     '',
     `N subscribers in one room, one admin publishing into it; one process per server, ${run.options.loadGenerators} load-generator process(es), ` +
       `loopback. Medians of ${run.options.repeats} interleaved repeat(s), a fresh server process per cell. ` +
+      `Subscribers: ${run.options.distinctUsers ? 'a distinct user each (own token), so every join is a membership change' : 'all one user'}` +
+      `${run.options.membershipBatchMs !== undefined ? `; our MEMBERSHIP_BATCH_MS=${run.options.membershipBatchMs}` : ''}. ` +
       `Fixed rate: ${run.options.fixedRateEvents} events at ${run.options.fixedRate}/s. Full speed: closed loop, ${run.options.window} events in flight.`,
     '',
   );
   lines.push(
-    '| N | server | deliveries/s (full speed) | CPU µs/delivery (full speed) | CPU µs/delivery (fixed rate) | p50 / p99 ms (fixed rate) | p50 / p99 ms (full speed) | KB/connection RSS | KB/connection heap + external |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | server | connect all N (s) | membership events per subscriber while connecting | deliveries/s (full speed) | CPU µs/delivery (full speed) | CPU µs/delivery (fixed rate) | p50 / p99 ms (fixed rate) | p50 / p99 ms (full speed) | KB/connection RSS | KB/connection heap + external |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const row of rows) {
     lines.push(
-      `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.server]} | ${thousands(row.deliveriesPerSecond)} | ${number(row.cpuMicrosPerDelivery, 2)} | ` +
+      `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.server]} | ${number(row.connectSeconds, 2)} | ${number(row.membershipEventsPerSubscriber)} | ` +
+        `${thousands(row.deliveriesPerSecond)} | ${number(row.cpuMicrosPerDelivery, 2)} | ` +
         `${number(row.cpuMicrosPerDeliveryFixedRate, 2)} | ${number(row.fixedRateP50Ms)} / ${number(row.fixedRateP99Ms)} | ` +
         `${number(row.fullSpeedP50Ms)} / ${number(row.fullSpeedP99Ms)} | ${number(row.rssKbPerConnection)} | ${number(row.heapKbPerConnection + row.externalKbPerConnection)} |`,
     );
   }
   if (ratioRows.length > 0) {
     lines.push('', '## This project relative to the others (ours ÷ theirs)', '');
-    lines.push('CPU, latency and memory: below 1× is better. Deliveries/s: above 1× is better.', '');
-    lines.push('| N | versus | CPU µs/delivery | p99 (fixed rate) | p99 (full speed) | KB/connection RSS | deliveries/s |', '|---:|---|---:|---:|---:|---:|---:|');
+    lines.push('Connect time, CPU, latency and memory: below 1× is better. Deliveries/s: above 1× is better.', '');
+    lines.push('| N | versus | connect all N | CPU µs/delivery | p99 (fixed rate) | p99 (full speed) | KB/connection RSS | deliveries/s |', '|---:|---|---:|---:|---:|---:|---:|---:|');
     for (const row of ratioRows) {
       lines.push(
-        `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.versus]} | ${ratio(row.cpuMicrosPerDelivery)} | ${ratio(row.fixedRateP99Ms)} | ` +
+        `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.versus]} | ${ratio(row.connectSeconds)} | ${ratio(row.cpuMicrosPerDelivery)} | ${ratio(row.fixedRateP99Ms)} | ` +
           `${ratio(row.fullSpeedP99Ms)} | ${ratio(row.rssKbPerConnection)} | ${ratio(row.deliveriesPerSecond)} |`,
       );
     }

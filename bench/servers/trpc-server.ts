@@ -26,6 +26,8 @@ await runBenchServer(async () => {
     // `--store` puts the durable store under the same job: PostgreSQL or PGlite (none otherwise).
     databaseUrl: process.env.BENCH_DATABASE_URL || undefined,
     dataDir: process.env.BENCH_DATA_DIR || 'none',
+    // `--membership-batch-ms 0` measures one event per membership change (as before issue 17).
+    ...(process.env.BENCH_MEMBERSHIP_BATCH_MS !== undefined && { membershipBatchMs: Number(process.env.BENCH_MEMBERSHIP_BATCH_MS) }),
   });
   const onError = (error: unknown, context: string) => console.error(`[bench trpc server] ${context}`, error);
   const server = createRealtimeServer({ config, authSecret, onError, backend: backendFromConfig(config, onError) });
@@ -37,6 +39,7 @@ await runBenchServer(async () => {
       wsUrl,
       viewerToken: await server.tokens.sign('bench-viewer', 'user', '2h', { rooms: ['*'] }),
       adminToken: await server.tokens.sign('bench-admin', 'admin', '2h'),
+      userTokenSecret: authSecret,
       ...(process.env.BENCH_CURSOR_MEMBERS && {
         memberTokens: await Promise.all(
           Array.from({ length: Math.min(maxCursorMembers, Number(process.env.BENCH_CURSOR_MEMBERS)) }, (_, index) =>

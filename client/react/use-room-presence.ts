@@ -1,14 +1,16 @@
 /**
  * useRoomPresence: who is in a room, with their presence, and who is typing. The hook holds the
  * room (its `onRoom` subscription makes the caller a member while mounted), seeds the members
- * from `rooms.members` whenever the subscription (re)starts or reports a gap, and keeps them live
- * from the room's events. A typing indicator clears itself if no refresh arrives in time, even
+ * from `rooms.memberPage` whenever the subscription (re)starts or reports a gap, and keeps them
+ * live from the room's events (batched per window by the server: `mode` says whether they list
+ * members or, in a large room, only count them). A typing indicator clears itself if no refresh arrives in time, even
  * if the "stopped" event is lost. A room the caller may not enter (or no longer may) is an
  * `error` (FORBIDDEN) with no members, never a silently empty room.
  */
 import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { UserPresence } from '../../shared/presence.js';
+import type { RoomMembershipMode } from '../../shared/room-membership.js';
 import { useRealtimeContext } from './context.js';
 import { LiveState } from './live-state.js';
 import { applyPresenceEvent } from './presence-events.js';
@@ -18,6 +20,14 @@ export interface RoomPresence {
   members: ReadonlyMap<string, UserPresence>;
   /** Members typing now. */
   typingUsers: ReadonlySet<string>;
+  /**
+   * `detail`: `members` is every member, kept live change by change. `summary`: the room is past
+   * the server's ROOM_PRESENCE_DETAIL_MAX, its events carry only counts: `members` is the first
+   * page as of the last (re)subscription (page on with `rooms.memberPage`), `memberCount` is live.
+   */
+  mode: RoomMembershipMode;
+  /** The room's size (in `summary` mode, more than `members` holds). */
+  memberCount: number;
   /** Why the room cannot be shown: the subscription or the members query was refused (FORBIDDEN when the caller may not enter it). */
   error: Error | null;
 }
@@ -27,7 +37,11 @@ export interface UseRoomPresenceOptions {
   typingTimeoutMs?: number;
 }
 
-const emptyPresence: RoomPresence = { members: new Map(), typingUsers: new Set(), error: null };
+const emptyPresence: RoomPresence = { members: new Map(), typingUsers: new Set(), mode: 'detail', memberCount: 0, error: null };
+
+/** Members read per `rooms.memberPage` call, and pages read at most when seeding a room in `detail` mode. */
+const seedPageSize = 500;
+const maxSeedPages = 20;
 
 const refused = (error: unknown) => (): RoomPresence => ({ ...emptyPresence, error: error instanceof Error ? error : new Error(String(error)) });
 
@@ -36,7 +50,7 @@ export const roomStreamKey = (roomId: string) => `onRoom:${roomId}`;
 function withMember(state: RoomPresence, presence: UserPresence): RoomPresence {
   const members = new Map(state.members);
   members.set(presence.userId, presence);
-  return { ...state, members };
+  return { ...state, members, memberCount: state.mode === 'detail' ? members.size : state.memberCount };
 }
 
 function withTyping(state: RoomPresence, userId: string, isTyping: boolean): RoomPresence {
@@ -61,7 +75,7 @@ export function reduceRoomPresence(state: RoomPresence, event: RealtimeEvent): R
       if (!state.members.has(userId)) return withTyping(state, userId, false);
       const members = new Map(state.members);
       members.delete(userId);
-      return withTyping({ ...state, members }, userId, false);
+      return withTyping({ ...state, members, memberCount: state.mode === 'detail' ? members.size : state.memberCount }, userId, false);
     }
     case 'user.presence':
     case 'user.idle': {
@@ -72,6 +86,11 @@ export function reduceRoomPresence(state: RoomPresence, event: RealtimeEvent): R
     }
     case 'user.typing':
       return withTyping(state, event.data.userId, event.data.isTyping);
+    // A detail batch's changes arrive first as single events (client/event-streams); the batch itself says the mode and size.
+    case 'room.membership': {
+      const { mode, memberCount } = event.data;
+      return state.mode === mode && state.memberCount === memberCount ? state : { ...state, mode, memberCount };
+    }
     default:
       return state;
   }
@@ -103,8 +122,15 @@ export function useRoomPresence(roomId: string, options: UseRoomPresenceOptions 
     };
     const seed = () =>
       live.reload(async () => {
-        const members = await client.api.rooms.members.query({ roomId });
-        return (state) => ({ ...state, members: new Map(members.map((member) => [member.userId, member])), error: null });
+        // Every member of a room in detail mode; the first page only of a large one.
+        let page = await client.api.rooms.memberPage.query({ roomId, limit: seedPageSize });
+        const members = [...page.items];
+        for (let pages = 1; page.mode === 'detail' && page.nextCursor !== null && pages < maxSeedPages; pages++) {
+          page = await client.api.rooms.memberPage.query({ roomId, cursor: page.nextCursor, limit: seedPageSize });
+          members.push(...page.items);
+        }
+        const { mode, memberCount } = page;
+        return (state) => ({ ...state, members: new Map(members.map((member) => [member.userId, member])), mode, memberCount, error: null });
       });
     const unsubscribe = hub.listen<RealtimeEvent>(roomStreamKey(roomId), (onEvent, handlers) => client.subscribeToRoom(roomId, onEvent, handlers), {
       onEvent: (event) => {

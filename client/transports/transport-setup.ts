@@ -20,6 +20,7 @@ import { resolveToken, type TokenSource } from '../token.js';
 import type { ServiceEndpoints } from '../urls.js';
 import { resolveEventSource, singleAttemptEventSource, type EventSourceConstructor } from './event-source.js';
 import { createResubscribingLink } from './resubscribing-link.js';
+import { RetryHint } from './retry-hint.js';
 import { StreamStates } from './stream-states.js';
 import { WebSocketFallbackWatch, type WebSocketFallbackOptions } from './websocket-fallback.js';
 
@@ -96,12 +97,14 @@ export function createTransport(settings: TransportSettings, store: ConnectionSt
       : undefined;
   // Without one (Node 20 given none), createWSClient says so itself; `auto` has gone to SSE already.
   const WebSocketImplementation = settings.WebSocket ?? (globalThis.WebSocket as typeof WebSocket | undefined);
+  const retryHint = new RetryHint();
+  const hinted = WebSocketImplementation && retryHint.observe(WebSocketImplementation);
   const wsClient = createWSClient({
     url: endpoints.wsUrl,
-    ...(WebSocketImplementation && { WebSocket: watch ? watch.observe(WebSocketImplementation) : WebSocketImplementation }),
+    ...(hinted && { WebSocket: watch ? watch.observe(hinted) : hinted }),
     // Re-read on every (re)connect, so a refreshed token is the one the server sees.
     connectionParams: async () => ({ token: await readToken() }),
-    retryDelayMs: settings.retryDelayMs,
+    retryDelayMs: retryHint.delay(settings.retryDelayMs),
     keepAlive: settings.keepAlive,
   });
   const stateSubscription = wsClient.connectionState.subscribe({ next: (state) => store.applyTransport(state) });

@@ -10,6 +10,8 @@ import type { CoreConnection } from './connection.js';
 import type { EventCatalog } from './event-catalog.js';
 import { Subscriber, type EventMapper, type EventSink, type SubscriptionIndex } from './fanout.js';
 import type { MembershipState } from './membership-state.js';
+import { isBatchedMembershipType } from '../../shared/room-membership.js';
+import type { MembershipBatcher } from './membership-batcher.js';
 
 export interface SubscribeOptions {
   connection: Pick<CoreConnection, 'id' | 'userId'>;
@@ -53,6 +55,8 @@ export interface CoreSubscriptionsOptions {
   catalog: EventCatalog;
   /** Most events replayed to one resuming subscription; past it the client is told of a gap. */
   maxReplay: number;
+  /** Folds a replay's membership changes into one batch per room, as live delivery sends them; none: replayed one by one. */
+  membershipBatcher?: MembershipBatcher | undefined;
   reportError: (error: unknown, context: string) => void;
 }
 
@@ -68,7 +72,7 @@ export class CoreSubscriptions {
       channels: options.channels,
       ...(options.followRoomsOfUser && { followRoomsOf: connection.userId }),
       ...(options.followsRoom && { followsRoom: options.followsRoom }),
-      ...(options.types && { types: options.types }),
+      ...(options.types && { types: withMembershipBatches(options.types) }),
       ...(options.accept && { accept: options.accept }),
       ...(transform && { transform }),
       sink: options.sink,
@@ -118,7 +122,14 @@ export class CoreSubscriptions {
           : options.channels;
         const read = await this.options.bus.readHistory(replayChannels, options.lastEventId, this.options.maxReplay);
         if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
-        const replayed = read.events.filter((published) => !this.options.catalog.isEphemeral(published.event.type));
+        let replayed = read.events.filter((published) => !this.options.catalog.isEphemeral(published.event.type));
+        const batcher = this.options.membershipBatcher;
+        if (batcher) {
+          const heard = new Set(replayChannels);
+          const collapsed = batcher.collapseReplay(replayed, (roomId) => heard.has(channels.room(roomId)));
+          replayed = collapsed.events;
+          for (const batch of collapsed.batches) subscriber.offerBatch(batch);
+        }
         if (!subscriber.finishReplay(replayed)) {
           subscriber.deliverDirect(this.gapEvent(options.lastEventId, 'history_evicted'));
         }
@@ -156,4 +167,10 @@ export class CoreSubscriptions {
   private gapEvent(lastEventId: string, reason: GapReason): RealtimeEvent<'stream.gap'> {
     return { id: lastEventId, type: 'stream.gap', data: { lastEventId, reason }, timestamp: new Date() };
   }
+}
+
+/** A subscriber of any membership change also takes the batches that carry them (`room.membership`). */
+function withMembershipBatches(types: ReadonlySet<EventType>): ReadonlySet<EventType> {
+  if (types.has('room.membership') || ![...types].some(isBatchedMembershipType)) return types;
+  return new Set([...types, 'room.membership']);
 }

@@ -6,7 +6,9 @@
  */
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import type { BusEvent } from '../bus/bus.js';
-import { firehoseChannel, roomIdOfChannel } from './channels.js';
+import { channels, firehoseChannel, roomIdOfChannel } from './channels.js';
+
+const roomChannel = channels.room;
 
 export type EventSink = (event: RealtimeEvent) => void;
 
@@ -44,6 +46,8 @@ export class Subscriber {
   private state: SubscriberState = 'live';
   private lastSequence = 0;
   private held: BusEvent[] = [];
+  /** Membership batches that arrived during a replay, delivered after it (see offerBatch). */
+  private heldBatches: RealtimeEvent[] = [];
   private heldOverflow = false;
   /** The last ephemeral event delivered: one reaching it through two channels is sent once. */
   private lastEphemeral: BusEvent | undefined;
@@ -79,6 +83,9 @@ export class Subscriber {
     this.held = [];
     this.heldOverflow = false;
     for (const item of held) if (!delivered?.has(item.event.id)) this.deliver(item);
+    const batches = this.heldBatches;
+    this.heldBatches = [];
+    for (const event of batches) this.sinkIfWanted(event);
     return !overflowed;
   }
 
@@ -98,6 +105,16 @@ export class Subscriber {
     }
   }
 
+  /**
+   * A room's membership batch (core/membership-batcher). It has no sequence of its own and lists
+   * changes already counted in this subscriber's sequence, so it never moves or is skipped by it;
+   * during a replay it is held, not dropped: its changes may be newer than the replay read.
+   */
+  offerBatch(event: RealtimeEvent): void {
+    if (this.state === 'live') this.sinkIfWanted(event);
+    else if (this.state === 'replaying' && this.heldBatches.length < (this.options.maxBufferedWhileReplaying ?? 10_000)) this.heldBatches.push(event);
+  }
+
   /** Whether events of a followed room reach this subscriber (a member may have lost access to it). */
   follows(roomId: string): boolean {
     return this.options.followsRoom?.(roomId) ?? true;
@@ -111,6 +128,7 @@ export class Subscriber {
   close(): void {
     this.state = 'closed';
     this.held = [];
+    this.heldBatches = [];
   }
 
   private deliver(published: BusEvent): void {
@@ -175,6 +193,25 @@ export class SubscriptionIndex {
       }
     }
     this.offerTo(this.byChannel.get(firehoseChannel), published);
+  }
+
+  /**
+   * Offer a room's membership batch to the room's subscribers and its members' room followers
+   * (not the firehose: it had each change as it happened).
+   */
+  fanOutRoomBatch(event: RealtimeEvent, roomId: string, roomMembers: Iterable<string>): void {
+    const offer = (subscribers: Set<Subscriber> | undefined, followed?: string) => {
+      for (const subscriber of subscribers ?? []) {
+        if (followed !== undefined && !subscriber.follows(followed)) continue;
+        try {
+          subscriber.offerBatch(event);
+        } catch (error) {
+          this.onSinkError(error);
+        }
+      }
+    };
+    offer(this.byChannel.get(roomChannel(roomId)));
+    for (const userId of roomMembers) offer(this.byChannel.get(followChannel(userId)), roomId);
   }
 
   /** `followedRoom`: the room through which followers are offered the event. */

@@ -22,6 +22,8 @@ import { historyFilter, historyLimit, type HistoryQuery } from './history-query.
 import { StatisticsCounter, type Statistics } from './statistics.js';
 import { EphemeralCoalescer } from './ephemeral-coalescer.js';
 import { noDurableStore, type DurableStore } from './durable-store.js';
+import { createMembershipBatcher, type MembershipBatcher } from './membership-batcher.js';
+import { pageOfMembers, type RoomMemberPage } from './member-page.js';
 
 export interface RealtimeCoreOptions {
   bus: EventBus;
@@ -52,6 +54,10 @@ export interface RealtimeCoreOptions {
   ephemeralHz?: number;
   /** Where what must outlive a restart is kept (inboxes, audit trail, room history). @default none */
   store?: DurableStore;
+  /** One `room.membership` per room and window (core/membership-batcher); 0: an event per change. @default 0 (the server: 200) */
+  membershipBatchMs?: number;
+  /** Rooms with more members get a summary of each window instead of the changes. @default 100 */
+  roomPresenceDetailMax?: number;
 }
 
 export type { SubscribeOptions, Subscription } from './core-subscriptions.js';
@@ -72,6 +78,8 @@ export class RealtimeCore {
   /** Ephemeral publishes, coalesced here (where they are published) before they reach the bus. */
   readonly ephemeral: EphemeralCoalescer;
   readonly store: DurableStore;
+  /** Room membership changes, batched per room and window before they reach the room's members; none when off. */
+  private readonly membershipBatcher: MembershipBatcher | undefined;
 
   constructor(options: RealtimeCoreOptions) {
     this.bus = options.bus;
@@ -82,12 +90,14 @@ export class RealtimeCore {
     this.index = new SubscriptionIndex((error) => this.reportError(error, 'subscriber sink failed'));
     this.membership = options.membership ?? createLocalMembership(options, this.bus, this.reportError);
     this.ephemeral = new EphemeralCoalescer(options.ephemeralHz ?? 20, ({ event, channels: to }) => this.bus.sendEphemeral(event, to));
+    this.membershipBatcher = createMembershipBatcher(options, { bus: this.bus, index: this.index, membership: this.membership, count: (type) => this.statistics.count(type) });
     this.subscriptions = new CoreSubscriptions({
       index: this.index,
       membership: this.membership,
       bus: this.bus,
       catalog: this.catalog,
       maxReplay: options.maxReplay ?? 5_000,
+      membershipBatcher: this.membershipBatcher,
       reportError: this.reportError,
     });
   }
@@ -100,6 +110,7 @@ export class RealtimeCore {
 
   async stop(): Promise<void> {
     this.ephemeral.flushAll();
+    this.membershipBatcher?.stop();
     await this.membership.stop();
     this.unsubscribeBus?.();
     this.unsubscribeBus = undefined;
@@ -169,6 +180,12 @@ export class RealtimeCore {
 
   roomMembers(roomId: string): UserPresence[] {
     return [...this.membership.members(roomId)].map((userId) => this.presenceOf(userId));
+  }
+
+  /** A page of members in user id order, the room's size, and whether its batches list changes or sum them up. */
+  roomMemberPage(roomId: string, page: { cursor?: string | undefined; limit: number }): RoomMemberPage {
+    const { userIds, nextCursor, memberCount } = pageOfMembers(this.membership.members(roomId), page);
+    return { items: userIds.map((userId) => this.presenceOf(userId)), nextCursor, memberCount, mode: this.membershipBatcher?.modeFor(memberCount) ?? 'detail' };
   }
 
   roomMemberIds(roomId: string): Iterable<string> {
@@ -338,6 +355,8 @@ export class RealtimeCore {
       }
     }
     this.statistics.count(published.event.type);
-    this.index.fanOut(published, (roomId) => this.membership.members(roomId));
+    // A membership change reaches its rooms' members in their next batch, everyone else now.
+    const now = this.membershipBatcher?.take(published) ?? published;
+    this.index.fanOut(now, (roomId) => this.membership.members(roomId));
   }
 }

@@ -133,6 +133,8 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     idleAfterMs: config.idleAfterMs,
     typingExpireMs: config.typingExpireMs,
     ephemeralHz: config.ephemeralHz,
+    membershipBatchMs: config.membershipBatchMs,
+    roomPresenceDetailMax: config.roomPresenceDetailMax,
     governanceExpiresInMs: config.governanceExpiresMs,
     agentOutputMaxBytes: config.agentOutputMaxBytes,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
@@ -167,6 +169,9 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
       maxSubscriptionsPerConnection: config.maxSubscriptionsPerConnection,
       maxBufferedBytes: config.maxBufferedBytes,
       maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      // Below MAX_CONNECTIONS (where Node drops sockets unanswered), so a WebSocket past it is refused with a retry hint.
+      maxConnections: Math.max(1, config.maxConnections - 16),
+      reconnectSpreadMs: config.reconnectSpreadMs,
       keepAlivePingMs: config.keepAlivePingMs,
       floodFramesPerSecond: 4 * (config.rateLimitPerSecond + config.rateLimitBurst),
     },

@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { getErrorShape, TRPCError, transformTRPCResponse } from '@trpc/server';
 import type { TRPCResponseMessage } from '@trpc/server/rpc';
-import { CloseCode } from '../../shared/codes.js';
+import { CloseCode, withRetryHint } from '../../shared/codes.js';
 import { isEphemeralEventId } from '../../shared/event-id.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { ApiContext } from '../api/context.js';
@@ -133,8 +133,9 @@ export class WsConnection implements CallHost, ManagedConnection {
   }
 
   /** Sends tRPC's reconnect notification: the client reconnects (to another process, perhaps). */
-  requestReconnect(): void {
-    this.sendRaw(JSON.stringify({ id: null, method: 'reconnect' }));
+  /** tRPC's `reconnect` request; the official client ignores the extra `reason`, ours reads its retry hint. */
+  requestReconnect(retryInMs: number): void {
+    this.sendRaw(JSON.stringify({ id: null, method: 'reconnect', reason: withRetryHint('Server shutting down', retryInMs) }));
   }
 
   // ── incoming ───────────────────────────────────────────────────────────────────────────────

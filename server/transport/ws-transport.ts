@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode } from '../../shared/codes.js';
+import { CloseCode, withRetryHint } from '../../shared/codes.js';
 import type { ApiContext } from '../api/context.js';
 import type { AppRouter } from '../api/router.js';
 import type { RealtimeServices } from '../core/service.js';
@@ -25,6 +25,13 @@ export interface WsTransportOptions extends ConnectionLimits {
   keepAlivePingMs: number;
   /** On shutdown, how long queries and mutations already received may take to be answered before the sockets close. @default 5000 */
   shutdownDrainMs?: number;
+  /** WebSockets in all; one more is refused (4029) with a retry hint. @default no limit but MAX_CONNECTIONS' */
+  maxConnections?: number;
+  /**
+   * Refused or shut-down clients are told to come back after a random delay between half this
+   * and this (shared/codes.ts withRetryHint), so they do not all return at once. @default 2000
+   */
+  reconnectSpreadMs?: number;
 }
 
 export interface WsTransportDependencies {
@@ -89,9 +96,16 @@ export class WsTransport {
    */
   private accept(webSocket: WebSocket, request: IncomingMessage): void {
     const address = request.socket.remoteAddress ?? 'unknown';
-    if ((this.connectionsByAddress.get(address) ?? 0) >= this.options.maxConnectionsPerAddress || this.shared.shutdownSignal.aborted) {
+    const refusal = this.shared.shutdownSignal.aborted
+      ? 'Shutting down'
+      : this.connections.size >= (this.options.maxConnections ?? Number.POSITIVE_INFINITY)
+        ? 'The server is at its connection limit'
+        : (this.connectionsByAddress.get(address) ?? 0) >= this.options.maxConnectionsPerAddress
+          ? 'Too many connections from this address'
+          : undefined;
+    if (refusal !== undefined) {
       this.counters.refusedConnections++;
-      webSocket.close(CloseCode.TooManyConnections, this.shared.shutdownSignal.aborted ? 'Shutting down' : 'Too many connections from this address');
+      webSocket.close(CloseCode.TooManyConnections, withRetryHint(refusal, this.retryInMs()));
       return;
     }
     this.connectionsByAddress.set(address, (this.connectionsByAddress.get(address) ?? 0) + 1);
@@ -115,7 +129,7 @@ export class WsTransport {
   async close(): Promise<void> {
     this.shared.stop();
     clearInterval(this.pingTimer);
-    for (const connection of this.connections) connection.requestReconnect();
+    for (const connection of this.connections) connection.requestReconnect(this.retryInMs());
     // A mutation that ran must not look failed to its caller (who might retry it): calls already
     // received are answered before the sockets close. One turn of the event loop first, so that
     // frames already in the kernel's buffers are read; the wait is bounded.
@@ -124,8 +138,14 @@ export class WsTransport {
     const drainDeadline = new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, this.options.shutdownDrainMs ?? 5_000)));
     await Promise.race([Promise.all([...this.connections].map((connection) => connection.whenIdle())), drainDeadline]);
     clearTimeout(drainTimer);
-    for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, 'Server shutting down');
+    for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, withRetryHint('Server shutting down', this.retryInMs()));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** A retry hint spread over the second half of the window: no client is told to come back at once. */
+  private retryInMs(): number {
+    const spread = this.options.reconnectSpreadMs ?? 2_000;
+    return spread / 2 + Math.random() * (spread / 2);
   }
 
   private sweepDeadPeers(): void {

@@ -12,6 +12,7 @@ import { openRawSocket } from '../support/raw-socket.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { asResponses, connectionParamsMessage, officialClient, openPlainSocket } from './support/clients.js';
+import { expandRoomMembership } from '../../shared/membership-batches.js';
 
 const keepAlivePingMs = 200;
 /** Two sweep intervals, plus room for a busy machine's late timers. */
@@ -25,7 +26,7 @@ async function watchRoom(roomId: string) {
   const bystander = officialClient(t.wsUrl, await t.token(`bystander-${roomId}`));
   const events: Array<{ event: RealtimeEvent; at: number }> = [];
   let started = false;
-  bystander.api.onRoom.subscribe({ roomId }, { onStarted: () => (started = true), onData: ({ data }) => events.push({ event: data, at: Date.now() }) });
+  bystander.api.onRoom.subscribe({ roomId }, { onStarted: () => (started = true), onData: ({ data }) => events.push(...expandRoomMembership(data).map((event) => ({ event, at: Date.now() }))) });
   await waitFor(() => started, 'bystander subscribed');
   return { bystander, events };
 }

@@ -63,7 +63,7 @@ describe('graceful shutdown', () => {
     expect(delivered).toHaveLength(calls.length);
     expect(publisher.messages.some(isReconnectNotice)).toBe(true);
     expect(subscriber.messages.some(isReconnectNotice)).toBe(true);
-    expect(publisherClose).toMatchObject({ code: CloseCode.GoingAway, reason: 'Server shutting down' });
+    expect(publisherClose).toMatchObject({ code: CloseCode.GoingAway, reason: expect.stringMatching(/^Server shutting down; retry in \d+ ms$/) });
     expect(subscriberClose.code).toBe(CloseCode.GoingAway);
   }, 60_000);
 

@@ -1,5 +1,6 @@
 /** Subscribes with the official client and collects what arrives, for assertions. */
 import type { RealtimeEvent } from '../../shared/events.js';
+import { expandRoomMembership } from '../../shared/membership-batches.js';
 
 export interface Collected {
   events: RealtimeEvent[];
@@ -22,7 +23,8 @@ type Subscribable = {
 export function collect<I>(procedure: { subscribe: (input: I, options: never) => { unsubscribe(): void } }, input: I): Collected {
   const collected: Collected = { events: [], errors: [], started: false, unsubscribe: () => {} };
   const subscription = (procedure as unknown as Subscribable).subscribe(input as never, {
-    onData: (value) => collected.events.push(value.data),
+    // A room's membership batch is collected as the single events it lists, then itself.
+    onData: (value) => collected.events.push(...expandRoomMembership(value.data)),
     onError: (error) => collected.errors.push(error),
     onStarted: () => (collected.started = true),
   });

@@ -89,6 +89,17 @@ export const roomsRouter = router({
       await store.written();
       return store.roomHistory(input.roomId, { limit: input.limit, ...(input.cursor !== undefined && { cursor: input.cursor }) });
     }),
+  /**
+   * Members page by page, in user id order (`nextCursor` is the next page's `cursor`), with the
+   * room's size and `mode`: `summary` when the room is past ROOM_PRESENCE_DETAIL_MAX, so its
+   * `room.membership` events carry counts, not members.
+   */
+  memberPage: authedProcedure
+    .input(z.object({ roomId: idSchema, cursor: idSchema.optional(), limit: z.number().int().min(1).max(1_000).default(100) }))
+    .query(async ({ ctx, input }) => {
+      await ctx.roomAccess.check(ctx.user, input.roomId, 'read');
+      return ctx.services.core.roomMemberPage(input.roomId, input);
+    }),
   /** The rooms the caller is in. */
   mine: authedProcedure.query(({ ctx }) => ctx.services.core.roomsOf(ctx.user.userId)),
   publish: publishToRoom,
