@@ -17,6 +17,7 @@ export type RealtimeNotification = RealtimeEvent<'notification.new' | 'system.ma
 export interface NotificationsState {
   /** Newest first, the last `maxNotifications`. */
   notifications: readonly RealtimeNotification[];
+  /** Unread in the whole inbox (those listed here and, with a stored inbox, those beyond the page). */
   unreadCount: number;
   /** Marks one read here at once and on the caller's other devices. */
   markRead: (notificationId: string) => Promise<void>;
@@ -33,34 +34,61 @@ export const notificationStreamKey = 'onNotification';
 
 type NotificationList = readonly RealtimeNotification[];
 
+/**
+ * What the hook holds: the listed notifications, and how many unread ones the stored inbox has
+ * beyond them (past the first page, or pushed out by newer ones), so `unreadCount` is the
+ * inbox's, not the page's.
+ */
+export interface InboxState {
+  list: NotificationList;
+  unreadBeyond: number;
+}
+
+const emptyInbox: InboxState = { list: [], unreadBeyond: 0 };
+
 function allRead(list: NotificationList): NotificationList {
   return list.every((notification) => notification.read) ? list : list.map((notification) => (notification.read ? notification : { ...notification, read: true }));
 }
 
-/** The stored inbox folded into what is listed: each id once, read if either says so, newest first. */
-export function mergeInbox(list: NotificationList, stored: readonly RealtimeNotification[], max = 100): NotificationList {
-  const byId = new Map(list.map((notification) => [notification.id, notification]));
+/** Keeps the newest `max`; an unread one pushed out still counts. */
+function trimmed(list: NotificationList, unreadBeyond: number, max: number): InboxState {
+  const pushedOut = list.slice(max).filter((notification) => !notification.read).length;
+  return { list: list.length > max ? list.slice(0, max) : list, unreadBeyond: unreadBeyond + pushedOut };
+}
+
+/**
+ * The stored inbox's first page folded into what is listed: each id once, read if either says
+ * so, newest first; `storedUnread` (the server's `unreadCount`) less the page's unread ones are
+ * the unread notifications beyond it.
+ */
+export function mergeInbox(state: InboxState, stored: readonly RealtimeNotification[], storedUnread: number, max = 100): InboxState {
+  const byId = new Map(state.list.map((notification) => [notification.id, notification]));
   for (const notification of stored) {
     const known = byId.get(notification.id);
     byId.set(notification.id, known ? { ...known, read: known.read || notification.read } : notification);
   }
-  return [...byId.values()].sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime()).slice(0, max);
+  const merged = [...byId.values()].sort((a, b) => b.timestamp.getTime() - a.timestamp.getTime());
+  const unreadOnPage = stored.filter((notification) => !notification.read).length;
+  return trimmed(merged, Math.max(0, storedUnread - unreadOnPage), max);
 }
 
-function markedRead(list: NotificationList, notificationId: string): NotificationList {
+function markedRead(state: InboxState, notificationId: string): InboxState {
+  const { list } = state;
   const index = list.findIndex((notification) => notification.id === notificationId);
-  if (index === -1 || list[index]!.read) return list;
-  return list.map((notification, at) => (at === index ? { ...notification, read: true } : notification));
+  // One not listed here was one of those beyond the page (the inbox only marks unread ones read).
+  if (index === -1) return state.unreadBeyond > 0 ? { list, unreadBeyond: state.unreadBeyond - 1 } : state;
+  if (list[index]!.read) return state;
+  return { ...state, list: list.map((notification, at) => (at === index ? { ...notification, read: true } : notification)) };
 }
 
-export function reduceNotifications(list: NotificationList, event: RealtimeEvent<NotificationEventType>, max = 100): NotificationList {
+export function reduceNotifications(state: InboxState, event: RealtimeEvent<NotificationEventType>, max = 100): InboxState {
   switch (event.type) {
     case 'notification.read':
-      return event.data.all ? allRead(list) : markedRead(list, event.data.notificationId);
+      return event.data.all ? { list: allRead(state.list), unreadBeyond: 0 } : markedRead(state, event.data.notificationId);
     case 'notification.new':
     case 'system.maintenance':
-      if (list.some((notification) => notification.id === event.id)) return list;
-      return [{ ...event, read: false }, ...list].slice(0, max);
+      if (state.list.some((notification) => notification.id === event.id)) return state;
+      return trimmed([{ ...event, read: false }, ...state.list], state.unreadBeyond, max);
   }
 }
 
@@ -68,7 +96,7 @@ export function useNotifications(options: UseNotificationsOptions = {}): Notific
   const { client, hub } = useRealtimeContext();
   const max = options.maxNotifications ?? 100;
   const live = useMemo(
-    () => new LiveState<NotificationList, RealtimeEvent<NotificationEventType>>([], (list, event) => reduceNotifications(list, event, max)),
+    () => new LiveState<InboxState, RealtimeEvent<NotificationEventType>>(emptyInbox, (state, event) => reduceNotifications(state, event, max)),
     [client, max],
   );
 
@@ -86,13 +114,13 @@ export function useNotifications(options: UseNotificationsOptions = {}): Notific
     live.reload(async () => {
       const inbox = await client.api.notifications.list.query({ limit: max });
       const stored = inbox.items.map(({ readAt: _readAt, ...notification }) => notification);
-      return (current) => mergeInbox(current, stored, max);
+      return (current) => mergeInbox(current, stored, inbox.unreadCount, max);
     });
   }, [client, live, max]);
 
   const markAllRead = useMemo(
     () => async () => {
-      live.update(allRead);
+      live.update((state) => ({ list: allRead(state.list), unreadBeyond: 0 }));
       await client.api.notifications.markAllRead.mutate();
     },
     [client, live],
@@ -100,13 +128,13 @@ export function useNotifications(options: UseNotificationsOptions = {}): Notific
 
   const markRead = useMemo(
     () => async (notificationId: string) => {
-      live.update((list) => markedRead(list, notificationId));
+      live.update((state) => markedRead(state, notificationId));
       await client.api.notifications.markRead.mutate({ notificationId });
     },
     [client, live],
   );
 
-  const notifications = useSyncExternalStore(live.subscribe, live.getSnapshot, live.getSnapshot);
-  const unreadCount = useMemo(() => notifications.filter((notification) => !notification.read).length, [notifications]);
+  const { list: notifications, unreadBeyond } = useSyncExternalStore(live.subscribe, live.getSnapshot, live.getSnapshot);
+  const unreadCount = useMemo(() => notifications.filter((notification) => !notification.read).length + unreadBeyond, [notifications, unreadBeyond]);
   return { notifications, unreadCount, markRead, markAllRead };
 }

@@ -47,4 +47,27 @@ describe.skipIf(!enabled)('useNotifications with a stored inbox', () => {
     expect((await device.notifications.list.query({ limit: 10 })).unreadCount).toBe(0);
     view.unmount();
   });
+
+  it('counts the unread notifications beyond the listed page', async () => {
+    const { core } = t.server.services;
+    const sent: Array<{ id: string }> = [];
+    for (let index = 0; index < 3; index++) sent.push(await core.sendToUser('iris', 'notification.new', { title: `stored ${index}`, message: '' }));
+    const device = t.connect(await t.token('iris')).api;
+
+    const view = renderWithProvider(() => useNotifications({ maxNotifications: 2 }), { url: t.url, token: await t.token('iris') });
+    await waitFor(() => expect(view.result.current?.notifications.map((item) => item.id)).toEqual([sent[2]!.id, sent[1]!.id]));
+    expect(view.result.current?.unreadCount).toBe(3);
+    await waitFor(() => expect(core.stats().subscriptions).toBe(1));
+
+    // A live one pushes the oldest listed out of the page; it still counts.
+    await core.sendToUser('iris', 'notification.new', { title: 'live', message: '' });
+    await waitFor(() => expect(view.result.current?.unreadCount).toBe(4));
+    expect(view.result.current?.notifications).toHaveLength(2);
+    // Read on another device: one never listed here.
+    await device.notifications.markRead.mutate({ notificationId: sent[0]!.id });
+    await waitFor(() => expect(view.result.current?.unreadCount).toBe(3));
+    await device.notifications.markAllRead.mutate();
+    await waitFor(() => expect(view.result.current?.unreadCount).toBe(0));
+    view.unmount();
+  });
 });

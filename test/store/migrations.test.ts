@@ -64,10 +64,13 @@ describe.each([
     await again.close();
   }, 120_000);
 
-  it.skipIf(!enabled || kind === 'pglite')('migrates an empty database to the latest at start', async () => {
-    const where = await location(kind);
-    const database = openDatabase(where, onError);
-    expect(await migrateToLatest(database.db)).toEqual(migrationNames);
-    await database.close();
-  });
+  // PGlite starts every test above from an empty directory; one more initdb would only cost time.
+  if (kind === 'postgres') {
+    it.skipIf(!enabled)('migrates an empty database to the latest at start', async () => {
+      const where = await location(kind);
+      const database = openDatabase(where, onError);
+      expect(await migrateToLatest(database.db)).toEqual(migrationNames);
+      await database.close();
+    });
+  }
 });
