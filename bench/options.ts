@@ -66,16 +66,21 @@ export function positiveInteger(text: string | undefined, name: string, fallback
   return text === undefined ? fallback : positiveIntegers(text, name)[0]!;
 }
 
+/** What every fan-out job takes (`--n 1000,5000 --repeats 3 --events 2000 --window 16`), spread into each mode's parseArgs. */
+export const jobArgs = {
+  n: { type: 'string' },
+  repeats: { type: 'string' },
+  events: { type: 'string' },
+  window: { type: 'string' },
+} as const;
+
 export function parseBenchOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      n: { type: 'string' },
-      repeats: { type: 'string' },
-      events: { type: 'string' },
+      ...jobArgs,
       rate: { type: 'string' },
       'rate-events': { type: 'string' },
-      window: { type: 'string' },
       loadgens: { type: 'string' },
       servers: { type: 'string' },
       quick: { type: 'boolean', default: false },

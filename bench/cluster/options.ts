@@ -3,7 +3,7 @@
  * the 2-core machine; `--quick` under a minute.
  */
 import { parseArgs } from 'node:util';
-import { positiveInteger, positiveIntegers } from '../options.js';
+import { jobArgs, positiveInteger, positiveIntegers } from '../options.js';
 
 /** The ways of running the same fan-out job, measured side by side: ours (a–c) and Socket.IO on its Redis adapter (d, e). */
 export type ClusterVariant = 'memory' | 'redis-1' | 'redis-2' | 'socketio-redis-1' | 'socketio-redis-2';
@@ -73,12 +73,9 @@ export function parseClusterBenchOptions(argv: string[]): ClusterBenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      n: { type: 'string' },
-      repeats: { type: 'string' },
-      events: { type: 'string' },
+      ...jobArgs,
       rate: { type: 'string' },
       'rate-events': { type: 'string' },
-      window: { type: 'string' },
       variants: { type: 'string' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench-output' },

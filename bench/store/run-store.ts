@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { SqlStore } from '../../server/store/sql-store.js';
 import { PhaseRunner, connectSubscribers, disconnectSubscribers, waitForConnections, warmUpEventsFor, type PhaseResult } from '../measure-cell.js';
-import { burstEventsFor, positiveInteger, positiveIntegers } from '../options.js';
+import { burstEventsFor, jobArgs, positiveInteger, positiveIntegers } from '../options.js';
 import { startLoadGenerator, startServer, stopServer, type LoadChannel } from '../processes.js';
 import { median } from '../statistics.js';
 
@@ -128,10 +128,7 @@ export async function runStoreBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      n: { type: 'string' },
-      repeats: { type: 'string' },
-      events: { type: 'string' },
-      window: { type: 'string' },
+      ...jobArgs,
       variants: { type: 'string' },
       out: { type: 'string', default: 'bench-output' },
     },
