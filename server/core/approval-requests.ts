@@ -1,10 +1,12 @@
 /**
  * What callers of the governance service pass (a request, a decider, the options of
- * `requireApproval`) and the error a denied approval rejects with.
+ * `requireApproval`), how a request is checked and made into its event, and the error a denied
+ * approval rejects with.
  */
-import type { EventDataInput } from '../../shared/events.js';
+import { parseEventData, type EventDataInput } from '../../shared/events.js';
 import type { GovernanceAction } from '../../shared/folds/governance-actions.js';
 import { RealtimeError } from './errors.js';
+import { toValidationError } from './validation.js';
 
 export interface ApprovalRequest {
   actionId?: string;
@@ -41,5 +43,39 @@ export class ApprovalDeniedError extends RealtimeError {
     const reason = action.reason ? `: ${action.reason}` : '';
     super('PRECONDITION_FAILED', `Action ${action.actionId} (${action.action}) was ${action.status}${by}${reason}`);
     this.name = 'ApprovalDeniedError';
+  }
+}
+
+/** setTimeout fires at once past this delay (a signed 32-bit number of milliseconds). */
+export const maxTimerDelayMs = 2 ** 31 - 1;
+
+/**
+ * A request checked (approvers, quorum, expiry) and made into its `governance.required` data:
+ * `data` as it is published, `parsed` as the catalog's schema reads it (dates coerced).
+ */
+export function requiredEventData(request: ApprovalRequest, actionId: string, defaultExpiresInMs: number, now: Date) {
+  const approvers = [...new Set(request.approvers)];
+  if (approvers.length === 0) throw new RealtimeError('BAD_REQUEST', 'An action needs at least one approver');
+  if (request.quorum !== undefined && (!Number.isInteger(request.quorum) || request.quorum < 1 || request.quorum > approvers.length)) {
+    throw new RealtimeError('BAD_REQUEST', `quorum must be between 1 and the ${approvers.length} approvers`);
+  }
+  const expiresInMs = request.expiresInMs ?? defaultExpiresInMs;
+  if (!Number.isFinite(expiresInMs) || expiresInMs < 0 || expiresInMs > maxTimerDelayMs) {
+    throw new RealtimeError('BAD_REQUEST', `expiresInMs must be between 0 and ${maxTimerDelayMs}`);
+  }
+  const data = {
+    actionId,
+    action: request.action,
+    approvers,
+    ...(request.quorum !== undefined && request.quorum > 1 && { quorum: request.quorum }),
+    expiresAt: new Date(now.getTime() + expiresInMs),
+    ...(request.description !== undefined && { description: request.description }),
+    ...(request.agentId !== undefined && { agentId: request.agentId }),
+    ...(request.details !== undefined && { details: request.details }),
+  };
+  try {
+    return { data, parsed: parseEventData('governance.required', data) };
+  } catch (error) {
+    throw toValidationError('governance.required', error);
   }
 }

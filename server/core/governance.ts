@@ -10,7 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventDataInput, GovernanceEventType, RealtimeEvent } from '../../shared/events.js';
-import { parseEventData } from '../../shared/events.js';
 import {
   foldGovernanceAction,
   hasQuorum,
@@ -22,11 +21,10 @@ import {
 import { channels } from './channels.js';
 import { MemoryDecisionClaims, type DecisionClaims } from './decision-claims.js';
 import { DecisionWaiters } from './decision-waiters.js';
-import { ApprovalDeniedError, type ApprovalRequest, type Decider, type RequireApprovalOptions } from './approval-requests.js';
+import { ApprovalDeniedError, maxTimerDelayMs, requiredEventData, type ApprovalRequest, type Decider, type RequireApprovalOptions } from './approval-requests.js';
 import { RealtimeError } from './errors.js';
 import { pageDecidedActions, type DecidedPage } from './governance-history.js';
 import type { RealtimeCore } from './realtime-core.js';
-import { toValidationError } from './validation.js';
 
 export type { GovernanceAction, GovernanceStatus, DecisionClaims, ApprovalRequest, Decider, RequireApprovalOptions };
 export { MemoryDecisionClaims, ApprovalDeniedError };
@@ -40,9 +38,6 @@ interface Entry {
 }
 
 const withApproval = (approvals: readonly string[], userId: string) => [...new Set([...approvals, userId])];
-
-/** setTimeout fires at once past this delay (a signed 32-bit number of milliseconds). */
-const maxTimerDelayMs = 2 ** 31 - 1;
 
 export interface GovernanceOptions {
   /** @default 300000 */
@@ -74,32 +69,8 @@ export class GovernanceService {
     if (this.stopped) throw this.stoppedError('a new action');
     const actionId = request.actionId ?? randomUUID();
     if (this.actions.has(actionId)) throw new RealtimeError('CONFLICT', `Action ${actionId} already exists`);
-    const approvers = [...new Set(request.approvers)];
-    if (approvers.length === 0) throw new RealtimeError('BAD_REQUEST', 'An action needs at least one approver');
-    if (request.quorum !== undefined && (!Number.isInteger(request.quorum) || request.quorum < 1 || request.quorum > approvers.length)) {
-      throw new RealtimeError('BAD_REQUEST', `quorum must be between 1 and the ${approvers.length} approvers`);
-    }
-    const expiresInMs = request.expiresInMs ?? this.options.defaultExpiresInMs ?? 300_000;
-    if (!Number.isFinite(expiresInMs) || expiresInMs < 0 || expiresInMs > maxTimerDelayMs) {
-      throw new RealtimeError('BAD_REQUEST', `expiresInMs must be between 0 and ${maxTimerDelayMs}`);
-    }
     const now = new Date();
-    const data = {
-      actionId,
-      action: request.action,
-      approvers,
-      ...(request.quorum !== undefined && request.quorum > 1 && { quorum: request.quorum }),
-      expiresAt: new Date(now.getTime() + expiresInMs),
-      ...(request.description !== undefined && { description: request.description }),
-      ...(request.agentId !== undefined && { agentId: request.agentId }),
-      ...(request.details !== undefined && { details: request.details }),
-    };
-    let parsed;
-    try {
-      parsed = parseEventData('governance.required', data);
-    } catch (error) {
-      throw toValidationError('governance.required', error);
-    }
+    const { data, parsed } = requiredEventData(request, actionId, this.options.defaultExpiresInMs ?? 300_000, now);
     const draft = { type: 'governance.required', data: parsed, timestamp: now, senderId: request.requesterId } as const;
     const entry = this.track(foldGovernanceAction(undefined, draft, this.foldOptions));
     const required = await this.publish('governance.required', entry.state, data, request.requesterId);
