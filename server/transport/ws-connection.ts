@@ -20,6 +20,7 @@ import { isEphemeralEventId } from '../../shared/event-id.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { ApiContext } from '../api/context.js';
 import { newConnectionId } from '../core/connection-id.js';
+import type { CoreConnection } from '../core/connection.js';
 import { bearerToken } from '../api/auth.js';
 import type { ConnectionServices, ManagedConnection } from './connection-services.js';
 import type { PreparedFrame } from './event-frames.js';
@@ -31,7 +32,7 @@ import { isRealtimeError } from '../core/errors.js';
 
 const textFrame = { binary: false } as const;
 
-export class WsConnection implements CallHost, ManagedConnection {
+export class WsConnection implements CallHost, ManagedConnection, CoreConnection {
   readonly id = newConnectionId();
   /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
   alive = true;
@@ -66,11 +67,17 @@ export class WsConnection implements CallHost, ManagedConnection {
     // An unhandled 'error' event would bring the process down (ws#1354: RSV bits, bad frames,
     // frames past maxPayload). They are the peer's fault: counted, not logged as our errors.
     socket.on('error', (error) => transport.noteRefusal('bad frame', error));
-    socket.once('close', () => this.cleanup());
+    // `on`, not `once`: a WebSocket closes once, and `once` wraps the listener in three more objects.
+    socket.on('close', () => this.cleanup());
   }
 
   get subscriptionCount(): number {
     return this.calls?.subscriptionCount ?? 0;
+  }
+
+  /** For the core, handed this object itself, not a wrapper with a closure (issue 17); read once verified. */
+  get userId(): string {
+    return this.authenticated?.user?.userId ?? '';
   }
 
   /** The verified context (CallHost): only read once the connection is open. */
@@ -239,7 +246,7 @@ export class WsConnection implements CallHost, ManagedConnection {
     this.authenticated = context;
     this.registeredWithCore = true;
     try {
-      await this.transport.services.core.connect({ id: this.id, userId: context.user.userId, close: (code, reason) => this.close(code, reason) });
+      await this.transport.services.core.connect(this);
     } catch (error) {
       this.registeredWithCore = false;
       if (isRealtimeError(error) && error.code === 'TOO_MANY_REQUESTS') {
@@ -274,7 +281,7 @@ export class WsConnection implements CallHost, ManagedConnection {
     // the user leave ('unsubscribed') but never go offline.
     if (this.registeredWithCore && this.authenticated?.user) {
       this.registeredWithCore = false;
-      void this.transport.services.core.disconnect({ id: this.id, userId: this.authenticated.user.userId });
+      void this.transport.services.core.disconnect(this);
     }
     this.calls?.stopAll();
     this.transport.forget(this);
