@@ -134,6 +134,12 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
     }
   }
 
+  /** Resolves once the socket is closed (a closing handshake, or terminated a second after close()). */
+  socketClosed(): Promise<void> {
+    if (this.socket.readyState === this.socket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.socket.on('close', () => resolve()));
+  }
+
   terminate(): void {
     this.socket.terminate();
     this.cleanup();
