@@ -24,6 +24,7 @@ import type { CoreConnection } from '../core/connection.js';
 import { bearerToken } from '../api/auth.js';
 import type { ConnectionServices, ManagedConnection } from './connection-services.js';
 import type { PreparedFrame } from './event-frames.js';
+import type { DeadlineEntry } from './deadline-queue.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
 import { callHeaderOf, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
 import { CallDispatcher, type CallHost, type CallType } from './call-dispatcher.js';
@@ -45,8 +46,9 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
   /** Settles once the token's verdict is in and the frames held meanwhile are dispatched. */
   private verdict: Promise<void> | undefined;
   private registeredWithCore = false;
-  private cancelExpiry: (() => void) | undefined;
-  private cancelAuthDeadline: (() => void) | undefined;
+  /** Entries in the transport's deadline queues, not cancel closures (issue 17). */
+  private tokenExpiry: DeadlineEntry | undefined;
+  private authDeadline: DeadlineEntry | undefined;
   /** Made on the first delivery; null when this socket must go through `ws.send` (see frame-writer.ts). */
   private frameWriter: ConnectionFrameWriter | null | undefined;
 
@@ -57,7 +59,7 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
     readonly address: string,
     private readonly transport: ConnectionServices,
   ) {
-    this.cancelAuthDeadline = transport.authDeadlines.add(Date.now() + transport.options.authTimeoutMs, this);
+    this.authDeadline = transport.authDeadlines.add(Date.now() + transport.options.authTimeoutMs, this);
     // The official client sends its token in a first `connectionParams` message when the URL
     // says so; otherwise the token is the Authorization header's, verified at once.
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -116,7 +118,7 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
 
   /** Called by the transport when the authentication window (or a refusal's linger) ends. */
   authenticationWindowEnded(): void {
-    this.cancelAuthDeadline = undefined;
+    this.authDeadline = undefined;
     if (this.phase === 'refused') {
       this.close(CloseCode.Unauthorized, `Unauthorized: ${this.window?.refusalReason}`);
     } else if (this.phase === 'awaiting-token' || this.phase === 'verifying') {
@@ -212,8 +214,8 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
     this.phase = 'refused';
     const window = (this.window ??= new AuthenticationWindow());
     window.refusalReason = reason;
-    this.cancelAuthDeadline?.();
-    this.cancelAuthDeadline = this.transport.authDeadlines.add(Date.now() + refusalLingerMs, this);
+    this.cancelAuthDeadline();
+    this.authDeadline = this.transport.authDeadlines.add(Date.now() + refusalLingerMs, this);
     for (const frame of window.takeHeld()) this.answerUnauthorized(frame);
   }
 
@@ -263,25 +265,28 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
       throw error;
     }
     if (this.isClosed()) return;
-    this.cancelAuthDeadline?.();
-    this.cancelAuthDeadline = undefined;
+    this.cancelAuthDeadline();
     this.phase = 'open';
     this.calls = new CallDispatcher(this, this.transport);
     // A token that expires while connected closes the connection (code 4001) at its expiry.
     if (context.user.expiresAt !== undefined) {
-      this.cancelExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
+      this.tokenExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
     }
     const held = this.window?.takeHeld() ?? [];
     this.window = undefined;
     for (const frame of held) this.onCalls(frame);
   }
 
+  private cancelAuthDeadline(): void {
+    if (this.authDeadline) this.transport.authDeadlines.cancel(this.authDeadline);
+    this.authDeadline = undefined;
+  }
+
   private cleanup(): void {
     this.phase = 'closed';
     this.window = undefined;
-    this.cancelExpiry?.();
-    this.cancelAuthDeadline?.();
-    this.cancelAuthDeadline = undefined;
+    if (this.tokenExpiry) this.transport.tokenExpiries.cancel(this.tokenExpiry);
+    this.cancelAuthDeadline();
     // The core first: it takes the user offline in the rooms their subscriptions hold, then
     // closes those subscriptions. Closing them here first released the rooms, so members saw
     // the user leave ('unsubscribed') but never go offline.
