@@ -66,7 +66,9 @@ export class MemoryBus implements EventBus {
   publishNow<T extends EventType>(request: PublishRequest<T>): RealtimeEvent<T> {
     const sequence = ++this.sequence;
     const event = stampEvent(request, formatEventId(this.epoch, sequence));
-    const published: BusEvent = { event: event as RealtimeEvent, channels: request.channels, sequence };
+    // An exact-size copy of the channel list: history keeps it, and a list built by push or spread
+    // reserves room for ~16 more entries, 128 bytes per stored event (issue 17: a join's presence).
+    const published: BusEvent = { event: event as RealtimeEvent, channels: request.channels.slice(), sequence };
     this.store(published);
     this.pending.push(published);
     this.drain();

@@ -45,9 +45,10 @@ export class Subscriber {
   readonly followRoomsOf: string | undefined;
   private state: SubscriberState = 'live';
   private lastSequence = 0;
-  private held: BusEvent[] = [];
+  /** Live events that arrived during a replay; made by the first (most subscriptions never replay; issue 17). */
+  private held: BusEvent[] | undefined;
   /** Membership batches that arrived during a replay, delivered after it (see offerBatch). */
-  private heldBatches: RealtimeEvent[] = [];
+  private heldBatches: RealtimeEvent[] | undefined;
   private heldOverflow = false;
   /** The last ephemeral event delivered: one reaching it through two channels is sent once. */
   private lastEphemeral: BusEvent | undefined;
@@ -78,13 +79,13 @@ export class Subscriber {
     if (this.state !== 'replaying') return true;
     this.state = 'live';
     for (const item of replayed) this.deliver(item);
-    const held = this.held;
+    const held = this.held ?? [];
     const overflowed = this.heldOverflow;
-    this.held = [];
+    this.held = undefined;
     this.heldOverflow = false;
     for (const item of held) if (!delivered?.has(item.event.id)) this.deliver(item);
-    const batches = this.heldBatches;
-    this.heldBatches = [];
+    const batches = this.heldBatches ?? [];
+    this.heldBatches = undefined;
     for (const event of batches) this.sinkIfWanted(event);
     return !overflowed;
   }
@@ -100,7 +101,7 @@ export class Subscriber {
     }
     if (this.state === 'live') this.deliver(published);
     else if (this.state === 'replaying') {
-      if (this.held.length < (this.options.maxBufferedWhileReplaying ?? 10_000)) this.held.push(published);
+      if ((this.held?.length ?? 0) < (this.options.maxBufferedWhileReplaying ?? 10_000)) (this.held ??= []).push(published);
       else this.heldOverflow = true;
     }
   }
@@ -112,7 +113,9 @@ export class Subscriber {
    */
   offerBatch(event: RealtimeEvent): void {
     if (this.state === 'live') this.sinkIfWanted(event);
-    else if (this.state === 'replaying' && this.heldBatches.length < (this.options.maxBufferedWhileReplaying ?? 10_000)) this.heldBatches.push(event);
+    else if (this.state === 'replaying' && (this.heldBatches?.length ?? 0) < (this.options.maxBufferedWhileReplaying ?? 10_000)) {
+      (this.heldBatches ??= []).push(event);
+    }
   }
 
   /** Whether events of a followed room reach this subscriber (a member may have lost access to it). */
@@ -127,8 +130,8 @@ export class Subscriber {
 
   close(): void {
     this.state = 'closed';
-    this.held = [];
-    this.heldBatches = [];
+    this.held = undefined;
+    this.heldBatches = undefined;
   }
 
   private deliver(published: BusEvent): void {

@@ -11,7 +11,11 @@ type ChosenStatus = Exclude<PresenceStatus, 'offline'>;
 interface PresenceRecord {
   chosen: ChosenStatus;
   metadata?: Record<string, unknown>;
-  connections: Set<string>;
+  /**
+   * The user's connection ids: nearly every user holds one, so one is kept as the id itself and
+   * a Set is made only for a second (a Set costs ~150 bytes per user; issue 17).
+   */
+  connections: string | Set<string> | undefined;
   lastSeen: number;
   lastActivity: number;
   idle: boolean;
@@ -56,12 +60,12 @@ export class PresenceTracker {
     const now = this.now();
     let record = this.records.get(userId);
     if (!record) {
-      record = { chosen: 'online', connections: new Set(), lastSeen: now, lastActivity: now, idle: false };
+      record = { chosen: 'online', connections: undefined, lastSeen: now, lastActivity: now, idle: false };
       this.records.set(userId, record);
     }
     this.offline.delete(userId);
-    const cameOnline = record.connections.size === 0;
-    record.connections.add(connectionId);
+    const cameOnline = connectionCount(record) === 0;
+    addConnection(record, connectionId);
     record.lastSeen = now;
     record.lastActivity = now;
     if (cameOnline) {
@@ -74,9 +78,9 @@ export class PresenceTracker {
   /** Returns true when this was the user's last connection. */
   disconnect(userId: string, connectionId: string): boolean {
     const record = this.records.get(userId);
-    if (!record || !record.connections.delete(connectionId)) return false;
+    if (!record || !removeConnection(record, connectionId)) return false;
     record.lastSeen = this.now();
-    if (record.connections.size > 0) return false;
+    if (connectionCount(record) > 0) return false;
     record.idle = false;
     // Metadata describes a session; an offline user keeps only their last-seen time, so the
     // 100,000 remembered offline users cost bytes each, not kilobytes (issue 13).
@@ -88,7 +92,7 @@ export class PresenceTracker {
 
   update(userId: string, status: ChosenStatus, metadata?: Record<string, unknown>): UserPresence {
     const record = this.records.get(userId);
-    if (!record || record.connections.size === 0) {
+    if (!record || connectionCount(record) === 0) {
       throw new RealtimeError('PRECONDITION_FAILED', 'Presence can be set only while connected');
     }
     record.chosen = status;
@@ -103,7 +107,7 @@ export class PresenceTracker {
   /** Records activity; an idle user becomes active again. */
   touch(userId: string): void {
     const record = this.records.get(userId);
-    if (!record || record.connections.size === 0) return;
+    if (!record || connectionCount(record) === 0) return;
     record.lastSeen = record.lastActivity = this.now();
     if (record.idle) {
       record.idle = false;
@@ -114,7 +118,7 @@ export class PresenceTracker {
   sweepIdle(): void {
     const now = this.now();
     for (const [userId, record] of this.records) {
-      if (record.connections.size === 0 || record.idle) continue;
+      if (connectionCount(record) === 0 || record.idle) continue;
       if (now - record.lastActivity >= this.options.idleAfterMs) {
         record.idle = true;
         this.options.onChange('idle', this.snapshot(userId, record));
@@ -128,14 +132,14 @@ export class PresenceTracker {
   }
 
   isOnline(userId: string): boolean {
-    return (this.records.get(userId)?.connections.size ?? 0) > 0;
+    return connectionCount(this.records.get(userId)) > 0;
   }
 
   /** Users with at least one connection. */
   online(): UserPresence[] {
     const result: UserPresence[] = [];
     for (const [userId, record] of this.records) {
-      if (record.connections.size > 0) result.push(this.snapshot(userId, record));
+      if (connectionCount(record) > 0) result.push(this.snapshot(userId, record));
     }
     return result;
   }
@@ -160,14 +164,41 @@ export class PresenceTracker {
 
   private snapshot(userId: string, record: PresenceRecord): UserPresence {
     const status: PresenceStatus =
-      record.connections.size === 0 ? 'offline' : record.idle && record.chosen === 'online' ? 'away' : record.chosen;
+      connectionCount(record) === 0 ? 'offline' : record.idle && record.chosen === 'online' ? 'away' : record.chosen;
     return {
       userId,
       status,
       ...(record.metadata !== undefined && { metadata: record.metadata }),
       lastSeen: new Date(record.lastSeen),
-      connections: record.connections.size,
+      connections: connectionCount(record),
       idle: record.idle,
     };
   }
+}
+
+function connectionCount(record: PresenceRecord | undefined): number {
+  const connections = record?.connections;
+  return connections === undefined ? 0 : typeof connections === 'string' ? 1 : connections.size;
+}
+
+function addConnection(record: PresenceRecord, connectionId: string): void {
+  const connections = record.connections;
+  if (connections === undefined) record.connections = connectionId;
+  else if (typeof connections === 'string') {
+    if (connections !== connectionId) record.connections = new Set([connections, connectionId]);
+  } else connections.add(connectionId);
+}
+
+/** False when the connection was not the user's. */
+function removeConnection(record: PresenceRecord, connectionId: string): boolean {
+  const connections = record.connections;
+  if (typeof connections === 'string') {
+    if (connections !== connectionId) return false;
+    record.connections = undefined;
+    return true;
+  }
+  if (!connections?.delete(connectionId)) return false;
+  // Back to the single id: a user who opened a second tab and closed it costs no Set.
+  if (connections.size === 1) record.connections = connections.values().next().value;
+  return true;
 }

@@ -20,6 +20,9 @@ interface Entry<T> {
   cancelled: boolean;
 }
 
+/** What `add` returns, for `cancel`: the entry itself, not a closure over it (issue 17: one per connection). */
+export type DeadlineEntry = { readonly atMs: number };
+
 const byDeadline = (a: Entry<unknown>, b: Entry<unknown>) => a.atMs - b.atMs;
 
 export class DeadlineQueue<T> {
@@ -45,12 +48,21 @@ export class DeadlineQueue<T> {
     return this.heap.length;
   }
 
-  /** Calls `expire(item)` at `atMs` (epoch milliseconds). Returns its cancel. */
-  add(atMs: number, item: T): () => void {
+  /** Calls `expire(item)` at `atMs` (epoch milliseconds). Returns the entry to `cancel`. */
+  add(atMs: number, item: T): DeadlineEntry {
     const entry: Entry<T> = { atMs, item, cancelled: false };
     this.heap.push(entry);
     if (atMs < this.armedForMs) this.arm();
-    return () => this.cancel(entry);
+    return entry;
+  }
+
+  /** Forgets a deadline; after it expired, or a second time, a no-op. */
+  cancel(deadline: DeadlineEntry): void {
+    const entry = deadline as Entry<T>;
+    if (entry.cancelled) return;
+    entry.cancelled = true;
+    this.cancelledCount++;
+    if (this.cancelledCount > compactionFloor && this.cancelledCount > this.heap.length / 2) this.compact();
   }
 
   /** Forgets every deadline and stops the timer. */
@@ -60,13 +72,6 @@ export class DeadlineQueue<T> {
     this.armedForMs = Number.POSITIVE_INFINITY;
     this.heap = new TinyQueue<Entry<T>>([], byDeadline);
     this.cancelledCount = 0;
-  }
-
-  private cancel(entry: Entry<T>): void {
-    if (entry.cancelled) return;
-    entry.cancelled = true;
-    this.cancelledCount++;
-    if (this.cancelledCount > compactionFloor && this.cancelledCount > this.heap.length / 2) this.compact();
   }
 
   private compact(): void {

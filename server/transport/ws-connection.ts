@@ -20,9 +20,11 @@ import { isEphemeralEventId } from '../../shared/event-id.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { ApiContext } from '../api/context.js';
 import { newConnectionId } from '../core/connection-id.js';
+import type { CoreConnection } from '../core/connection.js';
 import { bearerToken } from '../api/auth.js';
 import type { ConnectionServices, ManagedConnection } from './connection-services.js';
 import type { PreparedFrame } from './event-frames.js';
+import type { DeadlineEntry } from './deadline-queue.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
 import { callHeaderOf, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
 import { CallDispatcher, type CallHost, type CallType } from './call-dispatcher.js';
@@ -31,7 +33,7 @@ import { isRealtimeError } from '../core/errors.js';
 
 const textFrame = { binary: false } as const;
 
-export class WsConnection implements CallHost, ManagedConnection {
+export class WsConnection implements CallHost, ManagedConnection, CoreConnection {
   readonly id = newConnectionId();
   /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
   alive = true;
@@ -44,8 +46,9 @@ export class WsConnection implements CallHost, ManagedConnection {
   /** Settles once the token's verdict is in and the frames held meanwhile are dispatched. */
   private verdict: Promise<void> | undefined;
   private registeredWithCore = false;
-  private cancelExpiry: (() => void) | undefined;
-  private cancelAuthDeadline: (() => void) | undefined;
+  /** Entries in the transport's deadline queues, not cancel closures (issue 17). */
+  private tokenExpiry: DeadlineEntry | undefined;
+  private authDeadline: DeadlineEntry | undefined;
   /** Made on the first delivery; null when this socket must go through `ws.send` (see frame-writer.ts). */
   private frameWriter: ConnectionFrameWriter | null | undefined;
 
@@ -56,7 +59,7 @@ export class WsConnection implements CallHost, ManagedConnection {
     readonly address: string,
     private readonly transport: ConnectionServices,
   ) {
-    this.cancelAuthDeadline = transport.authDeadlines.add(Date.now() + transport.options.authTimeoutMs, this);
+    this.authDeadline = transport.authDeadlines.add(Date.now() + transport.options.authTimeoutMs, this);
     // The official client sends its token in a first `connectionParams` message when the URL
     // says so; otherwise the token is the Authorization header's, verified at once.
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -66,11 +69,17 @@ export class WsConnection implements CallHost, ManagedConnection {
     // An unhandled 'error' event would bring the process down (ws#1354: RSV bits, bad frames,
     // frames past maxPayload). They are the peer's fault: counted, not logged as our errors.
     socket.on('error', (error) => transport.noteRefusal('bad frame', error));
-    socket.once('close', () => this.cleanup());
+    // `on`, not `once`: a WebSocket closes once, and `once` wraps the listener in three more objects.
+    socket.on('close', () => this.cleanup());
   }
 
   get subscriptionCount(): number {
     return this.calls?.subscriptionCount ?? 0;
+  }
+
+  /** For the core, handed this object itself, not a wrapper with a closure (issue 17); read once verified. */
+  get userId(): string {
+    return this.authenticated?.user?.userId ?? '';
   }
 
   /** The verified context (CallHost): only read once the connection is open. */
@@ -109,7 +118,7 @@ export class WsConnection implements CallHost, ManagedConnection {
 
   /** Called by the transport when the authentication window (or a refusal's linger) ends. */
   authenticationWindowEnded(): void {
-    this.cancelAuthDeadline = undefined;
+    this.authDeadline = undefined;
     if (this.phase === 'refused') {
       this.close(CloseCode.Unauthorized, `Unauthorized: ${this.window?.refusalReason}`);
     } else if (this.phase === 'awaiting-token' || this.phase === 'verifying') {
@@ -125,6 +134,12 @@ export class WsConnection implements CallHost, ManagedConnection {
     } catch (error) {
       this.transport.reportError(error, 'ping');
     }
+  }
+
+  /** Resolves once the socket is closed (a closing handshake, or terminated a second after close()). */
+  socketClosed(): Promise<void> {
+    if (this.socket.readyState === this.socket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => this.socket.on('close', () => resolve()));
   }
 
   terminate(): void {
@@ -199,8 +214,8 @@ export class WsConnection implements CallHost, ManagedConnection {
     this.phase = 'refused';
     const window = (this.window ??= new AuthenticationWindow());
     window.refusalReason = reason;
-    this.cancelAuthDeadline?.();
-    this.cancelAuthDeadline = this.transport.authDeadlines.add(Date.now() + refusalLingerMs, this);
+    this.cancelAuthDeadline();
+    this.authDeadline = this.transport.authDeadlines.add(Date.now() + refusalLingerMs, this);
     for (const frame of window.takeHeld()) this.answerUnauthorized(frame);
   }
 
@@ -239,7 +254,7 @@ export class WsConnection implements CallHost, ManagedConnection {
     this.authenticated = context;
     this.registeredWithCore = true;
     try {
-      await this.transport.services.core.connect({ id: this.id, userId: context.user.userId, close: (code, reason) => this.close(code, reason) });
+      await this.transport.services.core.connect(this);
     } catch (error) {
       this.registeredWithCore = false;
       if (isRealtimeError(error) && error.code === 'TOO_MANY_REQUESTS') {
@@ -250,31 +265,34 @@ export class WsConnection implements CallHost, ManagedConnection {
       throw error;
     }
     if (this.isClosed()) return;
-    this.cancelAuthDeadline?.();
-    this.cancelAuthDeadline = undefined;
+    this.cancelAuthDeadline();
     this.phase = 'open';
     this.calls = new CallDispatcher(this, this.transport);
     // A token that expires while connected closes the connection (code 4001) at its expiry.
     if (context.user.expiresAt !== undefined) {
-      this.cancelExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
+      this.tokenExpiry = this.transport.tokenExpiries.add(context.user.expiresAt * 1000, this);
     }
     const held = this.window?.takeHeld() ?? [];
     this.window = undefined;
     for (const frame of held) this.onCalls(frame);
   }
 
+  private cancelAuthDeadline(): void {
+    if (this.authDeadline) this.transport.authDeadlines.cancel(this.authDeadline);
+    this.authDeadline = undefined;
+  }
+
   private cleanup(): void {
     this.phase = 'closed';
     this.window = undefined;
-    this.cancelExpiry?.();
-    this.cancelAuthDeadline?.();
-    this.cancelAuthDeadline = undefined;
+    if (this.tokenExpiry) this.transport.tokenExpiries.cancel(this.tokenExpiry);
+    this.cancelAuthDeadline();
     // The core first: it takes the user offline in the rooms their subscriptions hold, then
     // closes those subscriptions. Closing them here first released the rooms, so members saw
     // the user leave ('unsubscribed') but never go offline.
     if (this.registeredWithCore && this.authenticated?.user) {
       this.registeredWithCore = false;
-      void this.transport.services.core.disconnect({ id: this.id, userId: this.authenticated.user.userId });
+      void this.transport.services.core.disconnect(this);
     }
     this.calls?.stopAll();
     this.transport.forget(this);

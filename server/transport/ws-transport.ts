@@ -60,7 +60,10 @@ export class WsTransport {
       limits: options,
       forget: (connection) => this.forget(connection as WsConnection),
     });
-    this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
+    // No clientTracking: `connections` already holds every socket; ws's own Set and the 'close'
+    // listener it adds to each socket cost ~150 bytes per connection (issue 17). `close()`
+    // waits for the sockets itself, as ws did for its tracked clients.
+    this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     this.pingTimer = setInterval(() => this.sweepDeadPeers(), options.keepAlivePingMs);
     this.pingTimer.unref();
   }
@@ -138,7 +141,9 @@ export class WsTransport {
     const drainDeadline = new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, this.options.shutdownDrainMs ?? 5_000)));
     await Promise.race([Promise.all([...this.connections].map((connection) => connection.whenIdle())), drainDeadline]);
     clearTimeout(drainTimer);
-    for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, withRetryHint('Server shutting down', this.retryInMs()));
+    const closing = [...this.connections];
+    for (const connection of closing) connection.close(CloseCode.GoingAway, withRetryHint('Server shutting down', this.retryInMs()));
+    await Promise.all(closing.map((connection) => connection.socketClosed()));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 

@@ -52,14 +52,14 @@ describe('DeadlineQueue', () => {
 
   it('never expires a cancelled item; a cancel after expiry, or twice, changes nothing', () => {
     const { queue, expired } = queueOf();
-    const cancelA = queue.add(Date.now() + 100, 'a');
-    const cancelB = queue.add(Date.now() + 200, 'b');
-    cancelA();
-    cancelA();
+    const a = queue.add(Date.now() + 100, 'a');
+    const b = queue.add(Date.now() + 200, 'b');
+    queue.cancel(a);
+    queue.cancel(a);
     expect(queue.size).toBe(1);
     vi.advanceTimersByTime(1_000);
     expect(expired).toEqual(['b']);
-    cancelB();
+    queue.cancel(b);
     expect(queue.size).toBe(0);
     queue.add(Date.now() + 10, 'c');
     vi.advanceTimersByTime(10);
@@ -99,12 +99,12 @@ describe('DeadlineQueue', () => {
     const keep = Array.from({ length: 100 }, (_, index) => queue.add(Date.now() + 3_600_000 + index, `keep${index}`));
     let largest = 0;
     for (let index = 0; index < 20_000; index++) {
-      queue.add(Date.now() + 7 * 24 * 3_600_000, `churn${index}`)();
+      queue.cancel(queue.add(Date.now() + 7 * 24 * 3_600_000, `churn${index}`));
       largest = Math.max(largest, queue.heldEntries);
     }
     expect(queue.size).toBe(100);
     expect(largest).toBeLessThanOrEqual(2 * 100 + 64 + 1);
-    keep[0]!();
+    queue.cancel(keep[0]!);
     vi.advanceTimersByTime(3_600_000 + 100);
     expect(expired).toHaveLength(99);
   });
