@@ -4,6 +4,9 @@
  * cluster/cluster-scripts) decides what changed and says so as a small tagged change; the event
  * describing it (type, data, routing, channels) is built only here, typed against the catalog,
  * so the Lua never writes event JSON and the two backends cannot drift apart.
+ *
+ * A room's membership changes go to its membership channel, not the room's own channel (see
+ * bus/channels): a room subscription hears both, and each keeps its own bounded history.
  */
 import type { EventDataMap } from '../../shared/events.js';
 import type { PresenceStatus } from '../../shared/presence.js';
@@ -42,15 +45,15 @@ export function membershipEvent(change: MembershipChange): MembershipEvent {
     }
     case 'joined': {
       const { roomId, userId } = change;
-      return { type: 'room.joined', data: { roomId, userId }, channels: [channels.room(roomId)], roomId, senderId: userId };
+      return { type: 'room.joined', data: { roomId, userId }, channels: [channels.roomMembers(roomId)], roomId, senderId: userId };
     }
     case 'left': {
       const { roomId, userId, reason } = change;
-      return { type: 'room.left', data: { roomId, userId, reason }, channels: [channels.room(roomId)], roomId, senderId: userId };
+      return { type: 'room.left', data: { roomId, userId, reason }, channels: [channels.roomMembers(roomId)], roomId, senderId: userId };
     }
     case 'typing': {
       const { roomId, userId, isTyping } = change;
-      return { type: 'user.typing', data: { userId, roomId, isTyping }, channels: [channels.room(roomId)], roomId, senderId: userId };
+      return { type: 'user.typing', data: { userId, roomId, isTyping }, channels: [channels.roomMembers(roomId)], roomId, senderId: userId };
     }
     case 'presence': {
       const { userId, status, lastSeen, metadata } = change;
@@ -66,5 +69,5 @@ export function membershipEvent(change: MembershipChange): MembershipEvent {
 
 /** A user's presence reaches the members of each of their rooms, and operators. */
 function presenceChannels(rooms: readonly string[]): string[] {
-  return [...rooms.map(channels.room), channels.presence];
+  return [...rooms.map(channels.roomMembers), channels.presence];
 }

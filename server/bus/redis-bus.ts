@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import superjson from 'superjson';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
-import { channels as channelNames, roomChannelPrefix } from './channels.js';
+import { channels as channelNames, roomMembersChannelPrefix } from './channels.js';
 import { RealtimeError } from '../errors.js';
 import { formatEphemeralEventId } from '../../shared/event-id.js';
 import { historyDefaults, stampEvent, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
@@ -248,13 +248,13 @@ export class RedisBus implements EventBus {
    * Runs a script that publishes (the cluster's membership scripts): defined on first use, and
    * called with the arguments every such script takes first (see cluster-scripts): prefix,
    * history bounds, the epoch this process knows (see publishFunction), the time, and the channel names a membership change
-   * goes to (a room's channel prefix, the presence channel), so the scripts never spell a name.
+   * goes to (a room's membership channel prefix, the presence channel), so the scripts never spell a name.
    */
   runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
     const commands = this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
     if (!commands[name]) this.redis.defineCommand(name, { numberOfKeys: 0, lua });
     const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.publishEpoch || this.epoch, Date.now()];
-    return commands[name]!.call(this.redis, ...common, roomChannelPrefix, channelNames.presence, ...args);
+    return commands[name]!.call(this.redis, ...common, roomMembersChannelPrefix, channelNames.presence, ...args);
   }
 
   /** A key in this service's namespace. */

@@ -5,7 +5,7 @@
  * process's read model, folded from those events in sequence order, matches Redis exactly.
  *
  * Common ARGV of every script: prefix, perChannel, global, ttl, knownEpoch, nowMs, and the channel
- * names a change goes to (a room's channel prefix, the presence channel: bus/channels, passed in
+ * names a change goes to (a room's membership channel prefix, the presence channel: bus/channels, passed in
  * so that names are spelled in one place); then the script's own arguments. Ids are joined with
  * NUL in keys, since ids may contain ':' or '|'.
  */
@@ -14,7 +14,7 @@ import { publishFunction } from '../bus/redis-scripts.js';
 const prelude = `${publishFunction}
 local P = ARGV[1]
 local NOW = tonumber(ARGV[6])
-local ROOM_CHANNEL = ARGV[7]
+local MEMBERS_CHANNEL = ARGV[7]
 local PRESENCE_CHANNEL = ARGV[8]
 local function key(name) return P .. ':' .. name end
 local function holdKey(roomId, userId) return key('hold:' .. roomId .. '\\0' .. userId) end
@@ -35,9 +35,9 @@ local function emit(change, channels, storedChange)
   lastSequence = tonumber(string.match(message, '"seq":(%d+)'))
   return message
 end
-local function roomChannelsOf(userId)
+local function membershipChannelsOf(userId)
   local channels = {}
-  for _, roomId in ipairs(redis.call('SMEMBERS', key('urooms:' .. userId))) do channels[#channels + 1] = ROOM_CHANNEL .. roomId end
+  for _, roomId in ipairs(redis.call('SMEMBERS', key('urooms:' .. userId))) do channels[#channels + 1] = MEMBERS_CHANNEL .. roomId end
   return channels
 end
 local function totalConnections(userId)
@@ -54,7 +54,7 @@ local function effectiveStatus(userId)
 end
 local function emitPresence(userId)
   local change = { kind = 'presence', userId = userId, status = effectiveStatus(userId), lastSeen = NOW }
-  local channels = roomChannelsOf(userId)
+  local channels = membershipChannelsOf(userId)
   channels[#channels + 1] = PRESENCE_CHANNEL
   -- The metadata is kept once, in the user's presence key; room streams keep the change without it.
   local metadata = redis.call('HGET', key('presence:' .. userId), 'metadata')
@@ -72,7 +72,7 @@ local function removeMembership(roomId, userId, reason)
   redis.call('SREM', key('urooms:' .. userId), roomId)
   if redis.call('HLEN', key('members:' .. roomId)) == 0 then redis.call('HDEL', key('rooms'), roomId) end
   redis.call('ZREM', key('typing'), roomId .. '\\0' .. userId)
-  emit({ kind = 'left', roomId = roomId, userId = userId, reason = reason }, { ROOM_CHANNEL .. roomId })
+  emit({ kind = 'left', roomId = roomId, userId = userId, reason = reason }, { MEMBERS_CHANNEL .. roomId })
 end
 -- The user has no connection left anywhere: offline, out of every room.
 local function goOffline(userId)
@@ -158,7 +158,7 @@ redis.call('HSET', hold, field, 1)
 redis.call('HSET', key('members:' .. roomId), userId, NOW)
 redis.call('SADD', key('urooms:' .. userId), roomId)
 redis.call('HSETNX', key('rooms'), roomId, NOW)
-emit({ kind = 'joined', roomId = roomId, userId = userId }, { ROOM_CHANNEL .. roomId })
+emit({ kind = 'joined', roomId = roomId, userId = userId }, { MEMBERS_CHANNEL .. roomId })
 return lastSequence
 `;
 
@@ -178,7 +178,7 @@ local changed
 if isTyping == '1' then changed = redis.call('ZADD', key('typing'), ARGV[12], member) == 1
 else changed = redis.call('ZREM', key('typing'), member) == 1 end
 if changed then
-  emit({ kind = 'typing', roomId = roomId, userId = userId, isTyping = isTyping == '1' }, { ROOM_CHANNEL .. roomId })
+  emit({ kind = 'typing', roomId = roomId, userId = userId, isTyping = isTyping == '1' }, { MEMBERS_CHANNEL .. roomId })
 end
 return lastSequence
 `;
@@ -190,7 +190,7 @@ for _, member in ipairs(expired) do
   redis.call('ZREM', key('typing'), member)
   local separator = string.find(member, '\\0', 1, true)
   local roomId, userId = string.sub(member, 1, separator - 1), string.sub(member, separator + 1)
-  emit({ kind = 'typing', roomId = roomId, userId = userId, isTyping = false }, { ROOM_CHANNEL .. roomId })
+  emit({ kind = 'typing', roomId = roomId, userId = userId, isTyping = false }, { MEMBERS_CHANNEL .. roomId })
 end
 return #expired
 `;
@@ -223,7 +223,7 @@ end
 local lastActivity = tonumber(redis.call('HGET', presence, 'lastActivity') or NOW)
 if idle or NOW - lastActivity < idleAfter then return 0 end
 redis.call('HSET', presence, 'idle', '1')
-local channels = roomChannelsOf(userId)
+local channels = membershipChannelsOf(userId)
 channels[#channels + 1] = PRESENCE_CHANNEL
 emit({ kind = 'idle', userId = userId, idleSince = NOW }, channels)
 return lastSequence

@@ -5,7 +5,7 @@
  */
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import type { EventBus, GapReason } from '../bus/bus.js';
-import { channels } from '../bus/channels.js';
+import { channels, roomChannels, withRoomChannels } from './channels.js';
 import type { CoreConnection } from './connection.js';
 import type { EventCatalog } from './event-catalog.js';
 import { Subscriber, type EventMapper, type EventSink, type SubscriptionIndex } from './fanout.js';
@@ -67,9 +67,11 @@ export class CoreSubscriptions {
 
   async open(options: SubscribeOptions): Promise<Subscription> {
     const { connection, transform } = options;
+    // Listening on a room's channel means hearing the room: its membership channel too.
+    const listened = withRoomChannels(options.channels);
     const subscriber = new Subscriber({
       connectionId: connection.id,
-      channels: options.channels,
+      channels: listened,
       ...(options.followRoomsOfUser && { followRoomsOf: connection.userId }),
       ...(options.followsRoom && { followsRoom: options.followsRoom }),
       ...(options.types && { types: withMembershipBatches(options.types) }),
@@ -118,8 +120,8 @@ export class CoreSubscriptions {
     if (options.lastEventId !== undefined) {
       try {
         const replayChannels = options.followRoomsOfUser
-          ? [...options.channels, ...this.options.membership.roomsOf(connection.userId).filter((roomId) => subscriber.follows(roomId)).map(channels.room)]
-          : options.channels;
+          ? [...listened, ...this.options.membership.roomsOf(connection.userId).filter((roomId) => subscriber.follows(roomId)).flatMap(roomChannels)]
+          : listened;
         const read = await this.options.bus.readHistory(replayChannels, options.lastEventId, this.options.maxReplay);
         if (read.gap) subscriber.deliverDirect(this.gapEvent(options.lastEventId, read.gap));
         let replayed = read.events.filter((published) => !this.options.catalog.isEphemeral(published.event.type));

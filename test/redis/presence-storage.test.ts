@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { RealtimeEvent } from '../../shared/events.js';
 import { limits } from '../../shared/limits.js';
+import { roomChannels } from '../../server/bus/channels.js';
 import { RedisBus } from '../../server/bus/redis-bus.js';
 import { RedisMembership } from '../../server/cluster/redis-membership.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
@@ -79,7 +80,7 @@ describe.runIf(enabled)('presence metadata in Redis', () => {
       // Live: the event carries the metadata; replayed from a room's stream: without it.
       const live = events.filter((event) => event.type === 'user.presence').at(-1);
       expect(live?.type === 'user.presence' && live.data.metadata).toEqual(metadata);
-      const replay = await bus.readHistory(['room:r7'], `${bus.epoch}-1`, 1_000);
+      const replay = await bus.readHistory(roomChannels('r7'), `${bus.epoch}-1`, 1_000);
       const replayed = replay.events.map((item) => item.event).filter((event) => event.type === 'user.presence');
       expect(replayed).toHaveLength(updates);
       for (const event of replayed) expect(event.type === 'user.presence' && event.data.metadata).toBeUndefined();
