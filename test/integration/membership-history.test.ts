@@ -11,7 +11,9 @@ import { waitFor } from '../support/wait.js';
 
 const historyPerChannel = 20;
 let t: TestServer;
-beforeAll(async () => (t = await startServer({ historyPerChannel })));
+// No batch window: a resume opened within one would also get the wave's live batch (every join
+// in it, the first too), and this test is about what history alone replays.
+beforeAll(async () => (t = await startServer({ historyPerChannel, membershipBatchMs: 0 })));
 afterAll(async () => t.stop());
 
 const changed = (events: ReturnType<typeof ofType>) => events.map((event) => (event.data as { changed: string[] }).changed[0]);
