@@ -25,16 +25,21 @@ import { median } from '../statistics.js';
 import { benchLimits } from '../servers/bench-limits.js';
 import { baselinePublishScript } from './baseline-publish.js';
 import { startBenchRedis, type BenchRedis } from './redis-server.js';
+import { startBenchRedisCluster } from './redis-cluster.js';
+import { shardedSocketIoPublisher } from './cluster-publishers.js';
 
-type PublisherName = 'ours' | 'before' | 'socketio';
-const publisherNames: readonly PublisherName[] = ['ours', 'before', 'socketio'];
+type PublisherName = 'ours' | 'before' | 'socketio' | 'socketio-sharded';
+const publisherNames: readonly PublisherName[] = ['ours', 'before', 'socketio', 'socketio-sharded'];
 const labels: Record<PublisherName, string> = {
   ours: 'ours (RedisBus + leased limits)',
   before: 'before (bc20d36 scripts)',
   socketio: 'Socket.IO redis-adapter',
+  'socketio-sharded': 'Socket.IO sharded adapter, cluster',
 };
+/** Which publishers run on the 3-master Redis Cluster (their counters are summed over its masters). */
+const onCluster: Record<PublisherName, boolean> = { ours: false, before: false, socketio: false, 'socketio-sharded': true };
 
-interface Publisher {
+export interface Publisher {
   publish(index: number): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -100,11 +105,21 @@ async function socketIoPublisher(url: string, prefix: string): Promise<Publisher
   };
 }
 
-const factories: Record<PublisherName, (url: string, prefix: string) => Promise<Publisher>> = {
-  ours: oursPublisher,
-  before: beforePublisher,
-  socketio: socketIoPublisher,
+/** Where a publisher runs: `url` of the one Redis, or `seeds` (REDIS_CLUSTER_URLS) of the cluster. */
+interface Target {
+  url: string;
+  seeds: string;
+}
+
+const factories: Record<PublisherName, (target: Target, prefix: string) => Promise<Publisher>> = {
+  ours: ({ url }, prefix) => oursPublisher(url, prefix),
+  before: ({ url }, prefix) => beforePublisher(url, prefix),
+  socketio: ({ url }, prefix) => socketIoPublisher(url, prefix),
+  'socketio-sharded': ({ seeds }, prefix) => shardedSocketIoPublisher(seeds, prefix, roomId, dataOf),
 };
+
+/** The counters of the Redis a publisher runs on, and the way to empty it after a cell. */
+type Deployment = Pick<BenchRedis, 'counters' | 'flush'>;
 
 /** Publishes `events` with at most `window` in flight. */
 async function publishAll(publisher: Publisher, events: number, window: number): Promise<void> {
@@ -119,12 +134,14 @@ interface PublishCell {
   publisher: PublisherName;
   repeat: number;
   cpuMicrosPerEvent: number;
+  /** The same from INFO's used_cpu_sys + used_cpu_user (summed over the masters on the cluster): a cross-check. */
+  infoCpuMicrosPerEvent: number;
   commandsPerEvent: number;
   eventsPerSecond: number;
 }
 
-async function measure(redis: BenchRedis, name: PublisherName, repeat: number, events: number): Promise<PublishCell> {
-  const publisher = await factories[name](redis.url, `cost-${name}-${repeat}`);
+async function measure(redis: Deployment, target: Target, name: PublisherName, repeat: number, events: number): Promise<PublishCell> {
+  const publisher = await factories[name](target, `cost-${name}-${repeat}`);
   try {
     await publishAll(publisher, 200, 16); // warm-up: scripts loaded, leases taken
     const before = await redis.counters();
@@ -136,6 +153,7 @@ async function measure(redis: BenchRedis, name: PublisherName, repeat: number, e
       publisher: name,
       repeat,
       cpuMicrosPerEvent: (after.cpuMicros - before.cpuMicros) / events,
+      infoCpuMicrosPerEvent: (after.infoCpuMicros - before.infoCpuMicros) / events,
       commandsPerEvent: (after.commands - before.commands) / events,
       eventsPerSecond: events / seconds,
     };
@@ -150,20 +168,22 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
   const events = quick ? 2_000 : 10_000;
   const repeats = quick ? 1 : 3;
   const redis = await startBenchRedis();
+  const cluster = await startBenchRedisCluster().catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
+  const target: Target = { url: redis.url, seeds: cluster.seeds };
   try {
-    const idleBefore = redis.cpu();
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const idle = redis.cpu();
-    const idleMicrosPerSecond = (idle.schedstatMicros ?? idle.statMicros) - (idleBefore.schedstatMicros ?? idleBefore.statMicros);
+    const [redisIdle, clusterIdle] = await Promise.all([idleMicrosPerSecond(redis), idleMicrosPerSecond(cluster)]);
     const cells: PublishCell[] = [];
     for (let repeat = 1; repeat <= repeats; repeat++) {
       for (let offset = 0; offset < publisherNames.length; offset++) {
         const name = publisherNames[(offset + repeat - 1) % publisherNames.length]!;
-        const cell = await measure(redis, name, repeat, events);
+        const cell = await measure(onCluster[name] ? cluster : redis, target, name, repeat, events);
         cells.push(cell);
         console.log(
-          `[${cells.length}/${repeats * publisherNames.length}] ${labels[name].padEnd(32)} ${cell.commandsPerEvent.toFixed(2)} commands/event, ` +
-            `Redis ${cell.cpuMicrosPerEvent.toFixed(1)} µs/event, ${Math.round(cell.eventsPerSecond)} events/s`,
+          `[${cells.length}/${repeats * publisherNames.length}] ${labels[name].padEnd(36)} ${cell.commandsPerEvent.toFixed(2)} commands/event, ` +
+            `Redis ${cell.cpuMicrosPerEvent.toFixed(1)} µs/event (INFO ${cell.infoCpuMicrosPerEvent.toFixed(1)}), ${Math.round(cell.eventsPerSecond)} events/s`,
         );
       }
     }
@@ -176,17 +196,31 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
             return other ? [pick(cell) / pick(other)] : [];
           }),
       );
-    console.log(`\n${events} events per cell, ${repeats} repeat(s), 16 in flight; Redis idle background ${idleMicrosPerSecond.toFixed(0)} µs/s.\n`);
-    console.log('| publisher | commands/event | Redis CPU µs/event | events/s |');
-    console.log('|---|---:|---:|---:|');
+    console.log(
+      `\n${events} events per cell, ${repeats} repeat(s), 16 in flight; idle background: one Redis ${redisIdle.toFixed(0)} µs/s, ` +
+        `the ${cluster.nodes.length}-master cluster ${clusterIdle.toFixed(0)} µs/s (summed; cluster bus pings included).\n`,
+    );
+    console.log('| publisher | where | commands/event | Redis CPU µs/event | INFO used_cpu µs/event | events/s |');
+    console.log('|---|---|---:|---:|---:|---:|');
     for (const name of publisherNames) {
       const group = cells.filter((cell) => cell.publisher === name);
       const of = (pick: (cell: PublishCell) => number) => median(group.map(pick));
-      console.log(`| ${labels[name]} | ${of((cell) => cell.commandsPerEvent).toFixed(2)} | ${of((cell) => cell.cpuMicrosPerEvent).toFixed(1)} | ${Math.round(of((cell) => cell.eventsPerSecond))} |`);
+      const where = onCluster[name] ? `cluster (${cluster.nodes.length} masters, summed)` : 'one Redis';
+      console.log(
+        `| ${labels[name]} | ${where} | ${of((cell) => cell.commandsPerEvent).toFixed(2)} | ${of((cell) => cell.cpuMicrosPerEvent).toFixed(1)} | ` +
+          `${of((cell) => cell.infoCpuMicrosPerEvent).toFixed(1)} | ${Math.round(of((cell) => cell.eventsPerSecond))} |`,
+      );
     }
     const cpu = (cell: PublishCell) => cell.cpuMicrosPerEvent;
     console.log(`\nPaired (median of per-repeat ratios), Redis CPU per event: ours ÷ before ${ratio('ours', 'before', cpu).toFixed(2)}×, ours ÷ Socket.IO ${ratio('ours', 'socketio', cpu).toFixed(2)}×`);
   } finally {
-    await redis.stop();
+    await Promise.all([redis.stop(), cluster.stop()]);
   }
+}
+
+/** Redis's own background work (cron, and on the cluster its bus pings), µs of CPU per second. */
+async function idleMicrosPerSecond(deployment: Deployment): Promise<number> {
+  const before = await deployment.counters();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  return (await deployment.counters()).cpuMicros - before.cpuMicros;
 }
