@@ -12,8 +12,9 @@ import { openFileLimit, startLoadGenerator } from '../processes.js';
 import { describeMachine } from '../report/run-description.js';
 import { measureVariantCell, type VariantCell } from './measure-variant.js';
 import { runPublishCostBench } from './publish-cost.js';
-import { parseClusterBenchOptions, variantLabels, type ClusterBenchOptions } from './options.js';
+import { parseClusterBenchOptions, variantLabels, variantRedis, type ClusterBenchOptions } from './options.js';
 import { startBenchRedis } from './redis-server.js';
+import { startBenchRedisCluster, type BenchRedisCluster } from './redis-cluster.js';
 import { clusterResultsMarkdown, type ClusterRunDescription } from './results-markdown.js';
 import { pairRatios, summarizeVariants, variantRatios } from './summary.js';
 
@@ -60,7 +61,9 @@ export async function runClusterBench(argv: string[]): Promise<void> {
   const started = performance.now();
 
   const redis = await startBenchRedis();
+  let cluster: BenchRedisCluster | undefined;
   try {
+    if (options.variants.some((variant) => variantRedis[variant] === 'cluster')) cluster = await startBenchRedisCluster();
     const generators = Array.from({ length: loadGeneratorCount }, (_, index) => startLoadGenerator(index));
     await Promise.all(generators.map((generator) => generator.ready));
     const redisAtStart = redis.cpu();
@@ -72,7 +75,7 @@ export async function runClusterBench(argv: string[]): Promise<void> {
         // Rotate the order each repeat, so no variant always runs first (cold machine) or last.
         const order = options.variants.map((_, index) => options.variants[(index + repeat - 1) % options.variants.length]!);
         for (const variant of order) {
-          const cell = await measureVariantCell(options, variant, subscribers, repeat, generators, redis);
+          const cell = await measureVariantCell(options, variant, subscribers, repeat, generators, { redis, cluster });
           cells.push(cell);
           console.log(`[${cells.length}/${total}] ${describeCell(cell)}`);
         }
@@ -105,6 +108,6 @@ export async function runClusterBench(argv: string[]): Promise<void> {
     console.log(`Wrote ${outputDirectory}/cluster-results.json, cluster-results.md`);
     console.log(`Done in ${run.seconds.toFixed(0)} s`);
   } finally {
-    await redis.stop();
+    await Promise.all([redis.stop(), cluster?.stop()]);
   }
 }

@@ -5,9 +5,9 @@
  * tests opened closed first. Like useRedisProcesses (one Redis), `processes` and `clients` are
  * filled in place, so a file may destructure them at the top.
  */
-import { afterAll, beforeAll } from 'vitest';
-import { startServerProcess, type ServerProcess } from './main-process.js';
+import type { ServerProcess } from './main-process.js';
 import { startRedisCluster, type TestRedisCluster } from './redis-cluster.js';
+import { useProcessesOver } from './redis-processes.js';
 import type { TestClient } from './server.js';
 
 export interface RedisClusterProcesses {
@@ -27,32 +27,20 @@ export const clusterSeeds = (nodes: readonly string[]): string => nodes.map((nod
 
 /** @param env each process's environment besides REDIS_CLUSTER_URLS (REDIS_PREFIX, CLUSTER_DEAD_AFTER_MS, ...). */
 export function useRedisClusterProcesses(enabled: boolean, count: number, env: Record<string, string>, masters = 3): RedisClusterProcesses {
-  let cluster: TestRedisCluster | undefined;
-  let seeds = '';
-  const processes: ServerProcess[] = [];
-  const clients: TestClient[] = [];
-  beforeAll(async () => {
-    if (!enabled) return;
-    cluster = await startRedisCluster(masters);
-    seeds = clusterSeeds(cluster.nodes);
-    // All at once, as a deployment rolls out: the processes race to set up the partitions' state.
-    const environment = { ...env, REDIS_CLUSTER_URLS: seeds };
-    processes.push(...(await Promise.all(Array.from({ length: count }, () => startServerProcess(environment)))));
-  }, 120_000);
-  afterAll(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await Promise.all(processes.splice(0).map((server) => server.kill('SIGKILL')));
-    await cluster?.close();
-  });
+  const started = useProcessesOver(
+    enabled,
+    count,
+    () => startRedisCluster(masters),
+    (cluster) => ({ ...env, REDIS_CLUSTER_URLS: clusterSeeds(cluster.nodes) }),
+  );
   return {
     get cluster() {
-      if (!cluster) throw new Error('The Redis Cluster is not started (set-up skipped or not run yet)');
-      return cluster;
+      return started.store();
     },
     get seeds() {
-      return seeds;
+      return clusterSeeds(started.store().nodes);
     },
-    processes,
-    clients,
+    processes: started.processes,
+    clients: started.clients,
   };
 }
