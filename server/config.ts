@@ -45,6 +45,10 @@ const environmentSchema = z.object({
   /** Rooms every signed-in user may enter: comma-separated ids and `prefix*` patterns. */
   OPEN_ROOMS: z.string().default(''),
   REDIS_URL: z.string().optional(),
+  /** A Redis Cluster instead of one Redis: comma-separated seed nodes (`host:port` or `redis://host:port`). */
+  REDIS_CLUSTER_URLS: z.string().optional(),
+  /** Partitions the channels are spread over on a Redis Cluster (each a hash tag, its own sequence and shard channel). */
+  REDIS_CLUSTER_PARTITIONS: integer(12),
   /** PostgreSQL for the durable store (inboxes, audit trail, finished runs, room history); unset: PGlite under DATA_DIR. */
   DATABASE_URL: z.string().optional(),
   /** Where the embedded PGlite keeps its files; `memory`: kept in memory only; `none`: no durable store. */
@@ -125,6 +129,9 @@ export type ServerConfig = {
   /** Room patterns every signed-in user may enter (`OPEN_ROOMS`). */
   openRooms: string[];
   redisUrl: string | undefined;
+  /** Seed nodes of a Redis Cluster (`REDIS_CLUSTER_URLS`); empty: none. */
+  redisClusterNodes: string[];
+  redisClusterPartitions: number;
   redisPrefix: string;
   /** The durable store's PostgreSQL (`DATABASE_URL`); undefined: PGlite under `dataDir`. */
   databaseUrl: string | undefined;
@@ -176,6 +183,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     throw new Error(`Invalid configuration:\n${issues}`);
   }
   const env = parsed.data;
+  const redisClusterNodes = (env.REDIS_CLUSTER_URLS ?? '').split(',').map((node) => node.trim()).filter(Boolean);
+  if (redisClusterNodes.length > 0 && env.REDIS_URL) throw new Error('Invalid configuration:\n  set REDIS_URL (one Redis) or REDIS_CLUSTER_URLS (a Redis Cluster), not both');
   return {
     production: env.NODE_ENV === 'production',
     host: env.HOST,
@@ -188,6 +197,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     authMaxTokenLifetimeSeconds: durationSeconds(env.AUTH_MAX_TOKEN_LIFETIME),
     openRooms: parseRoomPatterns(env.OPEN_ROOMS),
     redisUrl: env.REDIS_URL || undefined,
+    redisClusterNodes,
+    redisClusterPartitions: env.REDIS_CLUSTER_PARTITIONS,
     redisPrefix: env.REDIS_PREFIX,
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.DATA_DIR,

@@ -49,7 +49,7 @@ const server = createRealtimeServer({
 const { url, wsUrl, metricsUrl } = await server.listen();
 // The store's kind, never its URL (it may carry a password).
 const store = config.databaseUrl ? 'postgres' : config.dataDir === 'none' ? 'none' : `pglite:${config.dataDir}`;
-logger.info({ url, wsUrl, metricsUrl, bus: config.redisUrl ? 'redis' : 'memory', store }, 'realtime service listening');
+logger.info({ url, wsUrl, metricsUrl, bus: config.redisClusterNodes.length > 0 ? 'redis-cluster' : config.redisUrl ? 'redis' : 'memory', store }, 'realtime service listening');
 
 if (!config.authSecret && !config.production) {
   // Development tokens reach every room, so trying the service needs no room set-up.

@@ -94,9 +94,9 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
       while (!this.signal?.aborted && !this.closedByCore) {
         if (this.endedWith) throw toTRPCError(this.endedWith);
         if (this.overflowed) throw new RealtimeError('SERVICE_UNAVAILABLE', 'Subscriber fell too far behind; resume with lastEventId');
-        const event = this.queue.shift();
-        if (event) {
-          yield tracked(event.id, event as StreamEvent<T>);
+        const queued = this.queue.shift();
+        if (queued) {
+          yield tracked(queued.cursor ?? queued.event.id, queued.event as StreamEvent<T>);
           continue;
         }
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -110,7 +110,8 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
 
   private opening: Promise<void> | undefined;
   private subscription: Subscription | undefined;
-  private readonly queue: RealtimeEvent[] = [];
+  /** `cursor`: the tracked id on a partitioned bus (bus/resume-cursors). */
+  private readonly queue: Array<{ event: RealtimeEvent; cursor: string | undefined }> = [];
   private overflowed = false;
   private closedByCore = false;
   private tornDown = false;
@@ -131,9 +132,9 @@ export class EventStream<T extends EventType = EventType> implements AsyncIterab
     }
     try {
       await this.attach(
-        (event) => {
+        (event, cursor) => {
           if (this.queue.length >= maxQueuedForIterator) this.overflowed = true;
-          else this.queue.push(event);
+          else this.queue.push({ event, cursor });
           this.wake?.();
         },
         (error) => {

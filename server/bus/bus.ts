@@ -4,6 +4,7 @@
  * exactly once, in publish order. Two implementations: in-memory (one process) and Redis (many).
  */
 import type { EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
+import type { ResumeCursors } from './resume-cursors.js';
 
 /** History bounds every bus keeps unless told otherwise (and `HISTORY_*` env vars default to). */
 export const historyDefaults = {
@@ -34,6 +35,16 @@ export interface BusEvent {
   readonly sequence: number;
   /** Live only: never stored, never replayed, dropped by a subscriber that is not live. */
   readonly ephemeral?: true;
+  /**
+   * On a partitioned bus (Redis Cluster, bus/cluster-bus): the partition the event (or this part
+   * of it) came from, and its position there (`<partition epoch>-<sequence>`, the event's own id
+   * unless the event was published to several partitions). `sequence` is then this process's
+   * delivery order, and resume cursors list a position per partition (bus/resume-cursors).
+   */
+  readonly partition?: number;
+  readonly position?: string;
+  /** Published to this many partitions, each part with the event's one id: a subscriber hearing two parts delivers one. */
+  readonly parts?: number;
 }
 
 export type GapReason = 'history_evicted' | 'service_restarted' | 'unknown_event_id';
@@ -48,6 +59,8 @@ export interface HistoryRead {
 export interface BusHealth {
   ready: boolean;
   reason?: string;
+  /** Per node of a Redis Cluster: which partitions it holds and whether it answers. */
+  shards?: Array<{ node: string; ready: boolean; partitions: number[]; reason?: string }>;
 }
 
 export type BusListener = (published: BusEvent) => void;
@@ -83,6 +96,11 @@ export interface EventBus {
   headEventId(): string | undefined;
   health(): BusHealth;
   close(): Promise<void>;
+  /**
+   * A partitioned bus (Redis Cluster) has no global sequence: its subscriptions' tracked ids are
+   * cursors with a position per partition (bus/resume-cursors). Absent: event ids are resume points.
+   */
+  readonly cursors?: ResumeCursors;
 }
 
 /** An event as the buses stamp it, stored or ephemeral: the given id, now, the request's routing fields. */

@@ -20,7 +20,7 @@ import { readRecent, readStreams, type RedisHistorySource } from './redis-histor
 import { SequenceWaiters } from './sequence-waiters.js';
 import { decodeMessage, globalMessage, sequenceOfStreamId, streamIdOf, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
 import { TtlRefreshes } from './ttl-refreshes.js';
-import { publishScript } from './redis-scripts.js';
+import { publishScript, scriptFor, singleRedisDialect, type ScriptDialect } from './redis-scripts.js';
 import { createListeners } from '../../shared/listeners.js';
 
 export interface RedisBusOptions {
@@ -34,17 +34,39 @@ export interface RedisBusOptions {
   /** A channel's history is dropped after this long without a new event. @default 86400 (a day) */
   historyTtlSeconds?: number;
   onError?: (error: unknown, context: string) => void;
+  /**
+   * One partition of a Redis Cluster (bus/cluster-bus): connections to the partition's node,
+   * shared with the node's other partitions, so neither connected nor closed here.
+   */
+  shared?: { commands: Redis; subscriber: Redis; dialect: ScriptDialect };
 }
 
-type RedisWithScripts = Redis & {
-  realtimePublish(...args: (string | number)[]): Promise<string>;
-};
+/** One part of an event published to several partitions of a cluster: every part carries the event's one id. */
+export interface EventPart {
+  eventId?: string;
+  parts: number;
+}
+
+/**
+ * A bus connection's options. No offline queue on the commands connection: while Redis is away, a
+ * publish fails at once with a clear error rather than waiting in a queue that could grow without
+ * bound. Resubscription is ours (see resubscribe), so that readiness waits for the catch-up.
+ */
+export function redisConnectionOptions(role: 'commands' | 'subscriber'): RedisOptions {
+  const common: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000) };
+  return role === 'commands' ? { ...common, enableOfflineQueue: false } : { ...common, enableOfflineQueue: true, autoResubscribe: false };
+}
 
 export class RedisBus implements EventBus {
   readonly prefix: string;
   /** The commands connection; other Redis-backed parts of the service share it. */
-  readonly redis: RedisWithScripts;
+  readonly redis: Redis;
   private readonly subscriber: Redis;
+  private readonly dialect: ScriptDialect;
+  private readonly ownsConnections: boolean;
+  private readonly publishCommandName: string;
+  /** The (shard) channel every process hears this bus's messages on. */
+  private readonly eventsChannel: string;
   private readonly listeners = createListeners<BusEvent>({ onListenerError: (error) => this.reportError(error, 'bus listener failed') });
   private readonly resubscribedListeners = createListeners<{ dataLost: boolean }>();
   private readonly historyPerChannel: number;
@@ -85,19 +107,19 @@ export class RedisBus implements EventBus {
     this.globalHistory = options.globalHistory ?? historyDefaults.global;
     this.historyTtlSeconds = options.historyTtlSeconds ?? 86_400;
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
-    const common: RedisOptions = {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
-    };
-    // No offline queue: while Redis is away, a publish fails at once with a clear error rather
-    // than waiting in a queue that could grow without bound.
-    this.redis = new Redis(options.url, { ...common, enableOfflineQueue: false }) as RedisWithScripts;
-    this.redis.defineCommand('realtimePublish', { numberOfKeys: 0, lua: publishScript });
-    // Resubscription is ours (see resubscribe), so that readiness waits for the catch-up.
-    this.subscriber = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: false });
-    this.redis.on('error', (error) => this.reportError(error, 'redis'));
-    this.subscriber.on('error', (error) => this.reportError(error, 'redis subscriber'));
+    this.eventsChannel = this.key('events');
+    this.dialect = options.shared?.dialect ?? singleRedisDialect;
+    this.ownsConnections = !options.shared;
+    if (options.shared) {
+      this.redis = options.shared.commands as Redis;
+      this.subscriber = options.shared.subscriber;
+    } else {
+      this.redis = new Redis(options.url, redisConnectionOptions('commands')) as Redis;
+      this.subscriber = new Redis(options.url, redisConnectionOptions('subscriber'));
+      this.redis.on('error', (error) => this.reportError(error, 'redis'));
+      this.subscriber.on('error', (error) => this.reportError(error, 'redis subscriber'));
+    }
+    this.publishCommandName = this.defineScript('realtimePublish', publishScript);
     this.history = {
       redis: this.redis,
       key: (name) => this.key(name),
@@ -109,17 +131,20 @@ export class RedisBus implements EventBus {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.redis.connect(), this.subscriber.connect()]);
+    if (this.ownsConnections) await Promise.all([this.redis.connect(), this.subscriber.connect()]);
     // The sequence is read before subscribing, and live messages are held until what was
     // published in between has been read from the global stream (sequences are not contiguous,
     // so a live message cannot tell that one is missing).
     this.epoch = (await this.redis.get(this.key('epoch'))) ?? '';
     const newest = (await this.redis.xrevrange(this.key(`all:${this.epoch}`), '+', '-', 'COUNT', 1))[0];
     this.lastSequence = newest ? sequenceOfStreamId(newest[0]) : 0;
-    this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+    if (this.sharded) this.subscriber.on('smessage', (channel: string, message: string) => {
+        if (channel === this.eventsChannel) this.onMessage(message);
+      });
+    else this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
     this.subscriber.on('ready', () => void this.resubscribe());
     this.catchingUp = [];
-    await this.subscriber.subscribe(this.key('events'));
+    await this.listen();
     this.subscribed = true;
     await this.catchUp();
   }
@@ -138,7 +163,7 @@ export class RedisBus implements EventBus {
     // Live messages wait until the catch-up has delivered what came before them.
     this.catchingUp ??= [];
     try {
-      await this.subscriber.subscribe(this.key('events'));
+      await this.listen();
       this.subscribed = true;
       await this.commandsReady();
       const currentEpoch = await this.redis.get(this.key('epoch'));
@@ -149,6 +174,23 @@ export class RedisBus implements EventBus {
     } catch (error) {
       this.reportError(error, 'resubscribing after a redis reconnect');
     }
+  }
+
+  private get sharded(): boolean {
+    return this.dialect.publishCommand === 'SPUBLISH';
+  }
+
+  private async listen(): Promise<void> {
+    if (this.sharded) await this.subscriber.ssubscribe(this.eventsChannel);
+    else await this.subscriber.subscribe(this.eventsChannel);
+  }
+
+  /** Defines a script once per connection: partitions sharing a connection each define their own (their dialects differ). */
+  private defineScript(name: string, lua: string): string {
+    const command = this.ownsConnections ? name : `${name}_${this.dialect.epochSuffix}`;
+    const commands = this.redis as unknown as Record<string, unknown>;
+    if (!commands[command]) this.redis.defineCommand(command, { numberOfKeys: 0, lua: scriptFor(lua, this.dialect) });
+    return command;
   }
 
   /** The two connections reconnect independently: the subscriber may be back before the commands connection. */
@@ -165,14 +207,19 @@ export class RedisBus implements EventBus {
     return this.resubscribedListeners.add(listener);
   }
 
-  async publish<T extends EventType>(request: PublishRequest<T>): Promise<RealtimeEvent<T>> {
+  async publish<T extends EventType>(request: PublishRequest<T>, part?: EventPart): Promise<RealtimeEvent<T>> {
     const envelope: Envelope = { type: request.type, data: request.data } as Envelope;
+    if (part) {
+      if (part.eventId !== undefined) envelope.o = part.eventId;
+      envelope.n = part.parts;
+    }
     if (request.roomId !== undefined) envelope.roomId = request.roomId;
     if (request.userId !== undefined) envelope.userId = request.userId;
     if (request.senderId !== undefined) envelope.senderId = request.senderId;
     let message: string;
     try {
-      message = await this.redis.realtimePublish(
+      message = await (this.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<string>>)[this.publishCommandName]!.call(
+        this.redis,
         this.prefix,
         this.historyPerChannel,
         this.globalHistory,
@@ -201,7 +248,8 @@ export class RedisBus implements EventBus {
   sendEphemeral(event: RealtimeEvent, channels: readonly string[]): void {
     const { id, timestamp, ...envelope } = event;
     const message: WireMessage = { id, seq: this.lastSequence, ts: timestamp.getTime(), ch: [...channels], e: superjson.serialize(envelope), x: 1 };
-    this.redis.publish(this.key('events'), JSON.stringify(message)).catch((error: unknown) => this.reportError(error, 'publishing an ephemeral event'));
+    const sent = this.sharded ? this.redis.spublish(this.eventsChannel, JSON.stringify(message)) : this.redis.publish(this.eventsChannel, JSON.stringify(message));
+    sent.catch((error: unknown) => this.reportError(error, 'publishing an ephemeral event'));
   }
 
   subscribe(listener: BusListener): () => void {
@@ -230,6 +278,7 @@ export class RedisBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    if (!this.ownsConnections) return;
     await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
     this.redis.disconnect();
     this.subscriber.disconnect();
@@ -252,9 +301,9 @@ export class RedisBus implements EventBus {
    */
   runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
     const commands = this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
-    if (!commands[name]) this.redis.defineCommand(name, { numberOfKeys: 0, lua });
+    const command = this.defineScript(name, lua);
     const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.publishEpoch || this.epoch, Date.now()];
-    return commands[name]!.call(this.redis, ...common, roomMembersChannelPrefix, channelNames.presence, ...args);
+    return commands[command]!.call(this.redis, ...common, roomMembersChannelPrefix, channelNames.presence, ...args);
   }
 
   /** A key in this service's namespace. */

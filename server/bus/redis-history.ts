@@ -38,7 +38,10 @@ export function streamGap(state: StreamState | undefined, afterSequence: number,
 }
 
 /** Epochs are made from Redis's clock (seconds and six digits of microseconds, see publishFunction). */
-const epochStartMs = (epoch: string): number => (/^\d{7,}$/.test(epoch) ? Math.floor(Number(epoch) / 1000) : 0);
+const epochStartMs = (epoch: string): number => {
+  const digits = /^(\d{7,})/.exec(epoch)?.[1];
+  return digits === undefined ? 0 : Math.floor(Number(digits) / 1000);
+};
 
 export async function readStreams(source: RedisHistorySource, channels: readonly string[], afterEventId: string, limit: number): Promise<HistoryRead> {
   const { redis, key: keyOf } = source;

@@ -3,9 +3,25 @@
  * bounded streams and the global stream, and publishing it to every process happen as one
  * atomic step: every process sees events in the same order their ids say.
  *
- * Keys are built inside the scripts from a prefix, so this targets one Redis (or a primary with
- * replicas), not Redis Cluster.
+ * Keys are built inside the scripts from a prefix. On one Redis the prefix is the service's; on a
+ * Redis Cluster each partition's prefix carries a hash tag (bus/cluster-partitions), so every key
+ * a script touches is in one slot, and the message goes out with SPUBLISH on that slot's shard
+ * channel: `scriptFor` puts the command and the epoch's suffix in front of every script.
  */
+
+/** What differs between one Redis and one partition of a cluster: how a message is published, and the epoch's suffix. */
+export interface ScriptDialect {
+  publishCommand: 'PUBLISH' | 'SPUBLISH';
+  /** Appended to every epoch made, so that ids of different partitions never collide. */
+  epochSuffix: string;
+}
+
+export const singleRedisDialect: ScriptDialect = { publishCommand: 'PUBLISH', epochSuffix: '' };
+
+/** A script (which begins with publishFunction) for a dialect. */
+export function scriptFor(lua: string, dialect: ScriptDialect): string {
+  return `local PUBLISH_COMMAND, EPOCH_SUFFIX = '${dialect.publishCommand}', '${dialect.epochSuffix.replace(/[^a-z0-9]/gi, '')}'\n${lua}`;
+}
 
 /**
  * A Lua function shared by every script that publishes: `publish(prefix, perChannel, global,
@@ -43,7 +59,7 @@ local function appendToGlobal(prefix, global, knownEpoch, tail)
     epoch = redis.call('GET', prefix .. ':epoch')
     if not epoch or epoch == knownEpoch then
       local now = redis.call('TIME')
-      epoch = now[1] .. string.format('%06d', tonumber(now[2]))
+      epoch = now[1] .. string.format('%06d', tonumber(now[2])) .. EPOCH_SUFFIX
       redis.call('SET', prefix .. ':epoch', epoch)
     end
     entryId = redis.call('XADD', prefix .. ':all:' .. epoch, 'MAXLEN', '~', global, '*', 'm', tail)
@@ -77,7 +93,7 @@ local function publish(prefix, perChannel, global, ttl, knownEpoch, nowMs, body,
     if not refresh or string.sub(refresh, index, index) == '1' then redis.call('EXPIRE', key, ttlSeconds + math.ceil(ttlSeconds / 4)) end
   end
   local message = head .. tail
-  redis.call('PUBLISH', prefix .. ':events', message)
+  redis.call(PUBLISH_COMMAND, prefix .. ':events', message)
   return message
 end
 `;

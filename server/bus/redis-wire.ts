@@ -46,7 +46,12 @@ function roomsOf(channels: readonly string[]): string[] {
   return channels.flatMap((channel) => roomIdOfChannel(channel) ?? []);
 }
 
-export type Envelope = Pick<RealtimeEvent, 'type' | 'data' | 'roomId' | 'userId' | 'senderId'>;
+export type Envelope = Pick<RealtimeEvent, 'type' | 'data' | 'roomId' | 'userId' | 'senderId'> & {
+  /** A part of an event published to several partitions of a cluster (bus/cluster-bus): the event's id, when not this part's. */
+  o?: string;
+  /** How many parts the event has. */
+  n?: number;
+};
 
 /**
  * The event a message carries, with its channels and this process's sequence for it (the Redis
@@ -55,8 +60,15 @@ export type Envelope = Pick<RealtimeEvent, 'type' | 'data' | 'roomId' | 'userId'
  */
 export function decodeMessage(message: WireMessage, sequenceOffset: number): BusEvent {
   const envelope = message.c === undefined ? superjson.deserialize<Envelope>(message.e) : membershipEnvelope(message.c, message.ch);
-  const event = { id: message.id, ...envelope, timestamp: new Date(message.ts) } as RealtimeEvent;
-  return { event, channels: message.ch, sequence: sequenceOffset + message.seq };
+  if (envelope.n === undefined) {
+    const event = { id: message.id, ...envelope, timestamp: new Date(message.ts) } as RealtimeEvent;
+    return { event, channels: message.ch, sequence: sequenceOffset + message.seq };
+  }
+  // One part of an event published to several partitions: the event keeps its one id, the part
+  // its own position in this partition.
+  const { o, n, ...rest } = envelope;
+  const event = { id: o ?? message.id, ...rest, timestamp: new Date(message.ts) } as RealtimeEvent;
+  return { event, channels: message.ch, sequence: sequenceOffset + message.seq, parts: n, position: message.id };
 }
 
 function membershipEnvelope(change: WireChange, channels: readonly string[]): Envelope {

@@ -2,7 +2,7 @@
 import type { ServerConfig } from '../config.js';
 import type { Backend } from './backend.js';
 import { createMemoryBackend } from './memory-backend.js';
-import { createRedisBackend } from './redis-backend.js';
+import { createRedisBackend, createRedisClusterBackend } from './redis-backend.js';
 
 export function backendFromConfig(config: ServerConfig, onError: (error: unknown, context: string) => void): Backend {
   const common = {
@@ -14,6 +14,15 @@ export function backendFromConfig(config: ServerConfig, onError: (error: unknown
     rateLimit: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst },
     onError,
   };
+  if (config.redisClusterNodes.length > 0) {
+    return createRedisClusterBackend({
+      ...common,
+      nodes: config.redisClusterNodes,
+      partitions: config.redisClusterPartitions,
+      prefix: config.redisPrefix,
+      deadAfterMs: config.clusterDeadAfterMs,
+    });
+  }
   if (config.redisUrl) {
     return createRedisBackend({ ...common, url: config.redisUrl, prefix: config.redisPrefix, deadAfterMs: config.clusterDeadAfterMs });
   }

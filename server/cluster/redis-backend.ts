@@ -1,7 +1,10 @@
 /**
- * Everything that makes many processes one service, built from one Redis URL: the bus, the
- * cluster-wide rooms and presence, claim-once, idempotency keys and rate-limit counters.
+ * Everything that makes many processes one service, built from one Redis URL, or from the seed
+ * nodes of a Redis Cluster: the bus, the cluster-wide rooms and presence, claim-once,
+ * idempotency keys and rate-limit counters.
  */
+import type { Redis } from 'ioredis';
+import { ClusterBus } from '../bus/cluster-bus.js';
 import { RedisBus } from '../bus/redis-bus.js';
 import { membershipDefaults } from '../core/membership-state.js';
 import type { Backend, BackendOptions } from './backend.js';
@@ -18,18 +21,54 @@ export interface RedisBackendOptions extends BackendOptions {
   deadAfterMs?: number;
 }
 
+export interface RedisClusterBackendOptions extends Omit<RedisBackendOptions, 'url'> {
+  /** Seed nodes of the Redis Cluster. */
+  nodes: readonly string[];
+  /** @default 12 */
+  partitions?: number;
+}
+
 export function createRedisBackend(options: RedisBackendOptions): Backend {
-  const { onError } = options;
   const bus = new RedisBus({
     url: options.url,
     ...(options.prefix !== undefined && { prefix: options.prefix }),
     ...(options.historyPerChannel !== undefined && { historyPerChannel: options.historyPerChannel }),
     ...(options.historyGlobal !== undefined && { globalHistory: options.historyGlobal }),
-    onError,
+    onError: options.onError,
   });
+  return assemble(bus, bus, bus.redis, bus.prefix, options);
+}
+
+/**
+ * On a Redis Cluster: the partitioned bus; membership state in its membership partition (one
+ * slot, for its atomic scripts); claims, idempotency keys and rate-limit leases each on the node
+ * of its own key, through a Cluster client.
+ */
+export function createRedisClusterBackend(options: RedisClusterBackendOptions): Backend {
+  const bus = new ClusterBus({
+    nodes: options.nodes,
+    ...(options.prefix !== undefined && { prefix: options.prefix }),
+    ...(options.partitions !== undefined && { partitions: options.partitions }),
+    ...(options.historyPerChannel !== undefined && { historyPerChannel: options.historyPerChannel }),
+    ...(options.historyGlobal !== undefined && { globalHistory: options.historyGlobal }),
+    onError: options.onError,
+  });
+  // Each call of these names one key, which the Cluster client routes to its node; their types
+  // are the single-Redis client's, whose command methods the Cluster client shares.
+  return assemble(bus, () => bus.membershipBus, bus.keys as unknown as Redis, bus.prefix, options);
+}
+
+function assemble(
+  bus: RedisBus | ClusterBus,
+  membershipBus: RedisBus | (() => RedisBus),
+  keys: Redis,
+  prefix: string,
+  options: Omit<RedisBackendOptions, 'url'>,
+): Backend {
+  const { onError } = options;
   let processStats: () => Record<string, number> = () => ({});
   const membership = new RedisMembership({
-    bus,
+    bus: membershipBus,
     ...(options.deadAfterMs !== undefined && { deadAfterMs: options.deadAfterMs }),
     idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
     typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,
@@ -42,13 +81,13 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
   return {
     bus,
     membership,
-    decisionClaims: new RedisClaimOnce(bus.redis, bus.prefix),
+    decisionClaims: new RedisClaimOnce(keys, prefix),
     idempotency: new RedisIdempotencyStore({
-      redis: bus.redis,
-      prefix: bus.prefix,
+      redis: keys,
+      prefix,
       ...(options.idempotencyWindowMs !== undefined && { windowMs: options.idempotencyWindowMs }),
     }),
-    rateLimits: redisRateLimitCounters(options.rateLimit, bus.redis, bus.prefix, onError),
+    rateLimits: redisRateLimitCounters(options.rateLimit, keys, prefix, onError),
     reportProcessStats: (source) => (processStats = source),
   };
 }

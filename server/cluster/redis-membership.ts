@@ -21,7 +21,8 @@ import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';
 import * as scripts from './cluster-scripts.js';
 
 export interface RedisMembershipOptions {
-  bus: RedisBus;
+  /** On a Redis Cluster the membership partition's bus, known once the cluster bus has started. */
+  bus: RedisBus | (() => RedisBus);
   /** @default a random id per process */
   processId?: string;
   /** A process silent this long is presumed dead and reaped. @default 15000 */
@@ -59,7 +60,6 @@ const touchEveryMs = 1_000;
 export class RedisMembership implements MembershipState {
   readonly processId: string;
   private readonly replica = new ClusterReplica();
-  private readonly bus: RedisBus;
   private readonly deadAfterMs: number;
   private readonly heartbeatMs: number;
   /** What this process holds, to put back into Redis if Redis loses its data. */
@@ -73,10 +73,14 @@ export class RedisMembership implements MembershipState {
   private started = false;
 
   constructor(private readonly options: RedisMembershipOptions) {
-    this.bus = options.bus;
     this.processId = options.processId ?? randomUUID();
     this.deadAfterMs = options.deadAfterMs ?? 15_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(this.deadAfterMs / 3));
+  }
+
+  private get bus(): RedisBus {
+    const { bus } = this.options;
+    return typeof bus === 'function' ? bus() : bus;
   }
 
   async start(): Promise<void> {

@@ -12,6 +12,7 @@ import { Subscriber, type EventMapper, type EventSink, type SubscriptionIndex } 
 import type { MembershipState } from './membership-state.js';
 import { isBatchedMembershipType } from '../../shared/room-membership.js';
 import type { MembershipBatcher } from './membership-batcher.js';
+import { PartitionedDelivery } from './partitioned-delivery.js';
 
 export interface SubscribeOptions {
   connection: Pick<CoreConnection, 'id' | 'userId'>;
@@ -69,6 +70,8 @@ export class CoreSubscriptions {
     const { connection, transform } = options;
     // Listening on a room's channel means hearing the room: its membership channel too.
     const listened = withRoomChannels(options.channels);
+    // A room follower's channels change with its memberships: its cursors name every partition.
+    const cursors = this.options.bus.cursors?.forSubscription(options.followRoomsOfUser ? undefined : listened, options.lastEventId);
     const subscriber = new Subscriber({
       connectionId: connection.id,
       channels: listened,
@@ -77,6 +80,7 @@ export class CoreSubscriptions {
       ...(options.types && { types: withMembershipBatches(options.types) }),
       ...(options.accept && { accept: options.accept }),
       ...(transform && { transform }),
+      ...(cursors && { partitioned: new PartitionedDelivery(cursors) }),
       sink: options.sink,
     });
     let closed = false;

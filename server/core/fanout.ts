@@ -7,10 +7,12 @@
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import type { BusEvent } from '../bus/bus.js';
 import { channels, firehoseChannel, roomIdOfChannel } from './channels.js';
+import type { PartitionedDelivery } from './partitioned-delivery.js';
 
 const roomChannel = channels.room;
 
-export type EventSink = (event: RealtimeEvent) => void;
+/** `cursor`: on a partitioned bus, the tracked id the event goes out with (bus/resume-cursors); else the event's id is. */
+export type EventSink = (event: RealtimeEvent, cursor?: string) => void;
 
 export interface SubscriberOptions {
   connectionId: string;
@@ -27,6 +29,8 @@ export interface SubscriberOptions {
   sink: EventSink;
   /** Live events held while a replay is being read; past it the subscriber is told of a gap. @default 10000 */
   maxBufferedWhileReplaying?: number;
+  /** On a partitioned bus only. */
+  partitioned?: PartitionedDelivery;
 }
 
 /** An object, not a closure: one per subscription, and most subscriptions keep it for their life. */
@@ -78,15 +82,18 @@ export class Subscriber {
   finishReplay(replayed: readonly BusEvent[], delivered?: ReadonlySet<string>): boolean {
     if (this.state !== 'replaying') return true;
     this.state = 'live';
-    for (const item of replayed) this.deliver(item);
+    const partitioned = this.options.partitioned;
+    partitioned?.beginCatchUp();
+    for (const item of replayed) this.deliver(item, true);
     const held = this.held ?? [];
     const overflowed = this.heldOverflow;
     this.held = undefined;
     this.heldOverflow = false;
     for (const item of held) if (!delivered?.has(item.event.id)) this.deliver(item);
+    partitioned?.endCatchUp();
     const batches = this.heldBatches ?? [];
     this.heldBatches = undefined;
-    for (const event of batches) this.sinkIfWanted(event);
+    for (const event of batches) this.sinkIfWanted(event, partitioned?.current());
     return !overflowed;
   }
 
@@ -95,7 +102,7 @@ export class Subscriber {
       // Live only: a replaying subscriber would get it after older stored events; it is stale then.
       if (this.state === 'live' && published !== this.lastEphemeral) {
         this.lastEphemeral = published;
-        this.sinkIfWanted(published.event);
+        this.sinkIfWanted(published.event, this.options.partitioned?.current());
       }
       return;
     }
@@ -112,7 +119,7 @@ export class Subscriber {
    * during a replay it is held, not dropped: its changes may be newer than the replay read.
    */
   offerBatch(event: RealtimeEvent): void {
-    if (this.state === 'live') this.sinkIfWanted(event);
+    if (this.state === 'live') this.sinkIfWanted(event, this.options.partitioned?.current());
     else if (this.state === 'replaying' && (this.heldBatches?.length ?? 0) < (this.options.maxBufferedWhileReplaying ?? 10_000)) {
       (this.heldBatches ??= []).push(event);
     }
@@ -125,7 +132,8 @@ export class Subscriber {
 
   /** Deliver an event outside the bus (a gap notice); it does not move the sequence. */
   deliverDirect(event: RealtimeEvent): void {
-    if (this.state !== 'closed') this.options.sink(event);
+    if (this.state === 'live' && this.options.partitioned) this.options.sink(event, this.options.partitioned.current());
+    else if (this.state !== 'closed') this.options.sink(event);
   }
 
   close(): void {
@@ -134,18 +142,28 @@ export class Subscriber {
     this.heldBatches = undefined;
   }
 
-  private deliver(published: BusEvent): void {
-    if (published.sequence <= this.lastSequence) return;
-    this.lastSequence = published.sequence;
-    this.sinkIfWanted(published.event);
+  /** `replayed`: read from history; on a partitioned bus it has no sequence of this process. */
+  private deliver(published: BusEvent, replayed = false): void {
+    const partitioned = this.options.partitioned;
+    if (!partitioned) {
+      if (published.sequence <= this.lastSequence) return;
+      this.lastSequence = published.sequence;
+      this.sinkIfWanted(published.event);
+      return;
+    }
+    if (!replayed) {
+      if (published.sequence <= this.lastSequence) return;
+      this.lastSequence = published.sequence;
+    }
+    if (partitioned.accept(published, replayed)) this.sinkIfWanted(published.event, partitioned.cursorAfter(published));
   }
 
-  private sinkIfWanted(event: RealtimeEvent): void {
+  private sinkIfWanted(event: RealtimeEvent, cursor?: string): void {
     const { types, accept, transform } = this.options;
     if (types && !types.has(event.type)) return;
     if (accept && !accept(event)) return;
     const delivered = transform ? transform.map(event) : event;
-    if (delivered) this.options.sink(delivered);
+    if (delivered) this.options.sink(delivered, cursor);
   }
 }
 

@@ -229,7 +229,12 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
       const health = bus.health();
       // A degraded store does not make the process unready: delivery goes on, writes are retried.
       const store = services.core.store.health();
-      return sendJson(response, health.ready ? 200 : 503, { ready: health.ready, ...(health.reason && { reason: health.reason }), store });
+      return sendJson(response, health.ready ? 200 : 503, {
+        ready: health.ready,
+        ...(health.reason && { reason: health.reason }),
+        ...(health.shards && { shards: health.shards }),
+        store,
+      });
     }
     // With METRICS_PORT, /metrics lives only on that port.
     if (request.method === 'GET' && path === '/metrics' && metricsAccess.port === undefined) return serveMetrics(request, response);

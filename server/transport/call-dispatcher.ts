@@ -30,7 +30,7 @@ export interface CallHost {
   respond(message: TRPCResponseMessage): void;
   respondError(id: RequestId | null, error: TRPCError, path: string | undefined, type: CallType, input?: unknown): void;
   /** The hot path: one event to one of this connection's subscriptions. */
-  deliver(id: RequestId, event: RealtimeEvent): void;
+  deliver(id: RequestId, event: RealtimeEvent, cursor?: string): void;
 }
 
 /** What the dispatcher needs of the transport. */
@@ -219,8 +219,8 @@ export class CallDispatcher {
    * would keep the procedure's input (and everything else `call` closes over) alive for as long
    * as the subscription lives.
    */
-  private sinkFor(id: RequestId): (event: RealtimeEvent) => void {
-    return (event) => this.host.deliver(id, event);
+  private sinkFor(id: RequestId): (event: RealtimeEvent, cursor?: string) => void {
+    return (event, cursor) => this.host.deliver(id, event, cursor);
   }
 
   /** How the service ends one subscription with an error (revoked room access, say): answered by its id. */

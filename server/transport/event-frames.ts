@@ -48,25 +48,32 @@ export function prepareTextFrame(message: string): PreparedFrame {
 export class EventFrameEncoder {
   private currentEvent: RealtimeEvent | undefined;
   private currentPayload = '';
+  /** The tracked id `currentPayload` was made with. */
+  private currentTrackedId = '';
   private readonly frames = new Map<string | number, PreparedFrame>();
   /** Events encoded (payload serializations), for the benchmark and metrics. */
   encodedEvents = 0;
 
   constructor(private readonly serialize: OutputSerializer) {}
 
-  frame(subscriptionId: string | number, event: RealtimeEvent): PreparedFrame {
-    if (event !== this.currentEvent) {
+  /**
+   * `cursor`: on a partitioned bus the tracked id is a resume cursor (bus/resume-cursors), shared
+   * by the subscribers listening on the same partitions; the frame is then made once per cursor.
+   */
+  frame(subscriptionId: string | number, event: RealtimeEvent, cursor?: string): PreparedFrame {
+    const trackedId = cursor ?? event.id;
+    if (event !== this.currentEvent || trackedId !== this.currentTrackedId) {
+      if (event !== this.currentEvent) this.frames.clear();
       this.currentEvent = event;
-      this.currentPayload = JSON.stringify(this.serialize({ id: event.id, data: event }));
-      this.frames.clear();
+      this.currentTrackedId = trackedId;
+      this.currentPayload = JSON.stringify(this.serialize({ id: trackedId, data: event }));
       this.encodedEvents++;
     }
-    let frame = this.frames.get(subscriptionId);
+    const key = cursor === undefined ? subscriptionId : `${subscriptionId}\u0000${cursor}`;
+    let frame = this.frames.get(key);
     if (!frame) {
-      frame = prepareTextFrame(
-        `{"id":${JSON.stringify(subscriptionId)},"result":{"type":"data","id":${JSON.stringify(event.id)},"data":${this.currentPayload}}}`,
-      );
-      this.frames.set(subscriptionId, frame);
+      frame = prepareTextFrame(`{"id":${JSON.stringify(subscriptionId)},"result":{"type":"data","id":${JSON.stringify(trackedId)},"data":${this.currentPayload}}}`);
+      this.frames.set(key, frame);
     }
     return frame;
   }

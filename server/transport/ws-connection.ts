@@ -317,14 +317,15 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
     this.checkBuffered();
   }
 
-  deliver(id: RequestId, event: RealtimeEvent): void {
+  /** `cursor`: the tracked id on a partitioned bus (bus/resume-cursors); else the event's id. */
+  deliver(id: RequestId, event: RealtimeEvent, cursor?: string): void {
     // A socket behind on its reads gets no more cursors (a volatile emit): one would be stale by
     // the time the buffer drains, and the room it takes is a durable event's (issue 18).
     if (isEphemeralEventId(event.id) && this.socket.bufferedAmount > this.transport.options.maxBufferedBytes / 2) {
       this.transport.countDroppedEphemeral();
       return;
     }
-    this.sendFrame(this.transport.frames.frame(id, event));
+    this.sendFrame(this.transport.frames.frame(id, event, cursor));
   }
 
   /**

@@ -1,0 +1,48 @@
+/**
+ * Resume cursors of a partitioned bus (Redis Cluster). With no global sequence, one event id
+ * cannot say where a subscription listening on channels of several partitions stands, so the
+ * tracked id its events carry (what tRPC's links send back as `lastEventId`) is a cursor: a
+ * position per partition, `~<position>~<position>…`, each `<partition epoch>-<sequence>`.
+ *
+ * A live event's cursor is this process's delivered position in each of the subscription's
+ * partitions at the moment it is delivered: a partition's events reach every local subscriber
+ * in order before the next, so everything up to those positions was offered to the subscriber.
+ * Subscribers with the same partitions share one cursor string per delivery (one encoded frame).
+ * While a resume's replay is delivered, the cursor instead moves event by event from the resume
+ * point (see SubscriptionCursor.advance).
+ */
+import type { BusEvent } from './bus.js';
+
+export interface SubscriptionCursor {
+  /** The cursor for a live event: after everything this process has delivered. */
+  live(): string;
+  /** The cursor after `published`, one of a replay (or of the live events held during it). */
+  advance(published: BusEvent): string;
+}
+
+export interface ResumeCursors {
+  /** Cursors for a subscription on `channels` (undefined: every partition), resuming from `lastEventId` if given. */
+  forSubscription(channels: readonly string[] | undefined, lastEventId: string | undefined): SubscriptionCursor;
+}
+
+const separator = '~';
+
+export function formatCursor(positions: Iterable<string>): string {
+  let cursor = '';
+  for (const position of positions) cursor += separator + position;
+  return cursor;
+}
+
+/** The positions a cursor (or a single event id) names, keyed by partition; unknown parts are left out. */
+export function parseCursor(cursor: string, partitionOf: (position: string) => number | undefined): Map<number, string> {
+  const positions = new Map<number, string>();
+  for (const position of cursor.split(separator)) {
+    if (position === '') continue;
+    const partition = partitionOf(position);
+    if (partition !== undefined) positions.set(partition, position);
+  }
+  return positions;
+}
+
+/** The position a partitioned event holds in its partition. */
+export const positionOf = (published: BusEvent): string => published.position ?? published.event.id;
