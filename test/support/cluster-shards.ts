@@ -28,7 +28,7 @@ export function channelShards(cluster: TestRedisCluster, prefix: string, partiti
   const owners = new Map<number, Promise<string>>();
   const nodeOfPartition = (partition: number) => {
     let owner = owners.get(partition);
-    if (!owner) owners.set(partition, (owner = cluster.nodeOfKey(partitionKey(prefix, partition))));
+    if (!owner) owners.set(partition, (owner = cluster.nodeOfKey(partitionKey(prefix, partitions, partition))));
     return owner;
   };
   return {
