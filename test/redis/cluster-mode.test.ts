@@ -171,55 +171,78 @@ describe.runIf(enabled)('three processes over a 3-master Redis Cluster', () => {
     expect(notificationsAfter.events[0]).toMatchObject({ type: 'stream.gap', data: { lastEventId: notificationEventId } });
   });
 
-  it('fails publishes to a stopped shard’s room with SERVICE_UNAVAILABLE while another shard’s room keeps working, and recovers when it returns', async () => {
-    const control = await shards().controlShard();
-    // Neither stopped nor watched on the control shard: membership must stay reachable.
-    const [down, up] = deployment.cluster.nodes.filter((node) => node !== control) as [string, string];
-    const [downRoom, upRoom] = await Promise.all([roomOn(down, 'down-room'), roomOn(up, 'up-room')]);
-    const watchers = await Promise.all([0, 1].map((index) => connect(processes[index]!, `shard-watcher${index}`)));
-    const downStreams = watchers.map((watcher) => collect(watcher.api.onRoom, { roomId: downRoom }));
-    const upStreams = watchers.map((watcher) => collect(watcher.api.onRoom, { roomId: upRoom }));
-    // A member of the other shard's room who goes away before the stop and resumes during it.
-    const leaver = await connect(processes[1]!, 'shard-resumer');
-    const leaving = collect(leaver.api.onRoom, { roomId: upRoom });
-    const publisher = await admin(processes[2]!);
-    await waitForMembers(publisher, downRoom, 2);
-    await waitForMembers(publisher, upRoom, 3);
-    await publish(publisher, upRoom, 'u1');
-    await publish(publisher, downRoom, 'd1');
-    await waitFor(() => updates(leaving).length === 1, 'u1 seen by the leaver');
-    const lastEventId = leaving.lastTrackedId!;
-    leaver.close();
-    await publish(publisher, upRoom, 'u2');
-    for (const stream of upStreams) await waitFor(() => updates(stream).length === 2, 'u1, u2');
-    for (const stream of downStreams) await waitFor(() => updates(stream).length === 1, 'd1');
+  describe('one shard stopped, then restarted', () => {
+    /** What the stop left for the restart to check (the tests run in order, on one deployment). */
+    let outage:
+      | { down: string; downRoom: string; upRoom: string; publisher: Admin; downStreams: Collected[]; upStreams: Collected[]; resumed: Collected }
+      | undefined;
 
-    await deployment.cluster.stop(down);
-    const port = down.split(':')[1]!;
-    for (const server of processes) await waitFor(async () => (await readiness(server)).status === 503, 'not ready', 10_000);
-    const { body } = await readiness(processes[0]!);
-    expect(body).toMatchObject({ ready: false, reason: expect.any(String) });
-    const unready = (body.shards ?? []).filter((shard) => !shard.ready);
-    expect(unready.map((shard) => shard.node.endsWith(`:${port}`))).toEqual([true]);
-    expect(unready[0]!.partitions).toContain(shards().partitionOf(roomChannel(downRoom)));
-    await expect(publish(publisher, downRoom, 'during')).rejects.toMatchObject({ data: { code: 'SERVICE_UNAVAILABLE' } });
-    await publish(publisher, upRoom, 'u3');
-    for (const stream of upStreams) await waitFor(() => updates(stream).length === 3, 'u3 while the other shard is down');
-    const resumer = await connect(processes[0]!, 'shard-resumer');
-    const resumed = collect(resumer.api.onRoom, { roomId: upRoom, lastEventId });
-    await waitFor(() => updates(resumed).length === 2, 'u2, u3 resumed while the other shard is down');
+    it('fails publishes to the stopped shard’s room with SERVICE_UNAVAILABLE and says not ready naming it, while another shard’s room keeps working and resuming', async () => {
+      const control = await shards().controlShard();
+      // Neither stopped nor watched on the control shard: membership must stay reachable.
+      const [down, up] = deployment.cluster.nodes.filter((node) => node !== control) as [string, string];
+      const [downRoom, upRoom] = await Promise.all([roomOn(down, 'down-room'), roomOn(up, 'up-room')]);
+      const watchers = await Promise.all([0, 1].map((index) => connect(processes[index]!, `shard-watcher${index}`)));
+      const downStreams = watchers.map((watcher) => collect(watcher.api.onRoom, { roomId: downRoom }));
+      const upStreams = watchers.map((watcher) => collect(watcher.api.onRoom, { roomId: upRoom }));
+      // A member of the other shard's room who goes away before the stop and resumes during it.
+      const leaver = await connect(processes[1]!, 'shard-resumer');
+      const leaving = collect(leaver.api.onRoom, { roomId: upRoom });
+      const publisher = await admin(processes[2]!);
+      await waitForMembers(publisher, downRoom, 2);
+      await waitForMembers(publisher, upRoom, 3);
+      await publish(publisher, upRoom, 'u1');
+      await publish(publisher, downRoom, 'd1');
+      await waitFor(() => updates(leaving).length === 1, 'u1 seen by the leaver');
+      const lastEventId = leaving.lastTrackedId!;
+      leaver.close();
+      await publish(publisher, upRoom, 'u2');
+      for (const stream of upStreams) await waitFor(() => updates(stream).length === 2, 'u1, u2');
+      for (const stream of downStreams) await waitFor(() => updates(stream).length === 1, 'd1');
 
-    await deployment.cluster.start(down);
-    for (const server of processes) await waitFor(async () => (await readiness(server)).status === 200, 'ready again', 30_000);
-    await publish(publisher, downRoom, 'd2');
-    await publish(publisher, upRoom, 'u4');
-    for (const stream of downStreams) await waitFor(() => updates(stream).length === 2, 'the same subscriptions deliver the returned shard’s room again', 10_000);
-    for (const stream of [...upStreams, resumed]) await waitFor(() => labels(stream).includes('u4'), 'u4');
-    await sleep(200);
-    for (const stream of downStreams) expect(labels(stream)).toEqual(['d1', 'd2']);
-    for (const stream of upStreams) expect(labels(stream)).toEqual(['u1', 'u2', 'u3', 'u4']);
-    expect(labels(resumed)).toEqual(['u2', 'u3', 'u4']);
-  }, 90_000);
+      await deployment.cluster.stop(down);
+      const port = down.split(':')[1]!;
+      for (const server of processes) await waitFor(async () => (await readiness(server)).status === 503, 'not ready', 10_000);
+      const { body } = await readiness(processes[0]!);
+      expect(body).toMatchObject({ ready: false, reason: expect.any(String) });
+      const unready = (body.shards ?? []).filter((shard) => !shard.ready);
+      expect(unready.map((shard) => shard.node.endsWith(`:${port}`))).toEqual([true]);
+      expect(unready[0]!.partitions).toContain(shards().partitionOf(roomChannel(downRoom)));
+      await expect(publish(publisher, downRoom, 'during')).rejects.toMatchObject({ data: { code: 'SERVICE_UNAVAILABLE' } });
+      await publish(publisher, upRoom, 'u3');
+      for (const stream of upStreams) await waitFor(() => updates(stream).length === 3, 'u3 while the other shard is down');
+      const resumer = await connect(processes[0]!, 'shard-resumer');
+      const resumed = collect(resumer.api.onRoom, { roomId: upRoom, lastEventId });
+      await waitFor(() => updates(resumed).length === 2, 'u2, u3 resumed while the other shard is down');
+      expect(labels(resumed)).toEqual(['u2', 'u3']);
+      outage = { down, downRoom, upRoom, publisher, downStreams, upStreams, resumed };
+    }, 60_000);
+
+    // Fails on issue-20c at 7d59205: the restarted node accepts connections while it still answers
+    // CLUSTERDOWN (its cluster state is not ok until the others' gossip reaches it, ~1–2 s), so
+    // RedisBus.resubscribe's one attempt (on the subscriber's 'ready') fails its GET of the
+    // partition's epoch, logs "resubscribing after a redis reconnect", and is never retried: the
+    // shard's partitions stay "catching up after a redis reconnect" and /readyz 503 for good.
+    it.fails('is ready again when the shard returns on its address, and the same subscriptions get its room’s events', async () => {
+      if (!outage) throw new Error('the outage test did not run to its end');
+      const { down, downRoom, upRoom, publisher, downStreams, upStreams, resumed } = outage;
+      await deployment.cluster.start(down);
+      for (const server of processes) {
+        await waitFor(async () => (await readiness(server)).status === 200, 'ready again', 20_000).catch(async (error: unknown) => {
+          console.log(JSON.stringify((await readiness(server)).body), '\n', server.logs.slice(-6).join('\n'));
+          throw error;
+        });
+      }
+      await publish(publisher, downRoom, 'd2');
+      await publish(publisher, upRoom, 'u4');
+      for (const stream of downStreams) await waitFor(() => updates(stream).length === 2, 'the same subscriptions deliver the returned shard’s room again', 10_000);
+      for (const stream of [...upStreams, resumed]) await waitFor(() => labels(stream).includes('u4'), 'u4');
+      await sleep(200);
+      for (const stream of downStreams) expect(labels(stream)).toEqual(['d1', 'd2']);
+      for (const stream of upStreams) expect(labels(stream)).toEqual(['u1', 'u2', 'u3', 'u4']);
+      expect(labels(resumed)).toEqual(['u2', 'u3', 'u4']);
+    }, 60_000);
+  });
 
   it('takes a SIGKILLed process’s users offline and out of rooms on every shard, seen from the other processes, within the bound', async () => {
     const rooms = await Promise.all(deployment.cluster.nodes.map((node, index) => roomOn(node, `gone${index}`)));
