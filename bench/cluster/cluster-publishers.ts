@@ -5,9 +5,36 @@
  * each with a subscriber that receives every event, as the one-Redis publishers have.
  */
 import { createShardedAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
+import { ClusterBus } from '../../server/bus/cluster-bus.js';
+import { redisRateLimitCounters } from '../../server/cluster/rate-limit-counters.js';
 import { clusterClient } from './cluster-client.js';
 import type { Publisher } from './publish-cost.js';
+
+/**
+ * The service's ClusterBus and its leased rate limits on the cluster's keys (`consume` then
+ * `publish`, as the router does), as createRedisClusterBackend builds them; its own SSUBSCRIBE
+ * to every partition receives each event.
+ */
+export async function oursClusterPublisher(
+  seeds: string,
+  prefix: string,
+  rule: { perSecond: number; burst: number },
+  publishOne: (bus: ClusterBus, index: number) => Promise<unknown>,
+): Promise<Publisher> {
+  const bus = new ClusterBus({ nodes: seeds.split(','), prefix, onError: () => {} });
+  await bus.start();
+  // As redis-backend does: each lease names one key, which the Cluster client routes to its node.
+  const limits = redisRateLimitCounters(rule, bus.keys as unknown as Redis, prefix, () => {});
+  return {
+    async publish(index) {
+      await limits.consume('user:bench-admin');
+      return publishOne(bus, index);
+    },
+    close: () => bus.close(),
+  };
+}
 
 /**
  * `io.to(room).emit` is fire-and-forget and its SPUBLISH goes to the room channel's shard: each

@@ -1,14 +1,19 @@
 /**
  * `npm run bench -- --cluster --publish-cost`: what one published event costs Redis, without the
  * fan-out around it (issue 20). The same events, 16 in flight, into one redis-server of the run's
- * own, from three publishers in turn (interleaved, the order rotated per repeat):
+ * own, from five publishers in turn (interleaved, the order rotated per repeat):
  *
  * - **ours**: the service's RedisBus and its leased rate limits (`consume` then `publish`, as the
  *   router does), with its subscriber connection receiving every event;
  * - **before**: the publish script and rate-limit script of commit bc20d36 (baseline-publish.ts,
  *   rate-limiter-flexible's RateLimiterRedis), with a subscriber;
  * - **Socket.IO**: `io.to(room).emit` on @socket.io/redis-adapter (one PUBLISH per broadcast), its
- *   own subscriber receiving it.
+ *   own subscriber receiving it;
+ *
+ * and, on a 3-master Redis Cluster of the run's own (its counters summed over the masters):
+ *
+ * - **ours on the cluster**: the service's ClusterBus (REDIS_CLUSTER_URLS) and its leased rate limits;
+ * - **Socket.IO sharded**: `createShardedAdapter` (one SPUBLISH per broadcast on the room's channel).
  *
  * Per event: the redis-server's CPU (schedstat, every thread) and its commands (INFO
  * commandstats, a script's own calls included). With thousands of events per second Redis's idle
@@ -26,18 +31,20 @@ import { benchLimits } from '../servers/bench-limits.js';
 import { baselinePublishScript } from './baseline-publish.js';
 import { startBenchRedis, type BenchRedis } from './redis-server.js';
 import { startBenchRedisCluster } from './redis-cluster.js';
-import { shardedSocketIoPublisher } from './cluster-publishers.js';
+import { oursClusterPublisher, shardedSocketIoPublisher } from './cluster-publishers.js';
+import type { EventBus } from '../../server/bus/bus.js';
 
-type PublisherName = 'ours' | 'before' | 'socketio' | 'socketio-sharded';
-const publisherNames: readonly PublisherName[] = ['ours', 'before', 'socketio', 'socketio-sharded'];
+type PublisherName = 'ours' | 'before' | 'socketio' | 'ours-cluster' | 'socketio-sharded';
+const publisherNames: readonly PublisherName[] = ['ours', 'before', 'socketio', 'ours-cluster', 'socketio-sharded'];
 const labels: Record<PublisherName, string> = {
   ours: 'ours (RedisBus + leased limits)',
   before: 'before (bc20d36 scripts)',
   socketio: 'Socket.IO redis-adapter',
+  'ours-cluster': 'ours (ClusterBus + leased limits)',
   'socketio-sharded': 'Socket.IO sharded adapter, cluster',
 };
 /** Which publishers run on the 3-master Redis Cluster (their counters are summed over its masters). */
-const onCluster: Record<PublisherName, boolean> = { ours: false, before: false, socketio: false, 'socketio-sharded': true };
+const onCluster: Record<PublisherName, boolean> = { ours: false, before: false, socketio: false, 'ours-cluster': true, 'socketio-sharded': true };
 
 export interface Publisher {
   publish(index: number): Promise<unknown>;
@@ -47,6 +54,8 @@ export interface Publisher {
 const rule = { perSecond: benchLimits.rateLimitPerSecond, burst: benchLimits.rateLimitBurst };
 const roomId = 'bench';
 const dataOf = (index: number) => ({ changed: [`field-${index}`] });
+/** One event into the room, as the router's admin.broadcast publishes it. */
+const publishToRoom = (bus: EventBus, index: number) => bus.publish({ type: 'sphere.updated', data: dataOf(index), channels: [`room:${roomId}`], roomId });
 
 async function oursPublisher(url: string, prefix: string): Promise<Publisher> {
   const bus = new RedisBus({ url, prefix, onError: () => {} });
@@ -55,7 +64,7 @@ async function oursPublisher(url: string, prefix: string): Promise<Publisher> {
   return {
     async publish(index) {
       await limits.consume('user:bench-admin');
-      return bus.publish({ type: 'sphere.updated', data: dataOf(index), channels: [`room:${roomId}`], roomId });
+      return publishToRoom(bus, index);
     },
     close: () => bus.close(),
   };
@@ -115,6 +124,7 @@ const factories: Record<PublisherName, (target: Target, prefix: string) => Promi
   ours: ({ url }, prefix) => oursPublisher(url, prefix),
   before: ({ url }, prefix) => beforePublisher(url, prefix),
   socketio: ({ url }, prefix) => socketIoPublisher(url, prefix),
+  'ours-cluster': ({ seeds }, prefix) => oursClusterPublisher(seeds, prefix, rule, publishToRoom),
   'socketio-sharded': ({ seeds }, prefix) => shardedSocketIoPublisher(seeds, prefix, roomId, dataOf),
 };
 
@@ -213,6 +223,10 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
     }
     const cpu = (cell: PublishCell) => cell.cpuMicrosPerEvent;
     console.log(`\nPaired (median of per-repeat ratios), Redis CPU per event: ours ÷ before ${ratio('ours', 'before', cpu).toFixed(2)}×, ours ÷ Socket.IO ${ratio('ours', 'socketio', cpu).toFixed(2)}×`);
+    console.log(
+      `On the cluster: ours ÷ Socket.IO sharded ${ratio('ours-cluster', 'socketio-sharded', cpu).toFixed(2)}×, ` +
+        `ours on the cluster ÷ ours on one Redis ${ratio('ours-cluster', 'ours', cpu).toFixed(2)}× (the cluster's idle background included)`,
+    );
   } finally {
     await Promise.all([redis.stop(), cluster.stop()]);
   }
