@@ -17,6 +17,8 @@ import { variantProcesses, variantRedis, variantServers, type ClusterBenchOption
 export interface BenchDeployments {
   redis: BenchRedis;
   cluster: BenchRedisCluster | undefined;
+  /** Each one's idle CPU, µs per second (see VariantCell.redisIdleMicrosPerSecond). */
+  idleMicrosPerSecond: { redis: number; cluster: number };
 }
 
 /**
@@ -44,6 +46,12 @@ export interface VariantCell {
   connected: number;
   /** The machine's 1-minute load average when the cell ended: above ~2 other work shared the 2 cores. */
   loadAverage: number;
+  /**
+   * CPU µs per second the Redis this cell ran on spent idle (cron; on the cluster, its bus pings
+   * too), measured once at the start of the run: at the fan-out's tens of events a second it is a
+   * large part of Redis's CPU per event, and three masters have three times one's.
+   */
+  redisIdleMicrosPerSecond: number;
   /** `sideDeltas` of each phase: the redis-server's counters across it (see RedisCounters). */
   fixedRate: PhaseResult;
   fullSpeed: PhaseResult;
@@ -92,6 +100,7 @@ export async function measureVariantCell(
       connectedPerProcess,
       connected,
       loadAverage: loadavg()[0]!,
+      redisIdleMicrosPerSecond: deployments.idleMicrosPerSecond[variantRedis[variant] === 'cluster' ? 'cluster' : 'redis'],
       fixedRate,
       fullSpeed,
       problems: cell.problems,

@@ -184,7 +184,7 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
   });
   const target: Target = { url: redis.url, seeds: cluster.seeds };
   try {
-    const [redisIdle, clusterIdle] = await Promise.all([idleMicrosPerSecond(redis), idleMicrosPerSecond(cluster)]);
+    const [redisIdle, clusterIdle] = await Promise.all([redisIdleMicrosPerSecond(redis), redisIdleMicrosPerSecond(cluster)]);
     const cells: PublishCell[] = [];
     for (let repeat = 1; repeat <= repeats; repeat++) {
       for (let offset = 0; offset < publisherNames.length; offset++) {
@@ -233,7 +233,7 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
 }
 
 /** Redis's own background work (cron, and on the cluster its bus pings), µs of CPU per second. */
-async function idleMicrosPerSecond(deployment: Deployment): Promise<number> {
+export async function redisIdleMicrosPerSecond(deployment: Pick<Deployment, 'counters'>): Promise<number> {
   const before = await deployment.counters();
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   return (await deployment.counters()).cpuMicros - before.cpuMicros;
