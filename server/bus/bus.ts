@@ -75,6 +75,13 @@ export interface SubscriptionCursor {
 export interface ResumeCursors {
   /** Cursors for a subscription on `channels` (undefined: every partition), resuming from `lastEventId` if given. */
   forSubscription(channels: readonly string[] | undefined, lastEventId: string | undefined): SubscriptionCursor;
+  /**
+   * A cursor from the moment of `position` (an event's position, or just before one): exact in
+   * its own partition; in the others, from that time by their shards' clocks less a margin for
+   * skew (what a late subscriber needs to replay a run from its first event, whose parts went to
+   * several partitions).
+   */
+  from(position: string): string;
 }
 
 export interface EventBus {

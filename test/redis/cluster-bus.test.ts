@@ -7,6 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { createProducerClient } from '../../client/producer.js';
+import { foldOutput } from '../../shared/folds/agent-output.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import { ClusterPartitions, partitionKey } from '../../server/bus/cluster-partitions.js';
 import { collect, ofType } from '../support/collect.js';
@@ -147,6 +150,39 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
     expect(titles.filter((title) => title !== 'system.maintenance')).toEqual(['missed 1', 'missed 2', 'live']);
     expect(titles.filter((title) => title === 'system.maintenance')).toHaveLength(1);
   });
+
+  it('replays a run from its start to late watchers whose channels are in other partitions than the run’s first part', async () => {
+    const ownerId = 'run-owner';
+    const roomId = [...roomOnNode.values()].find((room) => partitions.partitionOf(`room:${room}`) !== partitions.partitionOf(`user:${ownerId}`))!;
+    const owner = await connect(servers[0]!, ownerId);
+    await owner.api.rooms.join.mutate({ roomId });
+    const member = await connect(servers[1]!, 'run-watcher');
+    await member.api.rooms.join.mutate({ roomId });
+    const producer = createProducerClient({ url: servers[0]!.wsUrl, token: await servers[0]!.token('writer', 'service'), WebSocket, onError: () => {} });
+    const agentId = 'spread-run';
+    const run = await producer.startRun(agentId, { userId: ownerId, roomId });
+    let text = '';
+    for (let index = 0; index < 50; index++) {
+      await run.output(`${index} `);
+      text += `${index} `;
+    }
+    const textOf = (events: RealtimeEvent[]) => events.reduce((sum, event) => (event.type === 'agent.output' && event.data.agentId === agentId ? foldOutput(sum, event.data) : sum), '');
+    const late = [
+      collect(member.api.onAgent, { agentId }),
+      collect((await connect(servers[1]!, 'run-operator', 'admin')).api.onAgent, { agentId }),
+      collect((await connect(servers[1]!, ownerId)).api.onAgent, { agentId }),
+    ];
+    for (const stream of late) await waitFor(() => stream.started, 'late watcher subscribed');
+    await run.output('end');
+    text += 'end';
+    await run.complete();
+    for (const stream of late) {
+      await waitFor(() => stream.events.some((event) => event.type === 'agent.complete'), 'the end of the run');
+      expect(ofType(stream.events, 'agent.started')).toHaveLength(1);
+      expect(textOf(stream.events)).toBe(text);
+    }
+    await producer.close();
+  }, 60_000);
 
   it('costs one script call, two stream appends and one SPUBLISH per room event, on the room’s shard only', async () => {
     const roomId = [...roomOnNode.values()][0]!;
