@@ -48,7 +48,7 @@ const environmentSchema = z.object({
   /** A Redis Cluster instead of one Redis: comma-separated seed nodes (`host:port` or `redis://host:port`). */
   REDIS_CLUSTER_URLS: z.string().optional(),
   /** Partitions the channels are spread over on a Redis Cluster (each a hash tag, its own sequence and shard channel). */
-  REDIS_CLUSTER_PARTITIONS: integer(12),
+  REDIS_CLUSTER_PARTITIONS: z.coerce.number().int().min(1).max(64).default(12),
   /** PostgreSQL for the durable store (inboxes, audit trail, finished runs, room history); unset: PGlite under DATA_DIR. */
   DATABASE_URL: z.string().optional(),
   /** Where the embedded PGlite keeps its files; `memory`: kept in memory only; `none`: no durable store. */

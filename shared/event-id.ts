@@ -39,6 +39,23 @@ export function parseEventId(id: string): ParsedEventId | null {
 }
 
 /**
+ * Whether event `id` comes after a resume point: an event id, or on a Redis Cluster a cursor
+ * (`~<position>~<position>…`, a position per partition): the position in the id's own partition
+ * decides. With none for it, the two cannot be compared and the id is taken to be newer (a
+ * subscriber may then be sent again what it had, never miss what it had not).
+ */
+export function isAfterResumePoint(id: string, resumePoint: string): boolean {
+  if (!resumePoint.startsWith('~')) return isNewerEventId(id, resumePoint);
+  const parsed = parseEventId(id);
+  if (!parsed) return true;
+  for (const position of resumePoint.split('~')) {
+    const point = parseEventId(position);
+    if (point?.epoch === parsed.epoch) return parsed.sequence > point.sequence;
+  }
+  return true;
+}
+
+/**
  * Whether `id` comes after `than` (a bus may resolve concurrent publishes out of order). Ids of
  * different epochs, or unparsable ones, cannot be compared: the newer is then taken to be `id`.
  */

@@ -192,7 +192,7 @@ export const eventSchemas = {
    * still held; a client should refetch its state instead of trusting the gap.
    */
   'stream.gap': z.strictObject({
-    lastEventId: z.string().max(limits.maxIdLength),
+    lastEventId: z.string().max(limits.maxResumeIdLength),
     reason: z.enum(['history_evicted', 'service_restarted', 'unknown_event_id']),
   }),
 } as const;

@@ -5,6 +5,11 @@
 export const limits = {
   /** user, room, agent, action and notification ids */
   maxIdLength: 128,
+  /**
+   * A `lastEventId`: an event id, or on a Redis Cluster a resume cursor with a position (≤ 48
+   * characters) for each of up to 64 partitions.
+   */
+  maxResumeIdLength: 3_072,
   /** titles, steps, reasons, action names */
   maxShortTextLength: 256,
   /** messages, descriptions, thoughts */

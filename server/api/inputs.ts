@@ -7,7 +7,7 @@ import { limits } from '../../shared/limits.js';
 /** The one id rule, shared with event payloads and token subjects (shared/ids.ts). */
 export { idSchema };
 export const reasonSchema = z.string().max(limits.maxShortTextLength);
-export const lastEventIdSchema = z.string().min(1).max(limits.maxIdLength).optional();
+export const lastEventIdSchema = z.string().min(1).max(limits.maxResumeIdLength).optional();
 /**
  * An event type's name: typed as the catalog's names for callers, a bounded string on the wire;
  * the procedure checks it against the server's catalog (built-in and app types).

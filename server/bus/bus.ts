@@ -4,7 +4,6 @@
  * exactly once, in publish order. Two implementations: in-memory (one process) and Redis (many).
  */
 import type { EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
-import type { ResumeCursors } from './resume-cursors.js';
 
 /** History bounds every bus keeps unless told otherwise (and `HISTORY_*` env vars default to). */
 export const historyDefaults = {
@@ -64,6 +63,26 @@ export interface BusHealth {
 }
 
 export type BusListener = (published: BusEvent) => void;
+
+/** One subscription's tracked ids on a partitioned bus (see bus/resume-cursors). */
+export interface SubscriptionCursor {
+  /** The cursor for a live event: after everything this process has delivered. */
+  live(): string;
+  /** The cursor after `published`, one of a replay (or of the live events held during it). */
+  advance(published: BusEvent): string;
+}
+
+export interface ResumeCursors {
+  /** Cursors for a subscription on `channels` (undefined: every partition), resuming from `lastEventId` if given. */
+  forSubscription(channels: readonly string[] | undefined, lastEventId: string | undefined): SubscriptionCursor;
+  /**
+   * A cursor from the moment of `position` (an event's position, or just before one): exact in
+   * its own partition; in the others, from that time by their shards' clocks less a margin for
+   * skew (what a late subscriber needs to replay a run from its first event, whose parts went to
+   * several partitions).
+   */
+  from(position: string): string;
+}
 
 export interface EventBus {
   /** Changes whenever the history behind event ids is lost; part of every event id. */

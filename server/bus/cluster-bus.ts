@@ -19,6 +19,7 @@ import { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { createListeners } from '../../shared/listeners.js';
+import { formatEventId, parseEventId } from '../../shared/event-id.js';
 import { firehoseChannel } from './channels.js';
 import { historyDefaults, type BusEvent, type BusHealth, type EventBus, type GapReason, type HistoryRead, type PublishRequest } from './bus.js';
 import { ClusterPartitions, partitionKey } from './cluster-partitions.js';
@@ -39,6 +40,9 @@ export interface ClusterBusOptions {
 }
 
 type ShardHealth = NonNullable<BusHealth['shards']>[number];
+
+/** How far back `from` reads the other partitions: more than the clocks of a cluster's hosts may differ by. */
+const clockSkewMarginMs = 100;
 
 interface NodeConnections {
   commands: Redis;
@@ -270,6 +274,20 @@ export class ClusterBus implements EventBus, ResumeCursors {
         return formatCursor(positions.values());
       },
     };
+  }
+
+  from(position: string): string {
+    const own = this.partitions.partitionOfId(position);
+    const parsed = parseEventId(position);
+    if (own === undefined || !parsed) return position;
+    const before = (Math.floor(parsed.sequence / 1000) - clockSkewMarginMs) * 1000;
+    return formatCursor(
+      this.everyPartition.map((partition) => {
+        if (partition === own) return position;
+        const epoch = this.buses[partition]!.epoch;
+        return epoch === '' ? this.heads[partition]! : formatEventId(epoch, Math.max(0, before));
+      }),
+    );
   }
 
   /** Ready when every partition's node is: a shard that is down makes the processes unready, naming it. */

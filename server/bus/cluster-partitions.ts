@@ -26,7 +26,8 @@ export class ClusterPartitions {
   private readonly tags: string[];
 
   constructor(readonly count: number = clusterPartitionDefaults.count) {
-    if (!Number.isInteger(count) || count < 1 || count > 1024) throw new Error(`partitions must be 1 to 1024, not ${count}`);
+    // At most 64: a resume cursor names every partition a subscription hears (shared/limits).
+    if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`partitions must be 1 to 64, not ${count}`);
     this.tags = Array.from({ length: count }, (_, partition) => evenTag(partition, count));
   }
 

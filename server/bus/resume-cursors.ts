@@ -13,17 +13,7 @@
  */
 import type { BusEvent } from './bus.js';
 
-export interface SubscriptionCursor {
-  /** The cursor for a live event: after everything this process has delivered. */
-  live(): string;
-  /** The cursor after `published`, one of a replay (or of the live events held during it). */
-  advance(published: BusEvent): string;
-}
-
-export interface ResumeCursors {
-  /** Cursors for a subscription on `channels` (undefined: every partition), resuming from `lastEventId` if given. */
-  forSubscription(channels: readonly string[] | undefined, lastEventId: string | undefined): SubscriptionCursor;
-}
+export type { ResumeCursors, SubscriptionCursor } from './bus.js';
 
 const separator = '~';
 

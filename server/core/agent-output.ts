@@ -10,7 +10,7 @@
  * same way. Deltas that need no change go out as the same object, so the transport still encodes
  * each event once for every socket.
  */
-import { isNewerEventId } from '../../shared/event-id.js';
+import { isAfterResumePoint } from '../../shared/event-id.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import { appendOutput } from '../../shared/folds/agent-output.js';
 import { RealtimeError } from './errors.js';
@@ -104,7 +104,7 @@ export class AgentOutputs {
     let high = run.ids.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (isNewerEventId(run.ids[middle]!, lastEventId)) high = middle;
+      if (isAfterResumePoint(run.ids[middle]!, lastEventId)) high = middle;
       else low = middle + 1;
     }
     return low === 0 ? 0 : run.ends[low - 1]!;

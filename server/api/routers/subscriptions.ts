@@ -91,7 +91,9 @@ export const subscriptionProcedures = {
     .subscription(async ({ ctx, input, signal }) => {
       const agentId = input?.agentId;
       const { agents } = ctx.services;
-      const lastEventId = input?.lastEventId ?? (agentId === undefined ? undefined : agents.replayPointOf(agentId));
+      const runStart = agentId === undefined ? undefined : agents.replayPointOf(agentId);
+      // On a Redis Cluster the run's events are in several partitions: a cursor from its start names them all.
+      const lastEventId = input?.lastEventId ?? (runStart === undefined ? undefined : (ctx.services.bus.cursors?.from(runStart) ?? runStart));
       // A run in a room is watched through the room: by a member who asks for the room, or for the run.
       const run = agentId === undefined ? undefined : agents.get(agentId);
       const roomId = input?.roomId ?? (run?.roomId !== undefined && run.ownerId !== ctx.user.userId && !watchesEverything(ctx) ? run.roomId : undefined);
