@@ -2,6 +2,8 @@
  * Three real server processes (`server/main.ts`, compiled) over a real 3-master Redis Cluster
  * (REDIS_CLUSTER_URLS): the scale-out behaviours of cluster.test.ts (one Redis), with rooms
  * and users picked on the shard each check needs (cluster-shards.ts), through the official client.
+ * One deployment for the file, its tests in order (the shard outage, then its return; the
+ * SIGKILL last). About 50 s on the 2-core machine, most of it set-up and the wait for the return.
  */
 import { describe, expect, it } from 'vitest';
 import type { RealtimeEvent } from '../../shared/events.js';

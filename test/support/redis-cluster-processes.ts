@@ -13,8 +13,6 @@ import type { TestClient } from './server.js';
 export interface RedisClusterProcesses {
   /** Set once the file's set-up ran. */
   readonly cluster: TestRedisCluster;
-  /** `REDIS_CLUSTER_URLS` as the processes got it. */
-  readonly seeds: string;
   readonly processes: ServerProcess[];
   readonly clients: TestClient[];
 }
@@ -36,9 +34,6 @@ export function useRedisClusterProcesses(enabled: boolean, count: number, env: R
   return {
     get cluster() {
       return started.store();
-    },
-    get seeds() {
-      return clusterSeeds(started.store().nodes);
     },
     processes: started.processes,
     clients: started.clients,
