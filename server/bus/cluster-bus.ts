@@ -207,7 +207,9 @@ export class ClusterBus implements EventBus, ResumeCursors {
     const groups = channels.includes(firehoseChannel)
       ? new Map(this.everyPartition.map((partition) => [partition, [firehoseChannel]]))
       : this.byPartition(channels);
-    let gap: GapReason | undefined;
+    // An id that names none of the partitions: one of an earlier deployment (one Redis, or
+    // another prefix), whose history is not here.
+    let gap: GapReason | undefined = positions.size > 0 ? undefined : parseEventId(afterEventId) ? 'service_restarted' : 'unknown_event_id';
     const reads = await Promise.all(
       [...groups].map(async ([partition, group]) => {
         const position = positions.get(partition);
