@@ -87,6 +87,8 @@ export class RedisBus implements EventBus {
   private catchingUp: WireMessage[] | undefined;
   private catchingUpRunning = false;
   private subscribed = false;
+  /** Set once start() subscribed: from then on a reconnect resubscribes. */
+  private started = false;
   /** Callers waiting until this process has delivered a sequence (see `delivered`). */
   private readonly deliveryWaiters = new SequenceWaiters();
   private closed = false;
@@ -146,6 +148,7 @@ export class RedisBus implements EventBus {
     this.catchingUp = [];
     await this.listen();
     this.subscribed = true;
+    this.started = true;
     await this.catchUp();
   }
 
@@ -153,13 +156,12 @@ export class RedisBus implements EventBus {
    * After the subscriber reconnects: subscribe again, then catch up from the global stream, and
    * only then call the bus ready, so nothing published around the reconnect is missed.
    */
-  private async resubscribe(): Promise<void> {
-    if (this.closed || !this.subscribed) return;
+  private async resubscribe(knownEpoch = this.epoch): Promise<void> {
+    if (this.closed || !this.started) return;
     this.subscribed = false;
-    // The epoch from before the disconnect: read before subscribing, because once subscribed a
-    // message from a process that already restored its state carries the new epoch, and this
-    // process would then think nothing was lost and not restore its own.
-    const knownEpoch = this.epoch;
+    // knownEpoch, the epoch from before the disconnect, is read before subscribing, because once
+    // subscribed a message from a process that already restored its state carries the new epoch,
+    // and this process would then think nothing was lost and not restore its own.
     // Live messages wait until the catch-up has delivered what came before them.
     this.catchingUp ??= [];
     try {
@@ -172,7 +174,10 @@ export class RedisBus implements EventBus {
       const dataLost = knownEpoch !== '' && currentEpoch !== knownEpoch;
       this.resubscribedListeners.emit({ dataLost });
     } catch (error) {
+      // A node that has just come back may answer CLUSTERDOWN (or LOADING) until it has rejoined:
+      // try again, or this bus would hold live messages forever and never be ready.
       this.reportError(error, 'resubscribing after a redis reconnect');
+      setTimeout(() => void this.resubscribe(knownEpoch), 500).unref();
     }
   }
 
