@@ -10,7 +10,31 @@ import { PhaseRunner, connectSubscribers, disconnectSubscribers, waitForConnecti
 import { burstEventsFor } from '../options.js';
 import { startServer, stopServer, type LoadChannel, type ServerChannel } from '../processes.js';
 import type { BenchRedis } from './redis-server.js';
-import { variantProcesses, variantServers, type ClusterBenchOptions, type ClusterVariant } from './options.js';
+import type { BenchRedisCluster } from './redis-cluster.js';
+import { variantProcesses, variantRedis, variantServers, type ClusterBenchOptions, type ClusterVariant } from './options.js';
+
+/** What the variants run on: the run's one redis-server, and its Redis Cluster when a variant needs one. */
+export interface BenchDeployments {
+  redis: BenchRedis;
+  cluster: BenchRedisCluster | undefined;
+  /** Each one's idle CPU, µs per second (see VariantCell.redisIdleMicrosPerSecond). */
+  idleMicrosPerSecond: { redis: number; cluster: number };
+}
+
+/**
+ * The servers' environment: a key prefix per cell as well as a flush after it, so nothing a
+ * previous cell's processes left (heartbeats, room holds) can reach this one. Every variable is
+ * set, empty where unused: a value inherited from the shell must not put (a) on Redis, or (b) on the cluster.
+ */
+function variantEnvironment(variant: ClusterVariant, deployments: BenchDeployments, prefix: string): Record<string, string> {
+  const where = variantRedis[variant];
+  if (where === 'cluster' && !deployments.cluster) throw new Error(`${variant} needs the run's Redis Cluster, which was not started`);
+  return {
+    BENCH_REDIS_URL: where === 'one' ? deployments.redis.url : '',
+    BENCH_REDIS_CLUSTER_URLS: where === 'cluster' ? deployments.cluster!.seeds : '',
+    BENCH_REDIS_PREFIX: prefix,
+  };
+}
 
 export interface VariantCell {
   variant: ClusterVariant;
@@ -22,6 +46,12 @@ export interface VariantCell {
   connected: number;
   /** The machine's 1-minute load average when the cell ended: above ~2 other work shared the 2 cores. */
   loadAverage: number;
+  /**
+   * CPU µs per second the Redis this cell ran on spent idle (cron; on the cluster, its bus pings
+   * too), measured once at the start of the run: at the fan-out's tens of events a second it is a
+   * large part of Redis's CPU per event, and three masters have three times one's.
+   */
+  redisIdleMicrosPerSecond: number;
   /** `sideDeltas` of each phase: the redis-server's counters across it (see RedisCounters). */
   fixedRate: PhaseResult;
   fullSpeed: PhaseResult;
@@ -34,13 +64,10 @@ export async function measureVariantCell(
   subscribers: number,
   repeat: number,
   generators: readonly LoadChannel[],
-  redis: BenchRedis,
+  deployments: BenchDeployments,
 ): Promise<VariantCell> {
-  // A key prefix per cell as well as a flush after it: nothing a previous cell's processes left
-  // (heartbeats, room holds) can reach this one. (a) clears the variable: a value inherited from
-  // the shell must not put the baseline on Redis.
-  const environment: Record<string, string> =
-    variant === 'memory' ? { BENCH_REDIS_URL: '' } : { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: `bench-${variant}-n${subscribers}-r${repeat}` };
+  const environment = variantEnvironment(variant, deployments, `bench-${variant}-n${subscribers}-r${repeat}`);
+  const redis = variantRedis[variant] === 'cluster' ? deployments.cluster! : deployments.redis;
   const servers: ServerChannel[] = Array.from({ length: variantProcesses[variant] }, () => startServer(variantServers[variant], { environment }));
   try {
     const targets = await Promise.all(servers.map((server) => server.ready));
@@ -73,6 +100,7 @@ export async function measureVariantCell(
       connectedPerProcess,
       connected,
       loadAverage: loadavg()[0]!,
+      redisIdleMicrosPerSecond: deployments.idleMicrosPerSecond[variantRedis[variant] === 'cluster' ? 'cluster' : 'redis'],
       fixedRate,
       fullSpeed,
       problems: cell.problems,
@@ -81,6 +109,6 @@ export async function measureVariantCell(
     await disconnectSubscribers(generators);
     await Promise.all(servers.map((server) => stopServer(server)));
     // Each cell has its own key prefix too, so a failed flush costs memory, not correctness.
-    if (variant !== 'memory') await redis.flush().catch((error: unknown) => console.error('[cluster bench] flushing redis failed', error));
+    if (variantRedis[variant] !== 'none') await redis.flush().catch((error: unknown) => console.error('[cluster bench] flushing redis failed', error));
   }
 }

@@ -1,14 +1,19 @@
 /**
  * `npm run bench -- --cluster --publish-cost`: what one published event costs Redis, without the
  * fan-out around it (issue 20). The same events, 16 in flight, into one redis-server of the run's
- * own, from three publishers in turn (interleaved, the order rotated per repeat):
+ * own, from five publishers in turn (interleaved, the order rotated per repeat):
  *
  * - **ours**: the service's RedisBus and its leased rate limits (`consume` then `publish`, as the
  *   router does), with its subscriber connection receiving every event;
  * - **before**: the publish script and rate-limit script of commit bc20d36 (baseline-publish.ts,
  *   rate-limiter-flexible's RateLimiterRedis), with a subscriber;
  * - **Socket.IO**: `io.to(room).emit` on @socket.io/redis-adapter (one PUBLISH per broadcast), its
- *   own subscriber receiving it.
+ *   own subscriber receiving it;
+ *
+ * and, on a 3-master Redis Cluster of the run's own (its counters summed over the masters):
+ *
+ * - **ours on the cluster**: the service's ClusterBus (REDIS_CLUSTER_URLS) and its leased rate limits;
+ * - **Socket.IO sharded**: `createShardedAdapter` (one SPUBLISH per broadcast on the room's channel).
  *
  * Per event: the redis-server's CPU (schedstat, every thread) and its commands (INFO
  * commandstats, a script's own calls included). With thousands of events per second Redis's idle
@@ -25,16 +30,23 @@ import { median } from '../statistics.js';
 import { benchLimits } from '../servers/bench-limits.js';
 import { baselinePublishScript } from './baseline-publish.js';
 import { startBenchRedis, type BenchRedis } from './redis-server.js';
+import { startBenchRedisCluster } from './redis-cluster.js';
+import { oursClusterPublisher, shardedSocketIoPublisher } from './cluster-publishers.js';
+import type { EventBus } from '../../server/bus/bus.js';
 
-type PublisherName = 'ours' | 'before' | 'socketio';
-const publisherNames: readonly PublisherName[] = ['ours', 'before', 'socketio'];
+type PublisherName = 'ours' | 'before' | 'socketio' | 'ours-cluster' | 'socketio-sharded';
+const publisherNames: readonly PublisherName[] = ['ours', 'before', 'socketio', 'ours-cluster', 'socketio-sharded'];
 const labels: Record<PublisherName, string> = {
   ours: 'ours (RedisBus + leased limits)',
   before: 'before (bc20d36 scripts)',
   socketio: 'Socket.IO redis-adapter',
+  'ours-cluster': 'ours (ClusterBus + leased limits)',
+  'socketio-sharded': 'Socket.IO sharded adapter, cluster',
 };
+/** Which publishers run on the 3-master Redis Cluster (their counters are summed over its masters). */
+const onCluster: Record<PublisherName, boolean> = { ours: false, before: false, socketio: false, 'ours-cluster': true, 'socketio-sharded': true };
 
-interface Publisher {
+export interface Publisher {
   publish(index: number): Promise<unknown>;
   close(): Promise<void>;
 }
@@ -42,6 +54,8 @@ interface Publisher {
 const rule = { perSecond: benchLimits.rateLimitPerSecond, burst: benchLimits.rateLimitBurst };
 const roomId = 'bench';
 const dataOf = (index: number) => ({ changed: [`field-${index}`] });
+/** One event into the room, as the router's admin.broadcast publishes it. */
+const publishToRoom = (bus: EventBus, index: number) => bus.publish({ type: 'sphere.updated', data: dataOf(index), channels: [`room:${roomId}`], roomId });
 
 async function oursPublisher(url: string, prefix: string): Promise<Publisher> {
   const bus = new RedisBus({ url, prefix, onError: () => {} });
@@ -50,7 +64,7 @@ async function oursPublisher(url: string, prefix: string): Promise<Publisher> {
   return {
     async publish(index) {
       await limits.consume('user:bench-admin');
-      return bus.publish({ type: 'sphere.updated', data: dataOf(index), channels: [`room:${roomId}`], roomId });
+      return publishToRoom(bus, index);
     },
     close: () => bus.close(),
   };
@@ -100,11 +114,22 @@ async function socketIoPublisher(url: string, prefix: string): Promise<Publisher
   };
 }
 
-const factories: Record<PublisherName, (url: string, prefix: string) => Promise<Publisher>> = {
-  ours: oursPublisher,
-  before: beforePublisher,
-  socketio: socketIoPublisher,
+/** Where a publisher runs: `url` of the one Redis, or `seeds` (REDIS_CLUSTER_URLS) of the cluster. */
+interface Target {
+  url: string;
+  seeds: string;
+}
+
+const factories: Record<PublisherName, (target: Target, prefix: string) => Promise<Publisher>> = {
+  ours: ({ url }, prefix) => oursPublisher(url, prefix),
+  before: ({ url }, prefix) => beforePublisher(url, prefix),
+  socketio: ({ url }, prefix) => socketIoPublisher(url, prefix),
+  'ours-cluster': ({ seeds }, prefix) => oursClusterPublisher(seeds, prefix, rule, publishToRoom),
+  'socketio-sharded': ({ seeds }, prefix) => shardedSocketIoPublisher(seeds, prefix, roomId, dataOf),
 };
+
+/** The counters of the Redis a publisher runs on, and the way to empty it after a cell. */
+type Deployment = Pick<BenchRedis, 'counters' | 'flush'>;
 
 /** Publishes `events` with at most `window` in flight. */
 async function publishAll(publisher: Publisher, events: number, window: number): Promise<void> {
@@ -119,12 +144,14 @@ interface PublishCell {
   publisher: PublisherName;
   repeat: number;
   cpuMicrosPerEvent: number;
+  /** The same from INFO's used_cpu_sys + used_cpu_user (summed over the masters on the cluster): a cross-check. */
+  infoCpuMicrosPerEvent: number;
   commandsPerEvent: number;
   eventsPerSecond: number;
 }
 
-async function measure(redis: BenchRedis, name: PublisherName, repeat: number, events: number): Promise<PublishCell> {
-  const publisher = await factories[name](redis.url, `cost-${name}-${repeat}`);
+async function measure(redis: Deployment, target: Target, name: PublisherName, repeat: number, events: number): Promise<PublishCell> {
+  const publisher = await factories[name](target, `cost-${name}-${repeat}`);
   try {
     await publishAll(publisher, 200, 16); // warm-up: scripts loaded, leases taken
     const before = await redis.counters();
@@ -136,6 +163,7 @@ async function measure(redis: BenchRedis, name: PublisherName, repeat: number, e
       publisher: name,
       repeat,
       cpuMicrosPerEvent: (after.cpuMicros - before.cpuMicros) / events,
+      infoCpuMicrosPerEvent: (after.infoCpuMicros - before.infoCpuMicros) / events,
       commandsPerEvent: (after.commands - before.commands) / events,
       eventsPerSecond: events / seconds,
     };
@@ -150,20 +178,22 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
   const events = quick ? 2_000 : 10_000;
   const repeats = quick ? 1 : 3;
   const redis = await startBenchRedis();
+  const cluster = await startBenchRedisCluster().catch(async (error: unknown) => {
+    await redis.stop();
+    throw error;
+  });
+  const target: Target = { url: redis.url, seeds: cluster.seeds };
   try {
-    const idleBefore = redis.cpu();
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const idle = redis.cpu();
-    const idleMicrosPerSecond = (idle.schedstatMicros ?? idle.statMicros) - (idleBefore.schedstatMicros ?? idleBefore.statMicros);
+    const [redisIdle, clusterIdle] = await Promise.all([redisIdleMicrosPerSecond(redis), redisIdleMicrosPerSecond(cluster)]);
     const cells: PublishCell[] = [];
     for (let repeat = 1; repeat <= repeats; repeat++) {
       for (let offset = 0; offset < publisherNames.length; offset++) {
         const name = publisherNames[(offset + repeat - 1) % publisherNames.length]!;
-        const cell = await measure(redis, name, repeat, events);
+        const cell = await measure(onCluster[name] ? cluster : redis, target, name, repeat, events);
         cells.push(cell);
         console.log(
-          `[${cells.length}/${repeats * publisherNames.length}] ${labels[name].padEnd(32)} ${cell.commandsPerEvent.toFixed(2)} commands/event, ` +
-            `Redis ${cell.cpuMicrosPerEvent.toFixed(1)} µs/event, ${Math.round(cell.eventsPerSecond)} events/s`,
+          `[${cells.length}/${repeats * publisherNames.length}] ${labels[name].padEnd(36)} ${cell.commandsPerEvent.toFixed(2)} commands/event, ` +
+            `Redis ${cell.cpuMicrosPerEvent.toFixed(1)} µs/event (INFO ${cell.infoCpuMicrosPerEvent.toFixed(1)}), ${Math.round(cell.eventsPerSecond)} events/s`,
         );
       }
     }
@@ -176,17 +206,35 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
             return other ? [pick(cell) / pick(other)] : [];
           }),
       );
-    console.log(`\n${events} events per cell, ${repeats} repeat(s), 16 in flight; Redis idle background ${idleMicrosPerSecond.toFixed(0)} µs/s.\n`);
-    console.log('| publisher | commands/event | Redis CPU µs/event | events/s |');
-    console.log('|---|---:|---:|---:|');
+    console.log(
+      `\n${events} events per cell, ${repeats} repeat(s), 16 in flight; idle background: one Redis ${redisIdle.toFixed(0)} µs/s, ` +
+        `the ${cluster.nodes.length}-master cluster ${clusterIdle.toFixed(0)} µs/s (summed; cluster bus pings included).\n`,
+    );
+    console.log('| publisher | where | commands/event | Redis CPU µs/event | INFO used_cpu µs/event | events/s |');
+    console.log('|---|---|---:|---:|---:|---:|');
     for (const name of publisherNames) {
       const group = cells.filter((cell) => cell.publisher === name);
       const of = (pick: (cell: PublishCell) => number) => median(group.map(pick));
-      console.log(`| ${labels[name]} | ${of((cell) => cell.commandsPerEvent).toFixed(2)} | ${of((cell) => cell.cpuMicrosPerEvent).toFixed(1)} | ${Math.round(of((cell) => cell.eventsPerSecond))} |`);
+      const where = onCluster[name] ? `cluster (${cluster.nodes.length} masters, summed)` : 'one Redis';
+      console.log(
+        `| ${labels[name]} | ${where} | ${of((cell) => cell.commandsPerEvent).toFixed(2)} | ${of((cell) => cell.cpuMicrosPerEvent).toFixed(1)} | ` +
+          `${of((cell) => cell.infoCpuMicrosPerEvent).toFixed(1)} | ${Math.round(of((cell) => cell.eventsPerSecond))} |`,
+      );
     }
     const cpu = (cell: PublishCell) => cell.cpuMicrosPerEvent;
     console.log(`\nPaired (median of per-repeat ratios), Redis CPU per event: ours ÷ before ${ratio('ours', 'before', cpu).toFixed(2)}×, ours ÷ Socket.IO ${ratio('ours', 'socketio', cpu).toFixed(2)}×`);
+    console.log(
+      `On the cluster: ours ÷ Socket.IO sharded ${ratio('ours-cluster', 'socketio-sharded', cpu).toFixed(2)}×, ` +
+        `ours on the cluster ÷ ours on one Redis ${ratio('ours-cluster', 'ours', cpu).toFixed(2)}× (the cluster's idle background included)`,
+    );
   } finally {
-    await redis.stop();
+    await Promise.all([redis.stop(), cluster.stop()]);
   }
+}
+
+/** Redis's own background work (cron, and on the cluster its bus pings), µs of CPU per second. */
+export async function redisIdleMicrosPerSecond(deployment: Pick<Deployment, 'counters'>): Promise<number> {
+  const before = await deployment.counters();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  return (await deployment.counters()).cpuMicros - before.cpuMicros;
 }

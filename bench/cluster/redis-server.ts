@@ -26,6 +26,8 @@ type RedisInfoCounters = {
   /** Socket reads and writes (INFO stats): wake-ups, so they show how well commands arrive batched. */
   socketReads: number;
   socketWrites: number;
+  /** used_cpu_sys + used_cpu_user of INFO cpu, µs: Redis's own getrusage, a cross-check of the /proc figure. */
+  infoCpuMicros: number;
 };
 
 /**
@@ -64,7 +66,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function clockTicksPerSecond(): number {
+export function clockTicksPerSecond(): number {
   try {
     const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
     return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
@@ -92,10 +94,39 @@ function schedstatNanos(pid: number): number | undefined {
   }
 }
 
+/** The CPU time of a redis-server process so far. */
+export function processCpu(pid: number, ticks: number): RedisCpuReading {
+  const nanos = schedstatNanos(pid);
+  return { statMicros: (statTicks(pid) * 1_000_000) / ticks, schedstatMicros: nanos === undefined ? undefined : nanos / 1000 };
+}
+
+/** A connection of its own for INFO: the observer's commands are the only ones it adds (INFO, not counted). */
+export function redisObserver(url: string): Redis {
+  const observer = new Redis(url, { maxRetriesPerRequest: 1 });
+  observer.on('error', () => undefined);
+  return observer;
+}
+
+/** CPU from /proc (read first), then INFO stats, commandstats and cpu in one round trip. */
+export async function readCounters(observer: Redis, reading: RedisCpuReading): Promise<RedisCounters> {
+  const info = parseInfo(String(await observer.call('INFO', 'stats', 'commandstats', 'cpu')));
+  return { cpuMicros: reading.schedstatMicros ?? reading.statMicros, statCpuMicros: reading.statMicros, ...info };
+}
+
+export async function flushRedis(url: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  try {
+    await client.flushall();
+  } finally {
+    client.disconnect();
+  }
+}
+
 const scriptCommands = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
 
 function parseInfo(text: string): RedisInfoCounters {
-  const counters = { commands: 0, scriptCalls: 0, scriptMicros: 0, socketReads: 0, socketWrites: 0 };
+  const counters = { commands: 0, scriptCalls: 0, scriptMicros: 0, socketReads: 0, socketWrites: 0, infoCpuMicros: 0 };
   for (const line of text.split('\r\n')) {
     const command = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
     if (command) {
@@ -108,6 +139,7 @@ function parseInfo(text: string): RedisInfoCounters {
       }
     } else if (line.startsWith('total_reads_processed:')) counters.socketReads = Number(line.split(':')[1]);
     else if (line.startsWith('total_writes_processed:')) counters.socketWrites = Number(line.split(':')[1]);
+    else if (/^used_cpu_(sys|user):/.test(line)) counters.infoCpuMicros += Math.round(Number(line.split(':')[1]) * 1_000_000);
   }
   return counters;
 }
@@ -144,31 +176,15 @@ export async function startBenchRedis(): Promise<BenchRedis> {
   await waitForPing(url, () => exited, 10_000);
   const pid = child.pid!;
   const ticks = clockTicksPerSecond();
-  const cpu = (): RedisCpuReading => {
-    const nanos = schedstatNanos(pid);
-    return { statMicros: (statTicks(pid) * 1_000_000) / ticks, schedstatMicros: nanos === undefined ? undefined : nanos / 1000 };
-  };
-  const observer = new Redis(url, { maxRetriesPerRequest: 1 });
-  observer.on('error', () => undefined);
+  const cpu = () => processCpu(pid, ticks);
+  const observer = redisObserver(url);
   return {
     url,
     pid,
     clockTicksPerSecond: ticks,
     cpu,
-    async counters() {
-      const reading = cpu();
-      const info = parseInfo(String(await observer.call('INFO', 'stats', 'commandstats')));
-      return { cpuMicros: reading.schedstatMicros ?? reading.statMicros, statCpuMicros: reading.statMicros, ...info };
-    },
-    async flush() {
-      const client = new Redis(url, { maxRetriesPerRequest: 1 });
-      client.on('error', () => undefined);
-      try {
-        await client.flushall();
-      } finally {
-        client.disconnect();
-      }
-    },
+    counters: () => readCounters(observer, cpu()),
+    flush: () => flushRedis(url),
     async stop() {
       observer.disconnect();
       if (exited) return;

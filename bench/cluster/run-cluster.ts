@@ -1,9 +1,11 @@
 /**
  * `npm run bench -- --cluster`: the figures of issues 5 and 20. The same fan-out job against (a)
  * one process on the memory bus, (b) one process over Redis, (c) two processes over Redis, and
- * Socket.IO on its Redis adapter with one (d) and two (e) processes, in one run, interleaved, with repeats; writes bench-output/cluster-results.{json,md}. Starts its
- * own redis-server on a free loopback port and stops it at the end (run.ts kills every child,
- * this redis-server included, on exit, error or Ctrl-C).
+ * Socket.IO on its Redis adapter with one (d) and two (e) processes, and on a 3-master Redis
+ * Cluster ours with one (f) and two (g) processes and Socket.IO's sharded adapter (h), in one run,
+ * interleaved, with repeats; writes bench-output/cluster-results.{json,md}. Starts its own
+ * redis-server on a free loopback port, and the cluster when a variant needs it, and stops them
+ * at the end (run.ts kills every child, these redis-servers included, on exit, error or Ctrl-C).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,9 +13,10 @@ import { resolve } from 'node:path';
 import { openFileLimit, startLoadGenerator } from '../processes.js';
 import { describeMachine } from '../report/run-description.js';
 import { measureVariantCell, type VariantCell } from './measure-variant.js';
-import { runPublishCostBench } from './publish-cost.js';
-import { parseClusterBenchOptions, variantLabels, type ClusterBenchOptions } from './options.js';
+import { redisIdleMicrosPerSecond, runPublishCostBench } from './publish-cost.js';
+import { parseClusterBenchOptions, variantLabels, variantRedis, type ClusterBenchOptions } from './options.js';
 import { startBenchRedis } from './redis-server.js';
+import { startBenchRedisCluster, type BenchRedisCluster } from './redis-cluster.js';
 import { clusterResultsMarkdown, type ClusterRunDescription } from './results-markdown.js';
 import { pairRatios, summarizeVariants, variantRatios } from './summary.js';
 
@@ -60,9 +63,13 @@ export async function runClusterBench(argv: string[]): Promise<void> {
   const started = performance.now();
 
   const redis = await startBenchRedis();
+  let cluster: BenchRedisCluster | undefined;
   try {
+    if (options.variants.some((variant) => variantRedis[variant] === 'cluster')) cluster = await startBenchRedisCluster();
     const generators = Array.from({ length: loadGeneratorCount }, (_, index) => startLoadGenerator(index));
     await Promise.all(generators.map((generator) => generator.ready));
+    const idleMicrosPerSecond = { redis: await redisIdleMicrosPerSecond(redis), cluster: cluster ? await redisIdleMicrosPerSecond(cluster) : Number.NaN };
+    console.log(`Redis idle: one Redis ${idleMicrosPerSecond.redis.toFixed(0)} µs/s, the cluster ${idleMicrosPerSecond.cluster.toFixed(0)} µs/s (summed over its masters)`);
     const redisAtStart = redis.cpu();
 
     const cells: VariantCell[] = [];
@@ -72,7 +79,7 @@ export async function runClusterBench(argv: string[]): Promise<void> {
         // Rotate the order each repeat, so no variant always runs first (cold machine) or last.
         const order = options.variants.map((_, index) => options.variants[(index + repeat - 1) % options.variants.length]!);
         for (const variant of order) {
-          const cell = await measureVariantCell(options, variant, subscribers, repeat, generators, redis);
+          const cell = await measureVariantCell(options, variant, subscribers, repeat, generators, { redis, cluster, idleMicrosPerSecond });
           cells.push(cell);
           console.log(`[${cells.length}/${total}] ${describeCell(cell)}`);
         }
@@ -105,6 +112,6 @@ export async function runClusterBench(argv: string[]): Promise<void> {
     console.log(`Wrote ${outputDirectory}/cluster-results.json, cluster-results.md`);
     console.log(`Done in ${run.seconds.toFixed(0)} s`);
   } finally {
-    await redis.stop();
+    await Promise.all([redis.stop(), cluster?.stop()]);
   }
 }

@@ -22,6 +22,12 @@ export interface VariantRow {
   /** The redis-server's CPU across the full-speed phase, per event and per delivery. In (a) nothing uses Redis: its idle background. */
   redisCpuMicrosPerEvent: number;
   redisCpuMicrosPerDelivery: number;
+  /**
+   * The same per event less the Redis's idle background over the phase (its deliveries over
+   * deliveries/s: first publish to last delivery, a little shorter than the counters' window,
+   * so a little less idle is taken off than was spent).
+   */
+  redisCpuMicrosPerEventAboveIdle: number;
   /** Redis commands (a script's own calls included), Lua script time and socket reads, per event (full speed). */
   redisCommandsPerEvent: number;
   redisScriptMicrosPerEvent: number;
@@ -88,6 +94,9 @@ export function summarizeVariants(cells: readonly VariantCell[]): VariantRow[] {
         serverCpuMicrosPerEvent: of((cell) => perEvent(cell.fullSpeed.serverCpuMicros, cell)),
         redisCpuMicrosPerEvent: of((cell) => perEvent(redisMicros(cell), cell)),
         redisCpuMicrosPerDelivery: of((cell) => redisMicros(cell) / cell.fullSpeed.deliveries),
+        redisCpuMicrosPerEventAboveIdle: of((cell) =>
+          perEvent(redisMicros(cell) - (cell.redisIdleMicrosPerSecond * cell.fullSpeed.deliveries) / cell.fullSpeed.deliveriesPerSecond, cell),
+        ),
         redisCommandsPerEvent: of((cell) => perEvent(redisDelta(cell, 'commands'), cell)),
         redisScriptMicrosPerEvent: of((cell) => perEvent(redisDelta(cell, 'scriptMicros'), cell)),
         redisSocketReadsPerEvent: of((cell) => perEvent(redisDelta(cell, 'socketReads'), cell)),

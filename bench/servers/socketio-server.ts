@@ -5,22 +5,36 @@
  *
  * With `BENCH_REDIS_URL` set (`--cluster`'s Socket.IO variants), it runs on the Socket.IO Redis
  * adapter (@socket.io/redis-adapter, ioredis clients): one PUBLISH per broadcast, which every
- * process (itself included) receives and delivers to its own sockets in the room.
+ * process (itself included) receives and delivers to its own sockets in the room. With
+ * `BENCH_REDIS_CLUSTER_URLS` instead (`--cluster`'s (h)), it runs on the sharded adapter
+ * (`createShardedAdapter`, ioredis Cluster clients): one SPUBLISH per broadcast on the room's own
+ * channel, which only the processes holding the room have SSUBSCRIBEd.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { Redis } from 'ioredis';
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
+import { Redis, type Cluster } from 'ioredis';
 import { Server } from 'socket.io';
 import { benchRoomId } from '../contracts.js';
 import { runBenchServer } from './harness.js';
+import { clusterClient } from '../cluster/cluster-client.js';
 
 await runBenchServer(async () => {
   const httpServer = createServer();
   const io = new Server(httpServer, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
   const redisUrl = process.env.BENCH_REDIS_URL;
-  const redisClients = redisUrl ? [new Redis(redisUrl), new Redis(redisUrl)] : [];
-  if (redisClients.length === 2) io.adapter(createAdapter(redisClients[0]!, redisClients[1]!, { key: process.env.BENCH_REDIS_PREFIX || 'socket.io' }));
+  const clusterSeeds = process.env.BENCH_REDIS_CLUSTER_URLS;
+  const prefix = process.env.BENCH_REDIS_PREFIX || 'socket.io';
+  const redisClients: Array<Redis | Cluster> = [];
+  if (clusterSeeds) {
+    const [publisher, subscriber] = [clusterClient(clusterSeeds), clusterClient(clusterSeeds, { subscriber: true })];
+    redisClients.push(publisher, subscriber);
+    io.adapter(createShardedAdapter(publisher, subscriber, { channelPrefix: prefix }));
+  } else if (redisUrl) {
+    const [publisher, subscriber] = [new Redis(redisUrl), new Redis(redisUrl)];
+    redisClients.push(publisher, subscriber);
+    io.adapter(createAdapter(publisher, subscriber, { key: prefix }));
+  }
   let sequence = 0;
 
   io.on('connection', (socket) => {

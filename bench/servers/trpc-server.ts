@@ -5,7 +5,9 @@
  *
  * With `BENCH_REDIS_URL` set (the `--cluster` mode sets it), the process joins a cluster over
  * that Redis exactly as `REDIS_URL` makes `server/main.ts` do. A bench-only name, so that a
- * `REDIS_URL` exported in the shell never silently turns the plain benchmark into a Redis one.
+ * `REDIS_URL` exported in the shell never silently turns the plain benchmark into a Redis one. With
+ * `BENCH_REDIS_CLUSTER_URLS` (`--cluster`'s (f), (g)), it joins over a Redis Cluster as
+ * `REDIS_CLUSTER_URLS` does.
  */
 import { createRealtimeServer, defaultConfig } from '../../server/index.js';
 import { maxCursorMembers } from '../contracts.js';
@@ -20,6 +22,7 @@ await runBenchServer(async () => {
     port: 0,
     ...benchLimits,
     redisUrl: process.env.BENCH_REDIS_URL || undefined,
+    redisClusterNodes: (process.env.BENCH_REDIS_CLUSTER_URLS ?? '').split(',').filter(Boolean),
     redisPrefix: process.env.BENCH_REDIS_PREFIX || 'bench',
     // `--cursors` compares coalescing on (the default 20 Hz) and off (0).
     ephemeralHz: process.env.BENCH_EPHEMERAL_HZ === undefined ? 20 : Number(process.env.BENCH_EPHEMERAL_HZ),

@@ -47,7 +47,15 @@ async function waitForClusterOk(node: string, timeoutMs = 15_000): Promise<void>
   throw new Error(`redis cluster node ${node} was not ok within ${timeoutMs} ms`);
 }
 
-export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+export interface RedisClusterOptions {
+  /**
+   * Called with every redis-server started (a restarted node too): the benchmark tracks them so
+   * they die with it on Ctrl-C, and reads their CPU time from /proc.
+   */
+  onSpawn?: (node: string, child: ChildProcess) => void;
+}
+
+export async function startRedisCluster(masters = 3, options: RedisClusterOptions = {}): Promise<TestRedisCluster> {
   const directory = mkdtempSync(join(tmpdir(), 'realtime-cluster-'));
   const ports = await Promise.all(Array.from({ length: masters }, () => freePort()));
   const nodes = ports.map((port) => `127.0.0.1:${port}`);
@@ -65,6 +73,7 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
       { stdio: 'ignore' },
     );
     children.set(node, child);
+    options.onSpawn?.(node, child);
     const deadline = Date.now() + 10_000;
     while (spawnSync('redis-cli', ['-p', port, 'ping'], { encoding: 'utf8' }).stdout.trim() !== 'PONG') {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server (cluster mode) on ${node} did not start`);
