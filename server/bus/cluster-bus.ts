@@ -24,6 +24,7 @@ import { firehoseChannel } from './channels.js';
 import { historyDefaults, type BusEvent, type BusHealth, type EventBus, type GapReason, type HistoryRead, type PublishRequest } from './bus.js';
 import { ClusterPartitions, partitionKey } from './cluster-partitions.js';
 import { RedisBus, redisConnectionOptions } from './redis-bus.js';
+import { hostAndPort, readSlotOwners } from './cluster-topology.js';
 import { formatCursor, parseCursor, positionOf, type ResumeCursors, type SubscriptionCursor } from './resume-cursors.js';
 
 export interface ClusterBusOptions {
@@ -207,7 +208,9 @@ export class ClusterBus implements EventBus, ResumeCursors {
     const groups = channels.includes(firehoseChannel)
       ? new Map(this.everyPartition.map((partition) => [partition, [firehoseChannel]]))
       : this.byPartition(channels);
-    let gap: GapReason | undefined;
+    // An id that names none of the partitions: one of an earlier deployment (one Redis, or
+    // another prefix), whose history is not here.
+    let gap: GapReason | undefined = positions.size > 0 ? undefined : parseEventId(afterEventId) ? 'service_restarted' : 'unknown_event_id';
     const reads = await Promise.all(
       [...groups].map(async ([partition, group]) => {
         const position = positions.get(partition);
@@ -312,30 +315,4 @@ export class ClusterBus implements EventBus, ResumeCursors {
       subscriber.disconnect();
     }
   }
-}
-
-function hostAndPort(node: string): [string, number] {
-  const address = node.replace(/^rediss?:\/\//, '').replace(/\/.*$/, '');
-  const colon = address.lastIndexOf(':');
-  return colon === -1 ? [address, 6379] : [address.slice(0, colon), Number(address.slice(colon + 1))];
-}
-
-/** `CLUSTER SLOTS` from the first seed that answers: [first slot, last slot, master `host:port`]. */
-async function readSlotOwners(seeds: readonly string[]): Promise<Array<[number, number, string]>> {
-  let lastError: unknown;
-  for (const seed of seeds) {
-    const [host, port] = hostAndPort(seed);
-    const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      const ranges = (await client.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>;
-      return ranges.map(([low, high, [masterHost, masterPort]]) => [low, high, `${masterHost === '' ? host : masterHost}:${masterPort}`]);
-    } catch (error) {
-      lastError = error;
-    } finally {
-      client.disconnect();
-    }
-  }
-  throw new Error(`no node of the Redis Cluster answered (${seeds.join(', ')})`, { cause: lastError });
 }

@@ -9,7 +9,7 @@
  * rejects with SERVICE_UNAVAILABLE instead of being dropped.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import superjson from 'superjson';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { channels as channelNames, roomMembersChannelPrefix } from './channels.js';
@@ -22,40 +22,9 @@ import { decodeMessage, globalMessage, sequenceOfStreamId, streamIdOf, type Enve
 import { TtlRefreshes } from './ttl-refreshes.js';
 import { publishScript, scriptFor, singleRedisDialect, type ScriptDialect } from './redis-scripts.js';
 import { createListeners } from '../../shared/listeners.js';
+import { redisConnectionOptions, type EventPart, type RedisBusOptions } from './redis-bus-options.js';
 
-export interface RedisBusOptions {
-  url: string;
-  /** Namespace of every key, so several services can share one Redis. @default 'rt' */
-  prefix?: string;
-  /** @default 1000 */
-  historyPerChannel?: number;
-  /** @default 10000 */
-  globalHistory?: number;
-  /** A channel's history is dropped after this long without a new event. @default 86400 (a day) */
-  historyTtlSeconds?: number;
-  onError?: (error: unknown, context: string) => void;
-  /**
-   * One partition of a Redis Cluster (bus/cluster-bus): connections to the partition's node,
-   * shared with the node's other partitions, so neither connected nor closed here.
-   */
-  shared?: { commands: Redis; subscriber: Redis; dialect: ScriptDialect };
-}
-
-/** One part of an event published to several partitions of a cluster: every part carries the event's one id. */
-export interface EventPart {
-  eventId?: string;
-  parts: number;
-}
-
-/**
- * A bus connection's options. No offline queue on the commands connection: while Redis is away, a
- * publish fails at once with a clear error rather than waiting in a queue that could grow without
- * bound. Resubscription is ours (see resubscribe), so that readiness waits for the catch-up.
- */
-export function redisConnectionOptions(role: 'commands' | 'subscriber'): RedisOptions {
-  const common: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000) };
-  return role === 'commands' ? { ...common, enableOfflineQueue: false } : { ...common, enableOfflineQueue: true, autoResubscribe: false };
-}
+export { redisConnectionOptions, type EventPart, type RedisBusOptions } from './redis-bus-options.js';
 
 export class RedisBus implements EventBus {
   readonly prefix: string;
@@ -87,6 +56,8 @@ export class RedisBus implements EventBus {
   private catchingUp: WireMessage[] | undefined;
   private catchingUpRunning = false;
   private subscribed = false;
+  /** Set once start() subscribed: from then on a reconnect resubscribes. */
+  private started = false;
   /** Callers waiting until this process has delivered a sequence (see `delivered`). */
   private readonly deliveryWaiters = new SequenceWaiters();
   private closed = false;
@@ -146,6 +117,7 @@ export class RedisBus implements EventBus {
     this.catchingUp = [];
     await this.listen();
     this.subscribed = true;
+    this.started = true;
     await this.catchUp();
   }
 
@@ -153,13 +125,12 @@ export class RedisBus implements EventBus {
    * After the subscriber reconnects: subscribe again, then catch up from the global stream, and
    * only then call the bus ready, so nothing published around the reconnect is missed.
    */
-  private async resubscribe(): Promise<void> {
-    if (this.closed || !this.subscribed) return;
+  private async resubscribe(knownEpoch = this.epoch): Promise<void> {
+    if (this.closed || !this.started) return;
     this.subscribed = false;
-    // The epoch from before the disconnect: read before subscribing, because once subscribed a
-    // message from a process that already restored its state carries the new epoch, and this
-    // process would then think nothing was lost and not restore its own.
-    const knownEpoch = this.epoch;
+    // knownEpoch, the epoch from before the disconnect, is read before subscribing, because once
+    // subscribed a message from a process that already restored its state carries the new epoch,
+    // and this process would then think nothing was lost and not restore its own.
     // Live messages wait until the catch-up has delivered what came before them.
     this.catchingUp ??= [];
     try {
@@ -172,7 +143,10 @@ export class RedisBus implements EventBus {
       const dataLost = knownEpoch !== '' && currentEpoch !== knownEpoch;
       this.resubscribedListeners.emit({ dataLost });
     } catch (error) {
+      // A node that has just come back may answer CLUSTERDOWN (or LOADING) until it has rejoined:
+      // try again, or this bus would hold live messages forever and never be ready.
       this.reportError(error, 'resubscribing after a redis reconnect');
+      setTimeout(() => void this.resubscribe(knownEpoch), 500).unref();
     }
   }
 

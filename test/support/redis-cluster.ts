@@ -19,6 +19,8 @@ export interface TestRedisCluster {
   nodeOfKey(key: string): Promise<string>;
   stop(node: string): Promise<void>;
   start(node: string): Promise<void>;
+  /** FLUSHALL on every master: the next test starts from an empty cluster. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,18 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
       }
     },
     stop,
+    async flush() {
+      await Promise.all(
+        nodes.map(async (node) => {
+          const client = new Redis({ host: node.split(':')[0], port: Number(node.split(':')[1]) });
+          try {
+            await client.flushall();
+          } finally {
+            client.disconnect();
+          }
+        }),
+      );
+    },
     async start(node) {
       await launch(node);
       await waitForClusterOk(node);
