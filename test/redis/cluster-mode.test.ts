@@ -3,7 +3,7 @@
  * (REDIS_CLUSTER_URLS): the scale-out behaviours of cluster.test.ts (one Redis), with rooms
  * and users picked on the shard each check needs (cluster-shards.ts), through the official client.
  * One deployment for the file, its tests in order (the shard outage, then its return; the
- * SIGKILL last). About 50 s on the 2-core machine, most of it set-up and the wait for the return.
+ * SIGKILL last). About 30 s on the 2-core machine, two thirds of it set-up (build, cluster, processes).
  */
 import { describe, expect, it } from 'vitest';
 import type { RealtimeEvent } from '../../shared/events.js';
@@ -220,11 +220,9 @@ describe.runIf(enabled)('three processes over a 3-master Redis Cluster', () => {
       outage = { down, downRoom, upRoom, publisher, downStreams, upStreams, resumed };
     }, 60_000);
 
-    // Fails on issue-20c at 7d59205: the restarted node accepts connections while it still answers
-    // CLUSTERDOWN (its cluster state is not ok until the others' gossip reaches it, ~1–2 s), so
-    // RedisBus.resubscribe's one attempt (on the subscriber's 'ready') fails its GET of the
-    // partition's epoch, logs "resubscribing after a redis reconnect", and is never retried: the
-    // shard's partitions stay "catching up after a redis reconnect" and /readyz 503 for good.
+    // The restarted node accepts connections while it still answers CLUSTERDOWN (until the
+    // others' gossip reaches it, ~1–2 s): the bus must retry its catch-up after the reconnect.
+    // At 7d59205 it tried once, and the shard's partitions stayed unready for good (df8b292).
     it('is ready again when the shard returns on its address, and the same subscriptions get its room’s events', async () => {
       if (!outage) throw new Error('the outage test did not run to its end');
       const { down, downRoom, upRoom, publisher, downStreams, upStreams, resumed } = outage;
