@@ -151,6 +151,27 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
     expect(titles.filter((title) => title === 'system.maintenance')).toHaveLength(1);
   });
 
+  it('gives SSE subscribers the same cursors, and resumes them on the other server', async () => {
+    const userId = 'sse-roamer';
+    const admin = await connect(servers[0]!, 'sse-sender', 'admin');
+    const first = servers[0]!.connect(await servers[0]!.token(userId), { transport: 'sse' });
+    clients.push(first);
+    const before = collectTracked(first.api.onNotification, undefined);
+    await sleep(300);
+    await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'seen', message: '' } });
+    await waitFor(() => before.seen.length === 1, 'the first notification over SSE');
+    const cursor = before.seen[0]!.trackedId;
+    expect(cursor.startsWith('~')).toBe(true);
+    first.close();
+    await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'missed', message: '' } });
+    const elsewhere = servers[1]!.connect(await servers[1]!.token(userId), { transport: 'sse' });
+    clients.push(elsewhere);
+    const after = collectTracked(elsewhere.api.onNotification, { lastEventId: cursor });
+    await waitFor(() => after.seen.length >= 1, 'the missed notification over SSE');
+    await sleep(200);
+    expect(after.seen.map(({ event }) => (event.type === 'notification.new' ? event.data.title : event.type))).toEqual(['missed']);
+  });
+
   it('replays a run from its start to late watchers whose channels are in other partitions than the run’s first part', async () => {
     const ownerId = 'run-owner';
     const roomId = [...roomOnNode.values()].find((room) => partitions.partitionOf(`room:${room}`) !== partitions.partitionOf(`user:${ownerId}`))!;
