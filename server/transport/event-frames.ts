@@ -47,10 +47,10 @@ export function prepareTextFrame(message: string): PreparedFrame {
 
 export class EventFrameEncoder {
   private currentEvent: RealtimeEvent | undefined;
-  private currentPayload = '';
-  /** The tracked id `currentPayload` was made with. */
-  private currentTrackedId = '';
-  private readonly frames = new Map<string | number, PreparedFrame>();
+  /** The current event's encoding with its own id tracked, and its frames per subscription id. */
+  private current: TrackedEncoding | undefined;
+  /** On a partitioned bus: the current event's encodings per cursor (most subscribers share a few). */
+  private readonly byCursor = new Map<string, TrackedEncoding>();
   /** Events encoded (payload serializations), for the benchmark and metrics. */
   encodedEvents = 0;
 
@@ -58,23 +58,36 @@ export class EventFrameEncoder {
 
   /**
    * `cursor`: on a partitioned bus the tracked id is a resume cursor (bus/resume-cursors), shared
-   * by the subscribers listening on the same partitions; the frame is then made once per cursor.
+   * by the subscribers listening on the same partitions; the payload is then made once per cursor.
    */
   frame(subscriptionId: string | number, event: RealtimeEvent, cursor?: string): PreparedFrame {
-    const trackedId = cursor ?? event.id;
-    if (event !== this.currentEvent || trackedId !== this.currentTrackedId) {
-      if (event !== this.currentEvent) this.frames.clear();
+    if (event !== this.currentEvent) {
       this.currentEvent = event;
-      this.currentTrackedId = trackedId;
-      this.currentPayload = JSON.stringify(this.serialize({ id: trackedId, data: event }));
-      this.encodedEvents++;
+      this.current = undefined;
+      this.byCursor.clear();
     }
-    const key = cursor === undefined ? subscriptionId : `${subscriptionId}\u0000${cursor}`;
-    let frame = this.frames.get(key);
+    let encoding: TrackedEncoding;
+    if (cursor === undefined) encoding = this.current ??= this.encode(event, event.id);
+    else {
+      let forCursor = this.byCursor.get(cursor);
+      if (!forCursor) this.byCursor.set(cursor, (forCursor = this.encode(event, cursor)));
+      encoding = forCursor;
+    }
+    let frame = encoding.frames.get(subscriptionId);
     if (!frame) {
-      frame = prepareTextFrame(`{"id":${JSON.stringify(subscriptionId)},"result":{"type":"data","id":${JSON.stringify(trackedId)},"data":${this.currentPayload}}}`);
-      this.frames.set(key, frame);
+      frame = prepareTextFrame(`{"id":${JSON.stringify(subscriptionId)},"result":{"type":"data","id":${JSON.stringify(cursor ?? event.id)},"data":${encoding.payload}}}`);
+      encoding.frames.set(subscriptionId, frame);
     }
     return frame;
   }
+
+  private encode(event: RealtimeEvent, trackedId: string): TrackedEncoding {
+    this.encodedEvents++;
+    return { payload: JSON.stringify(this.serialize({ id: trackedId, data: event })), frames: new Map() };
+  }
+}
+
+interface TrackedEncoding {
+  payload: string;
+  frames: Map<string | number, PreparedFrame>;
 }
