@@ -44,9 +44,12 @@ export interface CallTransport {
 
 interface ActiveSubscription {
   /**
-   * The procedure's signal while it sets the subscription up (and for the whole life of a
-   * generic iterable). Dropped once an EventStream is attached: an AbortSignal with its listener
-   * maps is ~0.5 KB, kept per subscription for nothing, since `subscription.close()` ends it.
+   * Only for a generic iterable, made when its iteration starts: what a stop aborts. A
+   * subscription of the app router returns an EventStream, which is attached here, never
+   * iterated, so the signal tRPC hands its resolver goes unused over WebSocket; a signal of its
+   * own per subscription (~0.7 KB, an AbortSignal is an EventTarget) lived through the whole
+   * set-up, was promoted to old space under a connect burst and then dropped, leaving holes in
+   * its pages (issue 17). A stop during set-up is seen by the `stopped` checks after each step.
    */
   abort: AbortController | undefined;
   subscription?: Subscription;
@@ -123,7 +126,7 @@ export class CallDispatcher {
         return;
       }
       // Reserved now, before the asynchronous admission, so that a stop in the same batch finds it.
-      active = { abort: new AbortController(), stopped: false };
+      active = { abort: undefined, stopped: false };
       this.subscriptions.set(id, active);
     }
     const call = this.admit(raw, id, batchIndex, active).catch((cause: unknown) => {
@@ -191,7 +194,7 @@ export class CallDispatcher {
       getRawInput: async () => input,
       ctx: this.host.context,
       type,
-      signal: active?.abort?.signal ?? this.transport.shutdownSignal,
+      signal: this.transport.shutdownSignal,
       batchIndex,
     });
     if (!active) {
@@ -207,7 +210,6 @@ export class CallDispatcher {
         return;
       }
       active.subscription = subscription;
-      active.abort = undefined;
       return;
     }
     if (!isAsyncIterable(result)) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `${path} did not return a stream` });

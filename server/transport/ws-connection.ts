@@ -26,6 +26,7 @@ import type { ConnectionServices, ManagedConnection } from './connection-service
 import type { PreparedFrame } from './event-frames.js';
 import type { DeadlineEntry } from './deadline-queue.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
+import { listenToSocket, type SocketListener } from './socket-listeners.js';
 import { callHeaderOf, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
 import { CallDispatcher, type CallHost, type CallType } from './call-dispatcher.js';
 import { AuthenticationWindow, maxConnectionParamsBytes, refusalLingerMs, type ConnectionPhase } from './authentication-window.js';
@@ -33,7 +34,7 @@ import { isRealtimeError } from '../core/errors.js';
 
 const textFrame = { binary: false } as const;
 
-export class WsConnection implements CallHost, ManagedConnection, CoreConnection {
+export class WsConnection implements CallHost, ManagedConnection, CoreConnection, SocketListener {
   readonly id = newConnectionId();
   /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
   alive = true;
@@ -64,13 +65,7 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
     // says so; otherwise the token is the Authorization header's, verified at once.
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.searchParams.get('connectionParams') !== '1') this.authenticate(bearerToken(request.headers.authorization));
-    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    socket.on('pong', () => (this.alive = true));
-    // An unhandled 'error' event would bring the process down (ws#1354: RSV bits, bad frames,
-    // frames past maxPayload). They are the peer's fault: counted, not logged as our errors.
-    socket.on('error', (error) => transport.noteRefusal('bad frame', error));
-    // `on`, not `once`: a WebSocket closes once, and `once` wraps the listener in three more objects.
-    socket.on('close', () => this.cleanup());
+    listenToSocket(socket, this);
   }
 
   get subscriptionCount(): number {
@@ -155,7 +150,16 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
 
   // ── incoming ───────────────────────────────────────────────────────────────────────────────
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** A bad frame is the peer's fault: counted, not logged as our error (SocketListener). */
+  onSocketError(error: Error): void {
+    this.transport.noteRefusal('bad frame', error);
+  }
+
+  onSocketClose(): void {
+    this.cleanup();
+  }
+
+  onSocketMessage(data: Buffer, isBinary: boolean): void {
     this.alive = true;
     if (this.phase === 'closed') return;
     if (!isBinary && data.length === 4) {
