@@ -22,7 +22,7 @@ import { createListeners } from '../../shared/listeners.js';
 import { formatEventId, parseEventId } from '../../shared/event-id.js';
 import { firehoseChannel } from './channels.js';
 import { historyDefaults, type BusEvent, type BusHealth, type EventBus, type GapReason, type HistoryRead, type PublishRequest } from './bus.js';
-import { ClusterPartitions, partitionKey } from './cluster-partitions.js';
+import { ClusterPartitions, membershipPartition, partitionKey } from './cluster-partitions.js';
 import { RedisBus, redisConnectionOptions } from './redis-bus.js';
 import { hostAndPort, readSlotOwners } from './cluster-topology.js';
 import { formatCursor, parseCursor, positionOf, type ResumeCursors, type SubscriptionCursor } from './resume-cursors.js';
@@ -93,7 +93,7 @@ export class ClusterBus implements EventBus, ResumeCursors {
 
   /** The partition that holds membership state: the cluster's membership scripts run on it. */
   get membershipBus(): RedisBus {
-    return this.buses[0]!;
+    return this.buses[membershipPartition]!;
   }
 
   get epoch(): string {
@@ -124,13 +124,21 @@ export class ClusterBus implements EventBus, ResumeCursors {
         shared: { commands, subscriber, dialect: { publishCommand: 'SPUBLISH', epochSuffix: this.partitions.epochSuffix(partition) } },
       });
     });
-    this.heads = this.everyPartition.map((partition) => `${this.partitions.epochSuffix(partition)}-0`);
+    this.heads = this.everyPartition.map((partition) => this.beforeHistory(partition));
     this.buses.forEach((bus, partition) => bus.subscribe((published) => this.onPartitionEvent(partition, published)));
     await Promise.all(this.buses.map((bus) => bus.start()));
     this.buses.forEach((bus, partition) => {
       const head = bus.headEventId();
-      if (head !== undefined && this.heads[partition]!.startsWith(this.partitions.epochSuffix(partition))) this.heads[partition] = head;
+      if (head !== undefined && this.heads[partition] === this.beforeHistory(partition)) this.heads[partition] = head;
     });
+  }
+
+  /**
+   * The position of a partition that had no history yet (no epoch): a cursor naming it resumes
+   * from the partition's first event, whatever epoch that came under.
+   */
+  private beforeHistory(partition: number): string {
+    return `${this.partitions.epochSuffix(partition)}-0`;
   }
 
   private connect(node: string): NodeConnections {
@@ -220,7 +228,7 @@ export class ClusterBus implements EventBus, ResumeCursors {
         }
         const bus = this.buses[partition]!;
         // A partition that had no history when the cursor was made: from its first event.
-        const from = position === `${this.partitions.epochSuffix(partition)}-0` ? (bus.epoch === '' ? undefined : `${bus.epoch}-0`) : position;
+        const from = position === this.beforeHistory(partition) ? (bus.epoch === '' ? undefined : formatEventId(bus.epoch, 0)) : position;
         if (from === undefined) return [];
         const read = await bus.readHistory(group, from, limit);
         if (read.gap) gap ??= read.gap;

@@ -82,10 +82,10 @@ export class RedisBus implements EventBus {
     this.dialect = options.shared?.dialect ?? singleRedisDialect;
     this.ownsConnections = !options.shared;
     if (options.shared) {
-      this.redis = options.shared.commands as Redis;
+      this.redis = options.shared.commands;
       this.subscriber = options.shared.subscriber;
     } else {
-      this.redis = new Redis(options.url, redisConnectionOptions('commands')) as Redis;
+      this.redis = new Redis(options.url, redisConnectionOptions('commands'));
       this.subscriber = new Redis(options.url, redisConnectionOptions('subscriber'));
       this.redis.on('error', (error) => this.reportError(error, 'redis'));
       this.subscriber.on('error', (error) => this.reportError(error, 'redis subscriber'));
@@ -109,10 +109,14 @@ export class RedisBus implements EventBus {
     this.epoch = (await this.redis.get(this.key('epoch'))) ?? '';
     const newest = (await this.redis.xrevrange(this.key(`all:${this.epoch}`), '+', '-', 'COUNT', 1))[0];
     this.lastSequence = newest ? sequenceOfStreamId(newest[0]) : 0;
-    if (this.sharded) this.subscriber.on('smessage', (channel: string, message: string) => {
+    if (this.sharded) {
+      // A node's subscriber connection is shared by its partitions: each takes its own channel's.
+      this.subscriber.on('smessage', (channel: string, message: string) => {
         if (channel === this.eventsChannel) this.onMessage(message);
       });
-    else this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+    } else {
+      this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+    }
     this.subscriber.on('ready', () => void this.resubscribe());
     this.catchingUp = [];
     await this.listen();
@@ -162,9 +166,13 @@ export class RedisBus implements EventBus {
   /** Defines a script once per connection: partitions sharing a connection each define their own (their dialects differ). */
   private defineScript(name: string, lua: string): string {
     const command = this.ownsConnections ? name : `${name}_${this.dialect.epochSuffix}`;
-    const commands = this.redis as unknown as Record<string, unknown>;
-    if (!commands[command]) this.redis.defineCommand(command, { numberOfKeys: 0, lua: scriptFor(lua, this.dialect) });
+    if (!this.scriptCommands[command]) this.redis.defineCommand(command, { numberOfKeys: 0, lua: scriptFor(lua, this.dialect) });
     return command;
+  }
+
+  /** The commands defineScript added to the connection (ioredis adds them as methods). */
+  private get scriptCommands(): Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined> {
+    return this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
   }
 
   /** The two connections reconnect independently: the subscriber may be back before the commands connection. */
@@ -192,7 +200,7 @@ export class RedisBus implements EventBus {
     if (request.senderId !== undefined) envelope.senderId = request.senderId;
     let message: string;
     try {
-      message = await (this.redis as unknown as Record<string, (...args: Array<string | number>) => Promise<string>>)[this.publishCommandName]!.call(
+      message = (await this.scriptCommands[this.publishCommandName]!.call(
         this.redis,
         this.prefix,
         this.historyPerChannel,
@@ -204,7 +212,7 @@ export class RedisBus implements EventBus {
         JSON.stringify(request.channels),
         this.ttlRefreshes.due(request.channels),
         ...request.channels,
-      );
+      )) as string;
     } catch (cause) {
       throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) is unavailable; the event was not published', { cause });
     }
@@ -274,10 +282,9 @@ export class RedisBus implements EventBus {
    * goes to (a room's membership channel prefix, the presence channel), so the scripts never spell a name.
    */
   runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
-    const commands = this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
     const command = this.defineScript(name, lua);
     const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.publishEpoch || this.epoch, Date.now()];
-    return commands[command]!.call(this.redis, ...common, roomMembersChannelPrefix, channelNames.presence, ...args);
+    return this.scriptCommands[command]!.call(this.redis, ...common, roomMembersChannelPrefix, channelNames.presence, ...args);
   }
 
   /** A key in this service's namespace. */
