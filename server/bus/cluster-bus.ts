@@ -25,7 +25,7 @@ import { historyDefaults, type BusEvent, type BusHealth, type EventBus, type Gap
 import { ClusterPartitions, membershipPartition, partitionKey } from './cluster-partitions.js';
 import { RedisBus, redisConnectionOptions } from './redis-bus.js';
 import { hostAndPort, readSlotOwners } from './cluster-topology.js';
-import { formatCursor, parseCursor, positionOf, type ResumeCursors, type SubscriptionCursor } from './resume-cursors.js';
+import { DeliveredPositions, formatCursor, parseCursor, positionOf, type ResumeCursors, type SubscriptionCursor } from './resume-cursors.js';
 
 export interface ClusterBusOptions {
   /** Seed nodes, `host:port` or `redis://host:port`. */
@@ -59,11 +59,8 @@ export class ClusterBus implements EventBus, ResumeCursors {
   private buses: RedisBus[] = [];
   private nodeOfPartition: string[] = [];
   /** Each partition's position after the last event this process delivered from it. */
-  private heads: string[] = [];
+  private heads!: DeliveredPositions;
   private localSequence = 0;
-  /** Bumped with every delivered event: cached live cursors older than it are rebuilt. */
-  private deliveries = 0;
-  private readonly liveCursors = new Map<string, { at: number; cursor: string }>();
   private readonly everyPartition: number[];
   /**
    * A Cluster client for the service's single-key state (decision claims, idempotency keys,
@@ -124,12 +121,15 @@ export class ClusterBus implements EventBus, ResumeCursors {
         shared: { commands, subscriber, dialect: { publishCommand: 'SPUBLISH', epochSuffix: this.partitions.epochSuffix(partition) } },
       });
     });
-    this.heads = this.everyPartition.map((partition) => this.beforeHistory(partition));
+    this.heads = new DeliveredPositions(
+      this.everyPartition.map((partition) => this.beforeHistory(partition)),
+      (id) => this.partitions.partitionOfId(id),
+    );
     this.buses.forEach((bus, partition) => bus.subscribe((published) => this.onPartitionEvent(partition, published)));
     await Promise.all(this.buses.map((bus) => bus.start()));
     this.buses.forEach((bus, partition) => {
       const head = bus.headEventId();
-      if (head !== undefined && this.heads[partition] === this.beforeHistory(partition)) this.heads[partition] = head;
+      if (head !== undefined && this.heads.get(partition) === this.beforeHistory(partition)) this.heads.delivered(partition, head);
     });
   }
 
@@ -156,8 +156,7 @@ export class ClusterBus implements EventBus, ResumeCursors {
       return;
     }
     const position = positionOf(published);
-    this.heads[partition] = position;
-    this.deliveries++;
+    this.heads.delivered(partition, position);
     this.listeners.emit({
       event: published.event,
       channels: published.channels,
@@ -260,31 +259,12 @@ export class ClusterBus implements EventBus, ResumeCursors {
 
   /** A cursor naming every partition: where a subscription opened now would start. */
   headEventId(): string | undefined {
-    return formatCursor(this.heads);
+    return this.heads.head();
   }
 
   forSubscription(channels: readonly string[] | undefined, lastEventId: string | undefined): SubscriptionCursor {
     const listened = channels === undefined || channels.includes(firehoseChannel) ? this.everyPartition : [...this.byPartition(channels).keys()];
-    const key = listened.join(',');
-    const positions = new Map(listened.map((partition) => [partition, this.heads[partition]!]));
-    if (lastEventId !== undefined) {
-      for (const [partition, position] of parseCursor(lastEventId, (id) => this.partitions.partitionOfId(id))) {
-        if (positions.has(partition)) positions.set(partition, position);
-      }
-    }
-    return {
-      live: () => {
-        const cached = this.liveCursors.get(key);
-        if (cached?.at === this.deliveries) return cached.cursor;
-        const cursor = formatCursor(listened.map((partition) => this.heads[partition]!));
-        this.liveCursors.set(key, { at: this.deliveries, cursor });
-        return cursor;
-      },
-      advance: (published) => {
-        if (published.partition !== undefined && positions.has(published.partition)) positions.set(published.partition, positionOf(published));
-        return formatCursor(positions.values());
-      },
-    };
+    return this.heads.forSubscription(listened, lastEventId);
   }
 
   from(position: string): string {
@@ -296,7 +276,7 @@ export class ClusterBus implements EventBus, ResumeCursors {
       this.everyPartition.map((partition) => {
         if (partition === own) return position;
         const epoch = this.buses[partition]!.epoch;
-        return epoch === '' ? this.heads[partition]! : formatEventId(epoch, Math.max(0, before));
+        return epoch === '' ? this.heads.get(partition) : formatEventId(epoch, Math.max(0, before));
       }),
     );
   }

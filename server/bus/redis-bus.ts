@@ -9,7 +9,7 @@
  * rejects with SERVICE_UNAVAILABLE instead of being dropped.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import superjson from 'superjson';
 import type { EventType, RealtimeEvent } from '../../shared/events.js';
 import { channels as channelNames, roomMembersChannelPrefix } from './channels.js';
@@ -20,9 +20,10 @@ import { readRecent, readStreams, type RedisHistorySource } from './redis-histor
 import { SequenceWaiters } from './sequence-waiters.js';
 import { decodeMessage, globalMessage, sequenceOfStreamId, streamIdOf, type Envelope, type StreamEntry, type WireMessage } from './redis-wire.js';
 import { TtlRefreshes } from './ttl-refreshes.js';
-import { publishScript, scriptFor, singleRedisDialect, type ScriptDialect } from './redis-scripts.js';
+import { publishScript } from './redis-scripts.js';
+import { RedisBusLink } from './redis-bus-link.js';
 import { createListeners } from '../../shared/listeners.js';
-import { redisConnectionOptions, type EventPart, type RedisBusOptions } from './redis-bus-options.js';
+import type { EventPart, RedisBusOptions } from './redis-bus-options.js';
 
 export { redisConnectionOptions, type EventPart, type RedisBusOptions } from './redis-bus-options.js';
 
@@ -31,11 +32,8 @@ export class RedisBus implements EventBus {
   /** The commands connection; other Redis-backed parts of the service share it. */
   readonly redis: Redis;
   private readonly subscriber: Redis;
-  private readonly dialect: ScriptDialect;
-  private readonly ownsConnections: boolean;
+  private readonly link: RedisBusLink;
   private readonly publishCommandName: string;
-  /** The (shard) channel every process hears this bus's messages on. */
-  private readonly eventsChannel: string;
   private readonly listeners = createListeners<BusEvent>({ onListenerError: (error) => this.reportError(error, 'bus listener failed') });
   private readonly resubscribedListeners = createListeners<{ dataLost: boolean }>();
   private readonly historyPerChannel: number;
@@ -78,19 +76,10 @@ export class RedisBus implements EventBus {
     this.globalHistory = options.globalHistory ?? historyDefaults.global;
     this.historyTtlSeconds = options.historyTtlSeconds ?? 86_400;
     this.reportError = options.onError ?? ((error, context) => console.error(`[realtime] ${context}`, error));
-    this.eventsChannel = this.key('events');
-    this.dialect = options.shared?.dialect ?? singleRedisDialect;
-    this.ownsConnections = !options.shared;
-    if (options.shared) {
-      this.redis = options.shared.commands;
-      this.subscriber = options.shared.subscriber;
-    } else {
-      this.redis = new Redis(options.url, redisConnectionOptions('commands'));
-      this.subscriber = new Redis(options.url, redisConnectionOptions('subscriber'));
-      this.redis.on('error', (error) => this.reportError(error, 'redis'));
-      this.subscriber.on('error', (error) => this.reportError(error, 'redis subscriber'));
-    }
-    this.publishCommandName = this.defineScript('realtimePublish', publishScript);
+    this.link = new RedisBusLink(options, this.key('events'), this.reportError);
+    this.redis = this.link.commands;
+    this.subscriber = this.link.subscriber;
+    this.publishCommandName = this.link.defineScript('realtimePublish', publishScript);
     this.history = {
       redis: this.redis,
       key: (name) => this.key(name),
@@ -102,24 +91,17 @@ export class RedisBus implements EventBus {
   }
 
   async start(): Promise<void> {
-    if (this.ownsConnections) await Promise.all([this.redis.connect(), this.subscriber.connect()]);
+    await this.link.connect();
     // The sequence is read before subscribing, and live messages are held until what was
     // published in between has been read from the global stream (sequences are not contiguous,
     // so a live message cannot tell that one is missing).
     this.epoch = (await this.redis.get(this.key('epoch'))) ?? '';
     const newest = (await this.redis.xrevrange(this.key(`all:${this.epoch}`), '+', '-', 'COUNT', 1))[0];
     this.lastSequence = newest ? sequenceOfStreamId(newest[0]) : 0;
-    if (this.sharded) {
-      // A node's subscriber connection is shared by its partitions: each takes its own channel's.
-      this.subscriber.on('smessage', (channel: string, message: string) => {
-        if (channel === this.eventsChannel) this.onMessage(message);
-      });
-    } else {
-      this.subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
-    }
+    this.link.onMessage((message) => this.onMessage(message));
     this.subscriber.on('ready', () => void this.resubscribe());
     this.catchingUp = [];
-    await this.listen();
+    await this.link.listen();
     this.subscribed = true;
     this.started = true;
     await this.catchUp();
@@ -138,9 +120,9 @@ export class RedisBus implements EventBus {
     // Live messages wait until the catch-up has delivered what came before them.
     this.catchingUp ??= [];
     try {
-      await this.listen();
+      await this.link.listen();
       this.subscribed = true;
-      await this.commandsReady();
+      await this.link.commandsReady(() => this.closed);
       const currentEpoch = await this.redis.get(this.key('epoch'));
       await this.catchUp();
       // No epoch, or another one: Redis restarted without its data (or was flushed).
@@ -151,36 +133,6 @@ export class RedisBus implements EventBus {
       // try again, or this bus would hold live messages forever and never be ready.
       this.reportError(error, 'resubscribing after a redis reconnect');
       setTimeout(() => void this.resubscribe(knownEpoch), 500).unref();
-    }
-  }
-
-  private get sharded(): boolean {
-    return this.dialect.publishCommand === 'SPUBLISH';
-  }
-
-  private async listen(): Promise<void> {
-    if (this.sharded) await this.subscriber.ssubscribe(this.eventsChannel);
-    else await this.subscriber.subscribe(this.eventsChannel);
-  }
-
-  /** Defines a script once per connection: partitions sharing a connection each define their own (their dialects differ). */
-  private defineScript(name: string, lua: string): string {
-    const command = this.ownsConnections ? name : `${name}_${this.dialect.epochSuffix}`;
-    if (!this.scriptCommands[command]) this.redis.defineCommand(command, { numberOfKeys: 0, lua: scriptFor(lua, this.dialect) });
-    return command;
-  }
-
-  /** The commands defineScript added to the connection (ioredis adds them as methods). */
-  private get scriptCommands(): Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined> {
-    return this.redis as unknown as Record<string, ((...values: Array<string | number>) => Promise<unknown>) | undefined>;
-  }
-
-  /** The two connections reconnect independently: the subscriber may be back before the commands connection. */
-  private async commandsReady(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.redis.status !== 'ready') {
-      if (this.closed || Date.now() > deadline) throw new Error(`redis commands connection is ${this.redis.status}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
 
@@ -200,8 +152,7 @@ export class RedisBus implements EventBus {
     if (request.senderId !== undefined) envelope.senderId = request.senderId;
     let message: string;
     try {
-      message = (await this.scriptCommands[this.publishCommandName]!.call(
-        this.redis,
+      message = (await this.link.callScript(this.publishCommandName, [
         this.prefix,
         this.historyPerChannel,
         this.globalHistory,
@@ -212,7 +163,7 @@ export class RedisBus implements EventBus {
         JSON.stringify(request.channels),
         this.ttlRefreshes.due(request.channels),
         ...request.channels,
-      )) as string;
+      ])) as string;
     } catch (cause) {
       throw new RealtimeError('SERVICE_UNAVAILABLE', 'The event bus (Redis) is unavailable; the event was not published', { cause });
     }
@@ -230,8 +181,7 @@ export class RedisBus implements EventBus {
   sendEphemeral(event: RealtimeEvent, channels: readonly string[]): void {
     const { id, timestamp, ...envelope } = event;
     const message: WireMessage = { id, seq: this.lastSequence, ts: timestamp.getTime(), ch: [...channels], e: superjson.serialize(envelope), x: 1 };
-    const sent = this.sharded ? this.redis.spublish(this.eventsChannel, JSON.stringify(message)) : this.redis.publish(this.eventsChannel, JSON.stringify(message));
-    sent.catch((error: unknown) => this.reportError(error, 'publishing an ephemeral event'));
+    this.link.publish(JSON.stringify(message)).catch((error: unknown) => this.reportError(error, 'publishing an ephemeral event'));
   }
 
   subscribe(listener: BusListener): () => void {
@@ -260,10 +210,7 @@ export class RedisBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
-    if (!this.ownsConnections) return;
-    await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
-    this.redis.disconnect();
-    this.subscriber.disconnect();
+    await this.link.close();
   }
 
   /**
@@ -282,9 +229,9 @@ export class RedisBus implements EventBus {
    * goes to (a room's membership channel prefix, the presence channel), so the scripts never spell a name.
    */
   runScript(name: string, lua: string, args: ReadonlyArray<string | number>): Promise<unknown> {
-    const command = this.defineScript(name, lua);
+    const command = this.link.defineScript(name, lua);
     const common = [this.prefix, this.historyPerChannel, this.globalHistory, this.historyTtlSeconds, this.publishEpoch || this.epoch, Date.now()];
-    return this.scriptCommands[command]!.call(this.redis, ...common, roomMembersChannelPrefix, channelNames.presence, ...args);
+    return this.link.callScript(command, [...common, roomMembersChannelPrefix, channelNames.presence, ...args]);
   }
 
   /** A key in this service's namespace. */
