@@ -39,6 +39,11 @@ export interface ServerStats {
   /** process.cpuUsage() user + system, in microseconds since the process started. */
   cpuMicros: number;
   rssBytes: number;
+  /**
+   * What V8's young generation holds in memory (new space, physical): it grows to its maximum
+   * during a burst of allocation (a connect storm) and stays grown after it, whatever is retained.
+   */
+  newSpaceBytes: number;
   heapUsedBytes: number;
   /** external + arrayBuffers: socket buffers and Buffers live outside the JS heap. */
   externalBytes: number;

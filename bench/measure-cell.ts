@@ -40,9 +40,24 @@ export interface CellResult {
   connected: number;
   /** From the first handshake to the last subscription started, all N. */
   connectSeconds: number;
+  /**
+   * The server's CPU (all threads, GC included) from before the first connect until every
+   * subscriber was in, per subscriber: steadier than the wall-clock connect time on a shared
+   * machine, where the load generators compete for the same cores.
+   */
+  connectCpuMicrosPerSubscriber: number;
+  /** Of the RSS per connection, what V8's young generation grew by (see ServerStats.newSpaceBytes). */
+  newSpaceKbPerConnection: number;
   /** Membership events each subscriber received while the N connected (and one settling moment after). */
   membershipEventsPerSubscriber: number;
   rssKbPerConnection: number;
+  /**
+   * RSS per connection again once the server has sat idle until V8's memory reducer gave back
+   * what the connect burst grew (the young generation, free old-space pages; at most
+   * `maxSettleMs`): what holding the connections costs, without the burst's transient, which varied
+   * by 3 KB per connection between repeats of one server.
+   */
+  settledRssKbPerConnection: number;
   heapKbPerConnection: number;
   externalKbPerConnection: number;
   /** The machine's 1-minute load average when the cell ended: above ~2 other work shared the 2 cores. */
@@ -108,6 +123,26 @@ export async function disconnectSubscribers(generators: readonly LoadChannel[]):
 /** Enough deliveries for the JIT to settle, few enough not to double the cell's time at large N. */
 export function warmUpEventsFor(subscribers: number): number {
   return Math.min(50, Math.max(3, Math.round(30_000 / subscribers)));
+}
+
+const maxSettleMs = 15_000;
+/** A young generation this small has been shrunk back (1.3 MB on this machine once V8 reduces it). */
+const settledNewSpaceBytes = 2 * 1024 * 1024;
+
+/**
+ * Lets the server sit idle, then collects: V8 shrinks its young generation in a collection that
+ * follows a quiet period (the allocation rate then low), not in one right after a burst. Again
+ * every few seconds while it is not yet shrunk, up to `maxSettleMs`. Taken before the connections
+ * (start-up grows the young generation too, to 8–22 MB) and after them, so that their difference
+ * is what the connections hold.
+ */
+async function settledStats(server: ServerChannel): Promise<ServerStats> {
+  const deadline = Date.now() + maxSettleMs;
+  for (;;) {
+    await sleep(5_000);
+    const stats = await server.request('stats', { collectGarbage: true }, 20_000);
+    if (stats.newSpaceBytes <= settledNewSpaceBytes || Date.now() >= deadline) return stats;
+  }
 }
 
 export async function waitForConnections(server: ServerChannel, expected: number, timeoutMs: number): Promise<ServerStats> {
@@ -196,7 +231,9 @@ export async function measureCell(
   const server = startServer(kind, { ...launch, environment: { ...launch.environment, ...batching } });
   try {
     const target = await server.ready;
-    const baseline = await server.request('stats', { collectGarbage: true }, 10_000);
+    // Settled first: start-up leaves the young generation grown by 8–22 MB, which a baseline
+    // taken at once counted against the connections' memory (or, shrunk later, in their favour).
+    const baseline = await settledStats(server);
     // Distinct users fill the room one join at a time: before issue 17 that took minutes at N = 5,000.
     const connectTimeoutMs = 30_000 + subscribers * (options.distinctUsers ? 60 : 10);
     const connecting = await connectSubscribers(generators, subscribers, () => target, connectTimeoutMs, options.distinctUsers);
@@ -212,6 +249,7 @@ export async function measureCell(
     const membershipEvents = progress.reduce((sum, part) => sum + part.membershipEvents, 0);
     const loaded = await server.request('stats', { collectGarbage: true }, 20_000);
     const perConnectionKb = (bytes: number) => bytes / Math.max(1, connected) / 1024;
+    const settled = await settledStats(server);
 
     await cell.phase('warm-up', warmUpEventsFor(subscribers), { mode: 'burst', window: options.window });
     cell.problems.length = 0; // the warm-up's own misses are not measured
@@ -225,8 +263,11 @@ export async function measureCell(
       repeat,
       connected,
       connectSeconds,
+      connectCpuMicrosPerSubscriber: (loaded.cpuMicros - baseline.cpuMicros) / Math.max(1, connected),
       membershipEventsPerSubscriber: membershipEvents / Math.max(1, connected),
       rssKbPerConnection: perConnectionKb(loaded.rssBytes - baseline.rssBytes),
+      settledRssKbPerConnection: perConnectionKb(settled.rssBytes - baseline.rssBytes),
+      newSpaceKbPerConnection: perConnectionKb(loaded.newSpaceBytes - baseline.newSpaceBytes),
       heapKbPerConnection: perConnectionKb(loaded.heapUsedBytes - baseline.heapUsedBytes),
       externalKbPerConnection: perConnectionKb(loaded.externalBytes - baseline.externalBytes),
       loadAverage: loadavg()[0]!,

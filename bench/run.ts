@@ -86,11 +86,11 @@ function describeCell(cell: CellResult): string {
   const f = cell.fullSpeed;
   return (
     `${serverLabels[cell.server].padEnd(29)} N=${String(cell.subscribers).padEnd(6)} ` +
-    `connect ${cell.connectSeconds.toFixed(2)} s, ${cell.membershipEventsPerSubscriber.toFixed(1)} membership events/subscriber, ` +
+    `connect ${cell.connectSeconds.toFixed(2)} s (${Math.round(cell.connectCpuMicrosPerSubscriber)} µs server CPU each), ${cell.membershipEventsPerSubscriber.toFixed(1)} membership events/subscriber, ` +
     `${Math.round(f.deliveriesPerSecond).toLocaleString('en-US').padStart(8)} deliveries/s, ` +
     `${f.cpuMicrosPerDelivery.toFixed(2).padStart(6)} µs CPU/delivery, ` +
     `p99 ${cell.fixedRate.latencyP99Ms.toFixed(1)} ms at rate / ${f.latencyP99Ms.toFixed(1)} ms full speed, ` +
-    `${cell.rssKbPerConnection.toFixed(1)} KB/conn RSS; load generator busy ${Math.round(cell.fixedRate.loadGeneratorCpuShare * 100)}% / ` +
+    `${cell.rssKbPerConnection.toFixed(1)} KB/conn RSS (young generation ${cell.newSpaceKbPerConnection.toFixed(1)}, settled ${cell.settledRssKbPerConnection.toFixed(1)}); load generator busy ${Math.round(cell.fixedRate.loadGeneratorCpuShare * 100)}% / ` +
     `${Math.round(f.loadGeneratorCpuShare * 100)}%, load average ${cell.loadAverage.toFixed(1)}` +
     (cell.problems.length > 0 ? `\n    problems: ${cell.problems.join('; ')}` : '')
   );

@@ -8,6 +8,7 @@ export interface SummaryRow {
   subscribers: number;
   repeats: number;
   connectSeconds: number;
+  connectCpuMicrosPerSubscriber: number;
   membershipEventsPerSubscriber: number;
   deliveriesPerSecond: number;
   /** Server CPU per delivery in the full-speed phase. */
@@ -18,6 +19,7 @@ export interface SummaryRow {
   fullSpeedP50Ms: number;
   fullSpeedP99Ms: number;
   rssKbPerConnection: number;
+  settledRssKbPerConnection: number;
   heapKbPerConnection: number;
   externalKbPerConnection: number;
   problems: string[];
@@ -28,10 +30,12 @@ export interface RatioRow {
   versus: ServerKind;
   /** ours / theirs: below 1 means we are cheaper, faster or smaller. */
   connectSeconds: number;
+  connectCpuMicrosPerSubscriber: number;
   cpuMicrosPerDelivery: number;
   fixedRateP99Ms: number;
   fullSpeedP99Ms: number;
   rssKbPerConnection: number;
+  settledRssKbPerConnection: number;
   /** ours / theirs: above 1 means we deliver more per second. */
   deliveriesPerSecond: number;
 }
@@ -49,6 +53,8 @@ export function summarize(cells: readonly CellResult[]): SummaryRow[] {
         subscribers,
         repeats: group.length,
         connectSeconds: of((cell) => cell.connectSeconds),
+        // Results written before this figure existed have none.
+        connectCpuMicrosPerSubscriber: of((cell) => cell.connectCpuMicrosPerSubscriber ?? Number.NaN),
         membershipEventsPerSubscriber: of((cell) => cell.membershipEventsPerSubscriber),
         deliveriesPerSecond: of((cell) => cell.fullSpeed.deliveriesPerSecond),
         cpuMicrosPerDelivery: of((cell) => cell.fullSpeed.cpuMicrosPerDelivery),
@@ -58,6 +64,7 @@ export function summarize(cells: readonly CellResult[]): SummaryRow[] {
         fullSpeedP50Ms: of((cell) => cell.fullSpeed.latencyP50Ms),
         fullSpeedP99Ms: of((cell) => cell.fullSpeed.latencyP99Ms),
         rssKbPerConnection: of((cell) => cell.rssKbPerConnection),
+        settledRssKbPerConnection: of((cell) => cell.settledRssKbPerConnection ?? Number.NaN),
         heapKbPerConnection: of((cell) => cell.heapKbPerConnection),
         externalKbPerConnection: of((cell) => cell.externalKbPerConnection),
         problems: group.flatMap((cell) => cell.problems.map((problem) => `repeat ${cell.repeat}: ${problem}`)),
@@ -75,10 +82,12 @@ export function ratios(rows: readonly SummaryRow[]): RatioRow[] {
         subscribers: ours.subscribers,
         versus: theirs.server,
         connectSeconds: ours.connectSeconds / theirs.connectSeconds,
+        connectCpuMicrosPerSubscriber: ours.connectCpuMicrosPerSubscriber / theirs.connectCpuMicrosPerSubscriber,
         cpuMicrosPerDelivery: ours.cpuMicrosPerDelivery / theirs.cpuMicrosPerDelivery,
         fixedRateP99Ms: ours.fixedRateP99Ms / theirs.fixedRateP99Ms,
         fullSpeedP99Ms: ours.fullSpeedP99Ms / theirs.fullSpeedP99Ms,
         rssKbPerConnection: ours.rssKbPerConnection / theirs.rssKbPerConnection,
+        settledRssKbPerConnection: ours.settledRssKbPerConnection / theirs.settledRssKbPerConnection,
         deliveriesPerSecond: ours.deliveriesPerSecond / theirs.deliveriesPerSecond,
       });
     }

@@ -90,6 +90,8 @@ const environmentSchema = z.object({
   /** UTF-8 bytes of one agent run's `agent.output` text; a delta past it is PAYLOAD_TOO_LARGE. */
   AGENT_OUTPUT_MAX_BYTES: integer(1024 * 1024),
   HISTORY_GLOBAL: integer(historyDefaults.global),
+  /** Of HISTORY_GLOBAL, the membership changes the embedded bus keeps (a log of their own). */
+  HISTORY_GLOBAL_MEMBERSHIP: integer(historyDefaults.globalMembership),
   IDLE_AFTER_MS: integer(membershipDefaults.idleAfterMs),
   TYPING_EXPIRE_MS: integer(membershipDefaults.typingExpireMs),
   /** Most deliveries a second of one ephemeral type (cursor.moved…) per sender and room; 0 turns coalescing off. */
@@ -100,6 +102,8 @@ const environmentSchema = z.object({
   MEMBERSHIP_BATCH_MS: z.coerce.number().int().min(0).max(10_000).default(200),
   /** Rooms with more members get a summary per window (count, joined, left) instead of each change. */
   ROOM_PRESENCE_DETAIL_MAX: z.coerce.number().int().min(0).default(100),
+  /** A room past ROOM_PRESENCE_DETAIL_MAX gets at most one summary this often; 0: one per window. */
+  ROOM_SUMMARY_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   GOVERNANCE_EXPIRES_MS: integer(300_000),
   IDEMPOTENCY_WINDOW_MS: integer(300_000),
   KEEPALIVE_PING_MS: integer(30_000),
@@ -156,11 +160,13 @@ export type ServerConfig = {
   historyPerChannel: number;
   agentOutputMaxBytes: number;
   historyGlobal: number;
+  historyGlobalMembership: number;
   idleAfterMs: number;
   typingExpireMs: number;
   ephemeralHz: number;
   membershipBatchMs: number;
   roomPresenceDetailMax: number;
+  roomSummaryMs: number;
   reconnectSpreadMs: number;
   governanceExpiresMs: number;
   idempotencyWindowMs: number;
@@ -221,11 +227,13 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Server
     historyPerChannel: env.HISTORY_PER_CHANNEL,
     agentOutputMaxBytes: env.AGENT_OUTPUT_MAX_BYTES,
     historyGlobal: env.HISTORY_GLOBAL,
+    historyGlobalMembership: env.HISTORY_GLOBAL_MEMBERSHIP,
     idleAfterMs: env.IDLE_AFTER_MS,
     typingExpireMs: env.TYPING_EXPIRE_MS,
     ephemeralHz: env.EPHEMERAL_HZ,
     membershipBatchMs: env.MEMBERSHIP_BATCH_MS,
     roomPresenceDetailMax: env.ROOM_PRESENCE_DETAIL_MAX,
+    roomSummaryMs: env.ROOM_SUMMARY_MS,
     reconnectSpreadMs: env.RECONNECT_SPREAD_MS,
     governanceExpiresMs: env.GOVERNANCE_EXPIRES_MS,
     idempotencyWindowMs: env.IDEMPOTENCY_WINDOW_MS,

@@ -2,6 +2,7 @@
  * The part every server under test shares: report CPU, memory and connections to the
  * orchestrator over IPC, and shut down cleanly on request (so `--cpu-prof` can write its file).
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { serveParent } from '../ipc.js';
 import type { ServerOperations, ServerStats, TargetInfo } from '../contracts.js';
 
@@ -31,6 +32,7 @@ export async function runBenchServer(start: () => Promise<RunningBenchServer>): 
       return {
         cpuMicros: cpu.user + cpu.system,
         rssBytes: memory.rss,
+        newSpaceBytes: getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0,
         heapUsedBytes: memory.heapUsed,
         externalBytes: memory.external + memory.arrayBuffers,
         connections: server.connectionCount(),

@@ -56,6 +56,7 @@ async function serverTotals(servers: readonly ServerChannel[]): Promise<ServerSt
   return {
     cpuMicros: sum((stats) => stats.cpuMicros),
     rssBytes: sum((stats) => stats.rssBytes),
+    newSpaceBytes: sum((stats) => stats.newSpaceBytes),
     heapUsedBytes: sum((stats) => stats.heapUsedBytes),
     externalBytes: sum((stats) => stats.externalBytes),
     connections: sum((stats) => stats.connections),

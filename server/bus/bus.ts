@@ -11,6 +11,12 @@ export const historyDefaults = {
   perChannel: 1_000,
   /** Events kept across all channels (admin history, firehose resume). */
   global: 10_000,
+  /**
+   * Of those, membership changes (connections, joins, leaves, presence, typing) kept apart by the
+   * embedded bus, so that thousands of (re)joins cannot push everything else out of the global
+   * history, and a storm of them costs bounded memory (issue 17).
+   */
+  globalMembership: 2_000,
   /** Bytes (event JSON) kept per channel by the embedded bus. */
   bytesPerChannel: 4 * 1024 * 1024,
   /** Bytes kept across all history by the embedded bus, each event counted once. */

@@ -27,7 +27,11 @@ export type MembershipChange =
 
 export type PresenceMetadata = NonNullable<EventDataMap['user.presence']['metadata']>;
 
-export type MembershipEventType = 'connected' | 'disconnected' | 'room.joined' | 'room.left' | 'user.typing' | 'user.presence' | 'user.idle';
+export const membershipEventTypes = ['connected', 'disconnected', 'room.joined', 'room.left', 'user.typing', 'user.presence', 'user.idle'] as const;
+export type MembershipEventType = (typeof membershipEventTypes)[number];
+
+const membershipTypeSet: ReadonlySet<string> = new Set(membershipEventTypes);
+export const isMembershipEventType = (type: string): type is MembershipEventType => membershipTypeSet.has(type);
 
 /** The publish request of one membership event, narrowed by its `type`. */
 export type MembershipEvent = { [T in MembershipEventType]: PublishRequest<T> }[MembershipEventType];

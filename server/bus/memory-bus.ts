@@ -10,12 +10,15 @@ import { BoundedLog } from './bounded-log.js';
 import { historyDefaults, stampEvent, type BusEvent, type BusHealth, type BusListener, type EventBus, type HistoryRead, type PublishRequest } from './bus.js';
 import { HistoryBudget, eventBytes } from './history-budget.js';
 import { mergedHistory, resumePoint } from './history-read.js';
+import { isMembershipEventType } from './membership-events.js';
 
 export interface MemoryBusOptions {
   /** Events kept per channel for resume. @default 1000 */
   historyPerChannel?: number;
   /** Events kept across all channels (admin history, firehose resume). @default 10000 */
   globalHistory?: number;
+  /** Of those, membership changes, kept in a global log of their own. @default 2000 */
+  globalMembershipHistory?: number;
   /** Channels whose history is kept; the least recently written is dropped past this. @default 10000 */
   maxChannels?: number;
   /** Bytes (event JSON) kept per channel; the channel's oldest go first. @default 4194304 (4 MiB) */
@@ -34,7 +37,9 @@ export class MemoryBus implements EventBus {
   private ephemeralCount = 0;
   private readonly listeners: Listeners<BusEvent>;
   private readonly channelLogs = new Map<string, BoundedLog<BusEvent>>();
+  /** Every stored event but membership changes, which `membershipLog` keeps (see historyDefaults.globalMembership). */
   private readonly globalLog: BoundedLog<BusEvent>;
+  private readonly membershipLog: BoundedLog<BusEvent>;
   /** Newest sequence held by a channel log that was dropped whole. */
   private droppedChannelsThrough = 0;
   private readonly pending: BusEvent[] = [];
@@ -50,7 +55,9 @@ export class MemoryBus implements EventBus {
     this.historyBytesPerChannel = options.historyBytesPerChannel ?? historyDefaults.bytesPerChannel;
     this.budget = new HistoryBudget(options.historyBytesTotal ?? historyDefaults.bytesTotal);
     this.maxChannels = options.maxChannels ?? 10_000;
-    this.globalLog = this.newLog(options.globalHistory ?? historyDefaults.global, this.budget.maxBytes);
+    const globalHistory = options.globalHistory ?? historyDefaults.global;
+    this.globalLog = this.newLog(globalHistory, this.budget.maxBytes);
+    this.membershipLog = this.newLog(Math.min(globalHistory, options.globalMembershipHistory ?? historyDefaults.globalMembership), this.budget.maxBytes);
     this.listeners = createListeners<BusEvent>({
       onListenerError: options.onListenerError ?? ((error) => console.error('[realtime] bus listener failed', error)),
     });
@@ -95,20 +102,24 @@ export class MemoryBus implements EventBus {
     let gap = start.gap;
     const merged = new Map<number, BusEvent>();
     for (const channel of channelNames) {
-      const log = channel === firehoseChannel ? this.globalLog : this.channelLogs.get(channel);
-      if (!log) {
-        if (afterSequence < this.droppedChannelsThrough) gap ??= 'history_evicted';
-        continue;
+      const logs = channel === firehoseChannel ? [this.globalLog, this.membershipLog] : [this.channelLogs.get(channel)];
+      for (const log of logs) {
+        if (!log) {
+          if (afterSequence < this.droppedChannelsThrough) gap ??= 'history_evicted';
+          continue;
+        }
+        if (log.hasGapAfter(afterSequence)) gap ??= 'history_evicted';
+        for (const item of log.after(afterSequence)) merged.set(item.sequence, item);
       }
-      if (log.hasGapAfter(afterSequence)) gap ??= 'history_evicted';
-      for (const item of log.after(afterSequence)) merged.set(item.sequence, item);
     }
     return mergedHistory(merged, limit, gap);
   }
 
   async recentHistory(limit: number, predicate?: (event: RealtimeEvent) => boolean): Promise<RealtimeEvent[]> {
-    return this.globalLog
-      .newest(limit, predicate && ((item) => predicate(item.event)))
+    const wanted = predicate && ((item: BusEvent) => predicate(item.event));
+    return [...this.globalLog.newest(limit, wanted), ...this.membershipLog.newest(limit, wanted)]
+      .sort((a, b) => b.sequence - a.sequence)
+      .slice(0, limit)
       .map((item) => item.event);
   }
 
@@ -140,7 +151,7 @@ export class MemoryBus implements EventBus {
   private store(published: BusEvent): void {
     const holders = 1 + published.channels.filter((channel) => channel !== firehoseChannel).length;
     this.budget.add(published, eventBytes(published), holders);
-    this.globalLog.append(published);
+    this.globalLogOf(published).append(published);
     for (const channel of published.channels) {
       let log = this.channelLogs.get(channel);
       if (log) {
@@ -159,7 +170,8 @@ export class MemoryBus implements EventBus {
   /** Past the total, the oldest event held anywhere leaves every log that holds it. */
   private keepWithinBudget(): void {
     for (let oldest = this.budget.overBudget(); oldest; oldest = this.budget.overBudget()) {
-      if (this.globalLog.oldest === oldest) this.globalLog.evictOldest();
+      const globalLog = this.globalLogOf(oldest);
+      if (globalLog.oldest === oldest) globalLog.evictOldest();
       for (const channel of oldest.channels) {
         const log = this.channelLogs.get(channel);
         if (log?.oldest === oldest) log.evictOldest();
@@ -167,6 +179,10 @@ export class MemoryBus implements EventBus {
       // Every log holding it had it first (logs are in sequence order); this only guarantees progress.
       this.budget.forget(oldest.sequence);
     }
+  }
+
+  private globalLogOf(published: BusEvent): BoundedLog<BusEvent> {
+    return isMembershipEventType(published.event.type) ? this.membershipLog : this.globalLog;
   }
 
   private dropStalestChannel(): void {

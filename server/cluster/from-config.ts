@@ -26,5 +26,5 @@ export function backendFromConfig(config: ServerConfig, onError: (error: unknown
   if (config.redisUrl) {
     return createRedisBackend({ ...common, url: config.redisUrl, prefix: config.redisPrefix, deadAfterMs: config.clusterDeadAfterMs });
   }
-  return createMemoryBackend({ ...common, historyBytesPerChannel: config.historyBytesPerChannel, historyBytesTotal: config.historyBytesTotal });
+  return createMemoryBackend({ ...common, historyBytesPerChannel: config.historyBytesPerChannel, historyBytesTotal: config.historyBytesTotal, historyGlobalMembership: config.historyGlobalMembership });
 }

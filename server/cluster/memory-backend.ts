@@ -15,6 +15,8 @@ export interface MemoryBackendOptions extends BackendOptions {
   bus?: EventBus;
   historyBytesPerChannel?: number;
   historyBytesTotal?: number;
+  /** Membership changes kept in the global history (bus/bus historyDefaults.globalMembership). */
+  historyGlobalMembership?: number;
 }
 
 export function createMemoryBackend(options: MemoryBackendOptions): Backend {
@@ -25,6 +27,7 @@ export function createMemoryBackend(options: MemoryBackendOptions): Backend {
       globalHistory: options.historyGlobal ?? historyDefaults.global,
       historyBytesPerChannel: options.historyBytesPerChannel ?? historyDefaults.bytesPerChannel,
       historyBytesTotal: options.historyBytesTotal ?? historyDefaults.bytesTotal,
+      globalMembershipHistory: options.historyGlobalMembership ?? historyDefaults.globalMembership,
     });
   const membership = createLocalMembership(options, bus, options.onError);
   return {

@@ -7,7 +7,8 @@
  * change still crosses the bus once, as its own stored event (the Redis scripts publish it in
  * the same atomic step as the change, and every replica folds it), and this process's members
  * get one event per room and window whatever the number of processes. Every room's batch is
- * flushed in the same tick, so no change older than a flushed batch's id is left waiting.
+ * flushed in the same tick, so no change older than a flushed batch's id is left waiting, except
+ * a large room's summary held back until `ROOM_SUMMARY_MS` has passed since its last (see flush).
  */
 import type { EventDataMap, EventType, RealtimeEvent } from '../../shared/events.js';
 import { isBatchedMembershipType, maxMembershipChanges, type BatchedMembershipType, type RoomMembershipMode } from '../../shared/room-membership.js';
@@ -24,6 +25,12 @@ export interface MembershipBatcherOptions {
   windowMs: number;
   /** Rooms with more members than this get a summary instead of the listed changes. */
   detailMax: number;
+  /**
+   * A room in summary mode gets at most one summary this often (its counts add up meanwhile): a
+   * summary is only the room's size, and while thousands (re)join, one per window to each member
+   * was most of the frames the server wrote (issue 17). 0: one per window.
+   */
+  summaryEveryMs: number;
   /** The room's size when its batch goes out. */
   memberCount: (roomId: string) => number;
   /** Called once per room with changes, each window. */
@@ -42,6 +49,8 @@ interface PendingRoom {
 
 export class MembershipBatcher {
   private readonly pending = new Map<string, PendingRoom>();
+  /** When each room last got a summary, for rooms that got one within `summaryEveryMs`. */
+  private readonly lastSummaryAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: MembershipBatcherOptions) {}
@@ -85,11 +94,14 @@ export class MembershipBatcher {
   /** Adds a change of `roomId`; the window starts with the first change after a flush. */
   offer(roomId: string, event: RealtimeEvent<BatchedMembershipType>): void {
     addChange(this.pending, roomId, event);
-    if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.options.windowMs);
-      // Never keeps the process alive; stop() flushes what is left.
-      this.timer.unref();
-    }
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), this.options.windowMs);
+    // Never keeps the process alive; stop() flushes what is left.
+    this.timer.unref();
   }
 
   /** What a room of this size is sent. */
@@ -97,16 +109,31 @@ export class MembershipBatcher {
     return memberCount > this.options.detailMax ? 'summary' : 'detail';
   }
 
-  /** Hands over every room's batch now. */
-  flush(): void {
+  /**
+   * Hands over every room's batch now, except a summary due later (`summaryEveryMs`), which keeps
+   * adding up. What a summary says is the room's size, always current when it goes out, so a
+   * member that resumes from a later batch's id loses no state by the wait, only the joined and
+   * left counts of the windows it was away for. `force` (stopping): every room now.
+   */
+  flush(force = false): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     const rooms = [...this.pending];
     this.pending.clear();
+    const now = Date.now();
+    for (const [roomId, at] of this.lastSummaryAt) if (now - at >= this.options.summaryEveryMs) this.lastSummaryAt.delete(roomId);
     for (const [roomId, room] of rooms) {
       const data = this.batchOf(roomId, room);
+      if (data?.mode === 'summary' && !force) {
+        if (this.lastSummaryAt.has(roomId)) {
+          this.pending.set(roomId, room);
+          continue;
+        }
+        if (this.options.summaryEveryMs > 0) this.lastSummaryAt.set(roomId, now);
+      }
       if (data) this.options.deliver(data);
     }
+    if (this.pending.size > 0) this.arm();
   }
 
   private batchOf(roomId: string, room: PendingRoom): RoomMembershipData | undefined {
@@ -117,7 +144,7 @@ export class MembershipBatcher {
   }
 
   stop(): void {
-    this.flush();
+    this.flush(true);
   }
 }
 
@@ -146,6 +173,8 @@ export interface MembershipBatchingOptions {
   membershipBatchMs?: number;
   /** @default 100 */
   roomPresenceDetailMax?: number;
+  /** A summary-mode room's summaries at most this often. @default 1000 */
+  roomSummaryMs?: number;
 }
 
 /**
@@ -163,6 +192,7 @@ export function createMembershipBatcher(
   return new MembershipBatcher({
     windowMs,
     detailMax: options.roomPresenceDetailMax ?? 100,
+    summaryEveryMs: options.roomSummaryMs ?? 1_000,
     memberCount: (roomId) => core.membership.details(roomId)?.memberCount ?? 0,
     deliver(data) {
       const event = this.stamp(data);

@@ -58,6 +58,8 @@ export interface RealtimeCoreOptions {
   membershipBatchMs?: number;
   /** Rooms with more members get a summary of each window instead of the changes. @default 100 */
   roomPresenceDetailMax?: number;
+  /** Such a room's summaries at most this often. @default 1000 */
+  roomSummaryMs?: number;
 }
 
 export type { SubscribeOptions, Subscription } from './core-subscriptions.js';

@@ -135,6 +135,7 @@ export function createRealtimeServer<const Events extends AppEventDefinitions = 
     ephemeralHz: config.ephemeralHz,
     membershipBatchMs: config.membershipBatchMs,
     roomPresenceDetailMax: config.roomPresenceDetailMax,
+    roomSummaryMs: config.roomSummaryMs,
     governanceExpiresInMs: config.governanceExpiresMs,
     agentOutputMaxBytes: config.agentOutputMaxBytes,
     maxConnectionsPerUser: config.maxConnectionsPerUser,

@@ -14,7 +14,7 @@ const windowMs = 100;
 let services: RealtimeServices;
 
 beforeEach(() => {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
 });
 afterEach(async () => {
   await services?.stop();
@@ -71,16 +71,21 @@ describe('membership batching', () => {
     await vi.advanceTimersByTimeAsync(windowMs);
     expect(batches(sinks[0]!.events).map((event) => event.data)).toEqual([{ roomId: 'large', mode: 'summary', memberCount: 15, joined: 15, left: 0 }]);
 
+    // The next summary waits for ROOM_SUMMARY_MS (1 s) since the last, adding up the windows between.
     await services.core.disconnect({ id: 'm-c14', userId: 'm14' });
+    await vi.advanceTimersByTimeAsync(windowMs);
     await services.core.disconnect({ id: 'm-c13', userId: 'm13' });
     await vi.advanceTimersByTimeAsync(windowMs);
+    expect(batches(sinks[0]!.events)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000 - 2 * windowMs);
+    expect(batches(sinks[0]!.events)).toHaveLength(2);
     expect(batches(sinks[0]!.events).at(-1)!.data).toEqual({ roomId: 'large', mode: 'summary', memberCount: 13, joined: 0, left: 2 });
     expect(services.core.roomMemberPage('large', { limit: 5 })).toMatchObject({ memberCount: 13, mode: 'summary' });
 
     // A presence change alone moves no count: a summary room sends nothing for it.
     const before = sinks[0]!.events.length;
     await services.core.updatePresence('m0', 'busy');
-    await vi.advanceTimersByTimeAsync(windowMs);
+    await vi.advanceTimersByTimeAsync(1_000);
     expect(sinks[0]!.events).toHaveLength(before);
   });
 
