@@ -150,6 +150,7 @@ export class RedisBus implements EventBus {
     if (request.roomId !== undefined) envelope.roomId = request.roomId;
     if (request.userId !== undefined) envelope.userId = request.userId;
     if (request.senderId !== undefined) envelope.senderId = request.senderId;
+    const stored = part?.storedData === undefined ? '' : JSON.stringify(superjson.serialize({ ...envelope, data: part.storedData }));
     let message: string;
     try {
       message = (await this.link.callScript(this.publishCommandName, [
@@ -162,6 +163,7 @@ export class RedisBus implements EventBus {
         JSON.stringify(superjson.serialize(envelope)),
         JSON.stringify(request.channels),
         this.ttlRefreshes.due(request.channels),
+        stored,
         ...request.channels,
       ])) as string;
     } catch (cause) {

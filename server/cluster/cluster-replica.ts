@@ -1,9 +1,9 @@
 /**
- * Every process's read model of the cluster's rooms, presence and typing: a snapshot taken at
- * start, then folded from the membership and presence events in sequence order (rooms with the
- * same fold as the embedded membership, core/room-membership). Reads are
- * synchronous and local (the fan-out asks "who is in this room?" for every room event), and they
- * answer for the whole cluster, because every process sees every event.
+ * Every process's read model of the cluster's rooms, presence and typing: a snapshot of every
+ * partition taken at start, then folded from the membership and presence events in each
+ * partition's order (rooms with the same fold as the embedded membership, core/room-membership).
+ * Reads are synchronous and local (the fan-out asks "who is in this room?" for every room event),
+ * and they answer for the whole cluster, because every process sees every partition's events.
  */
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
@@ -18,6 +18,7 @@ interface ReplicaPresence {
   idle: boolean;
 }
 
+/** One partition's state (cluster/partition-scripts snapshotScript). */
 export interface ClusterSnapshot {
   /** The newest sequence, as text (16 digits: more than Lua's cjson writes exactly). */
   seq: string;
@@ -48,17 +49,21 @@ export class ClusterReplica {
   private readonly roomCreatedAt = new Map<string, Date>();
   private readonly presence = new Map<string, ReplicaPresence>();
   private readonly typing = new Map<string, Set<string>>();
-  /** Events up to this Redis sequence are already in the snapshot. */
-  private snapshotSequence = 0;
-  private snapshotEpoch = '';
+  /** Per epoch (each partition has its own): events up to this Redis sequence are already in the snapshot. */
+  private readonly snapshotSequences = new Map<string, number>();
 
-  load(snapshot: ClusterSnapshot): void {
+  /** Replaces the state with the partitions' snapshots (each room and each user is in one of them). */
+  load(snapshots: readonly ClusterSnapshot[]): void {
     this.rooms.clear();
-    this.roomCreatedAt.clear();
     this.presence.clear();
     this.typing.clear();
-    this.snapshotSequence = Number(snapshot.seq);
-    this.snapshotEpoch = snapshot.epoch;
+    this.snapshotSequences.clear();
+    for (const snapshot of snapshots) this.loadPartition(snapshot);
+  }
+
+  private loadPartition(snapshot: ClusterSnapshot): void {
+    this.roomCreatedAt.clear();
+    this.snapshotSequences.set(snapshot.epoch, Number(snapshot.seq));
     for (const [roomId, createdAt] of pairs(list(snapshot.rooms))) this.roomCreatedAt.set(roomId, new Date(Number(createdAt)));
     for (const [roomId, flatMembers] of list(snapshot.members)) {
       const createdAt = this.roomCreatedAt.get(roomId) ?? new Date();
@@ -88,7 +93,7 @@ export class ClusterReplica {
    * already holds are skipped.
    */
   apply(event: RealtimeEvent, redisSequence: number, epoch: string): void {
-    if (epoch === this.snapshotEpoch && redisSequence <= this.snapshotSequence) return;
+    if (redisSequence <= (this.snapshotSequences.get(epoch) ?? 0)) return;
     foldRoomMembership(this.rooms, event, event.timestamp);
     switch (event.type) {
       case 'room.left':
@@ -167,6 +172,16 @@ export class ClusterReplica {
 
   typingIn(roomId: string): string[] {
     return [...(this.typing.get(roomId) ?? [])];
+  }
+
+  /** Rooms where someone is typing. */
+  typingRooms(): Iterable<string> {
+    return this.typing.keys();
+  }
+
+  /** Every user who is in a room. */
+  usersInRooms(): Iterable<string> {
+    return this.rooms.users();
   }
 
   private setTyping(roomId: string, userId: string, isTyping: boolean): void {
