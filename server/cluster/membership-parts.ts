@@ -14,7 +14,7 @@
 import { channels } from '../bus/channels.js';
 import type { RedisBus } from '../bus/redis-bus.js';
 import { decodeMessage, type WireMessage } from '../bus/redis-wire.js';
-import { runChange, type MembershipBuses } from './membership-buses.js';
+import { runChange, runScript, type MembershipBuses } from './membership-buses.js';
 
 /** A user's rooms, by partition, as seen from the user's partition. */
 export interface UserRooms {
@@ -65,4 +65,21 @@ export async function publishOtherParts(presenceMessage: string, rooms: UserRoom
 /** The user went offline at the end of session `gen`: out of their rooms in other partitions. */
 export async function leaveOtherPartitions(userId: string, gen: number, rooms: UserRooms): Promise<void> {
   await Promise.all([...rooms.others].map(([bus, roomIds]) => runChange(bus, 'clusterLeaveOffline', userId, gen, ...roomIds)));
+}
+
+/**
+ * Reaps what a dead process held in one partition (partition-scripts reapScript); its users who
+ * went offline hear so in, and leave, their rooms in other partitions too.
+ */
+export async function reapPartition(bus: RedisBus, deadProcessId: string, deadAfterMs: number, roomsOfUser: (userId: string) => UserRooms): Promise<void> {
+  const users = await bus.redis.smembers(bus.key(`proc:${deadProcessId}:users`));
+  const rooms = new Map(users.map((userId) => [userId, roomsOfUser(userId)]));
+  const known = Object.fromEntries([...rooms].map(([userId, ofUser]) => [userId, [ofUser.own, ofUser.parts]]));
+  const offline = (await runScript(bus, 'clusterReap', deadProcessId, deadAfterMs, JSON.stringify(known))) as string[];
+  for (let index = 0; index + 2 < offline.length; index += 3) {
+    const [userId, gen, presenceMessage] = [offline[index]!, Number(offline[index + 1]), offline[index + 2]!];
+    const ofUser = rooms.get(userId) ?? roomsOfUser(userId);
+    await publishOtherParts(presenceMessage, ofUser);
+    await leaveOtherPartitions(userId, gen, ofUser);
+  }
 }

@@ -26,7 +26,8 @@ import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from '../co
 import type { RoomDetails } from '../core/rooms.js';
 import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';
 import { oneBus, runChange, runScript, runUserChange, type MembershipBuses, type ScriptName } from './membership-buses.js';
-import { leaveOtherPartitions, publishOtherParts, roomArguments, userRooms, type UserRooms } from './membership-parts.js';
+import { leaveOtherPartitions, publishOtherParts, reapPartition, roomArguments, userRooms, type UserRooms } from './membership-parts.js';
+import { LocalHoldings } from './local-holdings.js';
 import { OfflineSweep } from './offline-sweep.js';
 
 export interface RedisMembershipOptions {
@@ -59,12 +60,7 @@ export class RedisMembership implements MembershipState {
   private readonly buses: MembershipBuses;
   private readonly deadAfterMs: number;
   private readonly heartbeatMs: number;
-  /** What this process holds, to put back into Redis if Redis loses its data. */
-  private readonly localConnections = new Map<string, string>();
-  private readonly localHolds = new Map<string, number>();
-  private readonly localExplicitHolds = new Set<string>();
-  /** The session (see sessionGen in membership-prelude) of each user connected here, for their holds. */
-  private readonly sessions = new Map<string, number>();
+  private readonly local = new LocalHoldings();
   private readonly lastTouch = new Map<string, number>();
   private readonly offlineSweep: OfflineSweep;
   private timers: NodeJS.Timeout[] = [];
@@ -150,18 +146,12 @@ export class RedisMembership implements MembershipState {
     const lost = new Set(this.lostPartitions);
     this.lostPartitions.clear();
     try {
-      for (const [connectionId, userId] of this.localConnections) {
-        if (lost.has(this.buses.forUser(userId))) await this.userChange('clusterConnect', userId, this.processId, userId, connectionId);
+      for (const [connectionId, userId] of this.local.connections) {
+        if (!lost.has(this.buses.forUser(userId))) continue;
+        this.local.setSession(userId, (await this.userChange('clusterConnect', userId, this.processId, userId, connectionId)).gen);
       }
-      const connectedHere = new Set(this.localConnections.values());
-      for (const [member, count] of this.localHolds) {
-        const [roomId, userId] = member.split('\u0000') as [string, string];
-        for (let index = 0; index < count && lost.has(this.buses.forRoom(roomId)); index++) await this.holdInRedis(roomId, userId, 'subscription');
-      }
-      for (const member of this.localExplicitHolds) {
-        const [roomId, userId] = member.split('\u0000') as [string, string];
-        if (!connectedHere.has(userId)) this.localExplicitHolds.delete(member);
-        else if (lost.has(this.buses.forRoom(roomId))) await this.holdInRedis(roomId, userId, 'explicit');
+      for (const [roomId, userId, kind] of this.local.holdsToRestore()) {
+        if (lost.has(this.buses.forRoom(roomId))) await this.holdInRedis(roomId, userId, kind);
       }
       await this.heartbeat();
       await this.loadSnapshot();
@@ -190,14 +180,13 @@ export class RedisMembership implements MembershipState {
   }
 
   async connect(connectionId: string, userId: string): Promise<void> {
-    this.localConnections.set(connectionId, userId);
+    this.local.connected(connectionId, userId);
     const { gen } = await this.userChange('clusterConnect', userId, this.processId, userId, connectionId);
-    this.sessions.set(userId, gen);
+    this.local.setSession(userId, gen);
   }
 
   async disconnect(connectionId: string, userId: string, reason: string): Promise<void> {
-    this.localConnections.delete(connectionId);
-    if (![...this.localConnections.values()].includes(userId)) this.sessions.delete(userId);
+    this.local.disconnected(connectionId, userId);
     const { gen, presenceMessage, rooms } = await this.userChange('clusterDisconnect', userId, this.processId, userId, connectionId, reason);
     if (presenceMessage !== '') await leaveOtherPartitions(userId, gen, rooms);
   }
@@ -205,9 +194,7 @@ export class RedisMembership implements MembershipState {
   async hold(roomId: string, userId: string, kind: HoldKind): Promise<void> {
     if (!this.replica.isMember(roomId, userId)) this.checkBounds(roomId, userId);
     await this.holdInRedis(roomId, userId, kind);
-    const member = `${roomId}\u0000${userId}`;
-    if (kind === 'explicit') this.localExplicitHolds.add(member);
-    else this.localHolds.set(member, (this.localHolds.get(member) ?? 0) + 1);
+    this.local.held(roomId, userId, kind);
   }
 
   /**
@@ -225,7 +212,7 @@ export class RedisMembership implements MembershipState {
   }
 
   private async holdInRedis(roomId: string, userId: string, kind: HoldKind): Promise<void> {
-    const gen = this.sessions.get(userId) ?? (await this.readSession(userId)).holdGen;
+    const gen = this.local.sessionOf(userId) ?? (await this.readSession(userId)).holdGen;
     await runChange(this.buses.forRoom(roomId), 'clusterHold', this.processId, roomId, userId, kind, gen, this.options.maxMembersPerRoom);
   }
 
@@ -236,13 +223,7 @@ export class RedisMembership implements MembershipState {
   }
 
   async release(roomId: string, userId: string, kind: HoldKind, reason: LeaveReason): Promise<void> {
-    const member = `${roomId}\u0000${userId}`;
-    if (kind === 'explicit') this.localExplicitHolds.delete(member);
-    else {
-      const left = (this.localHolds.get(member) ?? 1) - 1;
-      if (left <= 0) this.localHolds.delete(member);
-      else this.localHolds.set(member, left);
-    }
+    this.local.released(roomId, userId, kind);
     await runChange(this.buses.forRoom(roomId), 'clusterRelease', this.processId, roomId, userId, kind, reason);
   }
 
@@ -263,7 +244,7 @@ export class RedisMembership implements MembershipState {
 
   /** Checks this process's own users; the script decides, so two processes cannot both mark one idle. */
   sweepIdle(): void {
-    for (const userId of new Set(this.localConnections.values())) {
+    for (const userId of this.local.users()) {
       this.userChange('clusterActivity', userId, userId, this.options.idleAfterMs).catch((error: unknown) => this.options.onError(error, 'idle sweep'));
     }
     for (const [userId, at] of this.lastTouch) if (Date.now() - at > touchEveryMs) this.lastTouch.delete(userId);
@@ -328,23 +309,11 @@ export class RedisMembership implements MembershipState {
     await Promise.all(
       this.buses.all().map(async (bus, index) => {
         const stale = (await runScript(bus, 'clusterHeartbeat', this.processId, index === 0 ? stats : '', this.deadAfterMs)) as string[];
-        for (const processId of stale) if (processId !== this.processId) await this.reap(bus, processId);
+        for (const processId of stale) {
+          if (processId !== this.processId) await reapPartition(bus, processId, this.deadAfterMs, (userId) => this.roomsOfUser(userId));
+        }
       }),
     );
-  }
-
-  /** Reaps what a dead process held in one partition; its users who went offline leave their rooms in other partitions too. */
-  private async reap(bus: RedisBus, deadProcessId: string): Promise<void> {
-    const users = await bus.redis.smembers(bus.key(`proc:${deadProcessId}:users`));
-    const rooms = new Map(users.map((userId) => [userId, this.roomsOfUser(userId)]));
-    const known = Object.fromEntries([...rooms].map(([userId, ofUser]) => [userId, [ofUser.own, ofUser.parts]]));
-    const offline = (await runScript(bus, 'clusterReap', deadProcessId, this.deadAfterMs, JSON.stringify(known))) as string[];
-    for (let index = 0; index + 2 < offline.length; index += 3) {
-      const [userId, gen, presenceMessage] = [offline[index]!, Number(offline[index + 1]), offline[index + 2]!];
-      const ofUser = rooms.get(userId) ?? this.roomsOfUser(userId);
-      await publishOtherParts(presenceMessage, ofUser);
-      await leaveOtherPartitions(userId, gen, ofUser);
-    }
   }
 
   private roomsOfUser(userId: string): UserRooms {

@@ -101,7 +101,10 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
       expect(calls.get('spublish')).toBe(1);
       expect(calls.get('publish') ?? 0).toBe(0);
       // The publish script, plus background scripts (heartbeats, sweeps) and rate-limit leases.
-      expect(total).toBeLessThanOrEqual(4.3);
+      // Each process heartbeats in every partition (membership state is spread over them: a
+      // process's holds and connections are reaped per partition), 3 commands per partition
+      // every 5 s: a fixed cost per process, which this sequential loop spreads over its events.
+      expect(total).toBeLessThanOrEqual(4.6);
     } finally {
       for (const observer of observers) observer.disconnect();
       // Out of the room again: the next test counts its members.
