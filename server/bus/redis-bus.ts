@@ -226,7 +226,7 @@ export class RedisBus implements EventBus {
 
   /**
    * Runs a script that publishes (the cluster's membership scripts): defined on first use, and
-   * called with the arguments every such script takes first (see cluster-scripts): prefix,
+   * called with the arguments every such script takes first (see cluster/membership-prelude): prefix,
    * history bounds, the epoch this process knows (see publishFunction), the time, and the channel names a membership change
    * goes to (a room's membership channel prefix, the presence channel), so the scripts never spell a name.
    */
