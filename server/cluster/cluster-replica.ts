@@ -51,6 +51,25 @@ export class ClusterReplica {
   private readonly typing = new Map<string, Set<string>>();
   /** Per epoch (each partition has its own): events up to this Redis sequence are already in the snapshot. */
   private readonly snapshotSequences = new Map<string, number>();
+  /** While snapshots are being fetched: the events folded meanwhile (see reload). */
+  private arrivingDuringReload: Array<[RealtimeEvent, number, string]> | undefined;
+
+  /**
+   * Replaces the state with snapshots fetched now. Events that arrive while the snapshots are on
+   * their way are folded into the old state and would be wiped by the load: they are kept and
+   * folded again after it (those a snapshot already holds are skipped). Without this, a member put
+   * back by another process during a Redis recovery went missing from this process's view.
+   */
+  async reload(fetch: () => Promise<readonly ClusterSnapshot[]>): Promise<void> {
+    const arrived: Array<[RealtimeEvent, number, string]> = [];
+    this.arrivingDuringReload = arrived;
+    try {
+      this.load(await fetch());
+      for (const [event, sequence, epoch] of arrived) this.fold(event, sequence, epoch);
+    } finally {
+      if (this.arrivingDuringReload === arrived) this.arrivingDuringReload = undefined;
+    }
+  }
 
   /** Replaces the state with the partitions' snapshots (each room and each user is in one of them). */
   load(snapshots: readonly ClusterSnapshot[]): void {
@@ -93,6 +112,11 @@ export class ClusterReplica {
    * already holds are skipped.
    */
   apply(event: RealtimeEvent, redisSequence: number, epoch: string): void {
+    this.arrivingDuringReload?.push([event, redisSequence, epoch]);
+    this.fold(event, redisSequence, epoch);
+  }
+
+  private fold(event: RealtimeEvent, redisSequence: number, epoch: string): void {
     if (redisSequence <= (this.snapshotSequences.get(epoch) ?? 0)) return;
     foldRoomMembership(this.rooms, event, event.timestamp);
     switch (event.type) {

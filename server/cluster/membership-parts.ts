@@ -18,6 +18,8 @@ import { runChange, runScript, type MembershipBuses } from './membership-buses.j
 
 /** A user's rooms, by partition, as seen from the user's partition. */
 export interface UserRooms {
+  /** The bus of the user's partition. */
+  userBus: RedisBus;
   /** The rooms in the user's own partition (passed to the user's script). */
   own: string[];
   /** The rooms in each other partition. */
@@ -39,7 +41,7 @@ export function userRooms(buses: MembershipBuses, userId: string, rooms: readonl
       else others.set(bus, [roomId]);
     }
   }
-  return { own, others, parts: 1 + others.size };
+  return { userBus, own, others, parts: 1 + others.size };
 }
 
 /** The user's script's arguments for their rooms: the rooms in its partition, and the number of parts. */
@@ -65,6 +67,12 @@ export async function publishOtherParts(presenceMessage: string, rooms: UserRoom
 /** The user went offline at the end of session `gen`: out of their rooms in other partitions. */
 export async function leaveOtherPartitions(userId: string, gen: number, rooms: UserRooms): Promise<void> {
   await Promise.all([...rooms.others].map(([bus, roomIds]) => runChange(bus, 'clusterLeaveOffline', userId, gen, ...roomIds)));
+}
+
+/** The same for all their rooms, those in the user's own partition too (the offline sweep). */
+export async function leaveRooms(userId: string, gen: number, rooms: UserRooms): Promise<void> {
+  if (rooms.own.length > 0) await runChange(rooms.userBus, 'clusterLeaveOffline', userId, gen, ...rooms.own);
+  await leaveOtherPartitions(userId, gen, rooms);
 }
 
 /**

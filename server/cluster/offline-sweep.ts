@@ -26,10 +26,22 @@ export interface OfflineSweepOptions {
 export class OfflineSweep {
   /** When each member was first seen offline (or, once checked, when to check them again less the grace). */
   private readonly offlineSince = new Map<string, number>();
+  /** A round still checking (Redis slow or away) makes the next one skip, so rounds never pile up. */
+  private running = false;
 
   constructor(private readonly options: OfflineSweepOptions) {}
 
   async run(now = Date.now()): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.round(now);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async round(now: number): Promise<void> {
     const { graceMs, perRound, recheckAfterMs } = this.options;
     const due: string[] = [];
     const offline = new Set<string>();

@@ -18,7 +18,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseEventId } from '../../shared/event-id.js';
 import type { UserPresence } from '../../shared/presence.js';
-import type { RealtimeEvent } from '../../shared/events.js';
 import type { BusEvent } from '../bus/bus.js';
 import type { RedisBus } from '../bus/redis-bus.js';
 import { RealtimeError } from '../errors.js';
@@ -26,7 +25,7 @@ import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from '../co
 import type { RoomDetails } from '../core/rooms.js';
 import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';
 import { oneBus, runChange, runScript, runUserChange, type MembershipBuses, type ScriptName } from './membership-buses.js';
-import { leaveOtherPartitions, publishOtherParts, reapPartition, roomArguments, userRooms, type UserRooms } from './membership-parts.js';
+import { leaveOtherPartitions, leaveRooms, publishOtherParts, reapPartition, roomArguments, userRooms, type UserRooms } from './membership-parts.js';
 import { LocalHoldings } from './local-holdings.js';
 import { OfflineSweep } from './offline-sweep.js';
 
@@ -64,8 +63,6 @@ export class RedisMembership implements MembershipState {
   private readonly lastTouch = new Map<string, number>();
   private readonly offlineSweep: OfflineSweep;
   private timers: NodeJS.Timeout[] = [];
-  /** While a snapshot is being fetched: the events folded meanwhile (see loadSnapshot). */
-  private arrivingDuringSnapshot: Array<[RealtimeEvent, number, string]> | undefined;
   /** Partitions that lost their data, waiting to be restored (see reassert). */
   private readonly lostPartitions = new Set<RedisBus>();
   private started = false;
@@ -83,11 +80,7 @@ export class RedisMembership implements MembershipState {
       usersInRooms: () => this.replica.usersInRooms(),
       isOnline: (userId) => (this.replica.presenceOf(userId)?.connections ?? 0) > 0,
       session: (userId) => this.readSession(userId),
-      leave: async (userId, gen) => {
-        const rooms = this.roomsOfUser(userId);
-        if (rooms.own.length > 0) await runChange(this.buses.forUser(userId), 'clusterLeaveOffline', userId, gen, ...rooms.own);
-        await leaveOtherPartitions(userId, gen, rooms);
-      },
+      leave: (userId, gen) => leaveRooms(userId, gen, this.roomsOfUser(userId)),
     });
   }
 
@@ -161,22 +154,11 @@ export class RedisMembership implements MembershipState {
     }
   }
 
-  /**
-   * Replaces the replica with every partition's snapshot. Events that arrive while the snapshots
-   * are on their way are folded into the old state and would be wiped by the load: they are kept
-   * and folded again after it (the replica skips those a snapshot already holds). Without this, a
-   * member put back by another process during a Redis recovery went missing from this process's view.
-   */
-  private async loadSnapshot(): Promise<void> {
-    const arrived: Array<[RealtimeEvent, number, string]> = [];
-    this.arrivingDuringSnapshot = arrived;
-    try {
-      const snapshots = await Promise.all(this.buses.all().map(async (bus) => JSON.parse((await runScript(bus, 'clusterSnapshot')) as string) as ClusterSnapshot));
-      this.replica.load(snapshots);
-      for (const [event, sequence, epoch] of arrived) this.replica.apply(event, sequence, epoch);
-    } finally {
-      if (this.arrivingDuringSnapshot === arrived) this.arrivingDuringSnapshot = undefined;
-    }
+  /** Replaces the replica with every partition's snapshot. */
+  private loadSnapshot(): Promise<void> {
+    return this.replica.reload(() =>
+      Promise.all(this.buses.all().map(async (bus) => JSON.parse((await runScript(bus, 'clusterSnapshot')) as string) as ClusterSnapshot)),
+    );
   }
 
   async connect(connectionId: string, userId: string): Promise<void> {
@@ -262,7 +244,6 @@ export class RedisMembership implements MembershipState {
     const parsed = parseEventId(published.position ?? published.event.id);
     if (!parsed) return;
     this.replica.apply(published.event, parsed.sequence, parsed.epoch);
-    this.arrivingDuringSnapshot?.push([published.event, parsed.sequence, parsed.epoch]);
   }
 
   isMember(roomId: string, userId: string): boolean {
