@@ -10,8 +10,8 @@ import { Redis } from 'ioredis';
 import { ClusterBus } from '../../server/bus/cluster-bus.js';
 import { clusterBuses, runScript } from '../../server/cluster/membership-buses.js';
 import { collect, ofType } from '../support/collect.js';
-import { redisClusterAvailable, startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
-import { startServer, type TestClient, type TestServer } from '../support/server.js';
+import { useClusterServers } from '../support/cluster-servers.js';
+import { redisClusterAvailable } from '../support/redis-cluster.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const enabled = redisClusterAvailable();
@@ -49,32 +49,15 @@ async function membershipKeys(observer: Redis): Promise<number> {
 const shares = (counts: number[]) => counts.map((count) => count / counts.reduce((sum, each) => sum + each, 0));
 
 describe.runIf(enabled)('membership state sharded over a Redis Cluster', () => {
-  let cluster: TestRedisCluster;
+  const deployment = useClusterServers(prefix);
+  const { servers, connect } = deployment;
   let observers: Redis[] = [];
-  const servers: TestServer[] = [];
-  const clients: TestClient[] = [];
-
-  beforeAll(async () => {
-    cluster = await startRedisCluster(3);
-    observers = cluster.nodes.map((node) => new Redis({ host: node.split(':')[0], port: Number(node.split(':')[1]) }));
-    for (let index = 0; index < 2; index++) {
-      servers.push(
-        await startServer({ redisClusterNodes: [...cluster.nodes], redisPrefix: prefix, redisClusterPartitions: 12, rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 }),
-      );
-    }
-  }, 90_000);
-  afterAll(async () => {
-    for (const client of clients) client.close();
-    await Promise.all(servers.map((server) => server.stop()));
-    for (const observer of observers) observer.disconnect();
-    await cluster?.close();
+  beforeAll(() => {
+    observers = deployment.cluster.nodes.map((node) => new Redis({ host: node.split(':')[0], port: Number(node.split(':')[1]) }));
   });
-
-  const connect = async (server: TestServer, userId: string, role: 'user' | 'admin' = 'user') => {
-    const client = server.connect(await server.token(userId, role));
-    clients.push(client);
-    return client;
-  };
+  afterAll(() => {
+    for (const observer of observers) observer.disconnect();
+  });
 
   it('spreads a join storm’s script calls and keys over every master, none holding most of them', async () => {
     const before = await Promise.all(observers.map(commandCalls));
@@ -129,7 +112,7 @@ describe.runIf(enabled)('membership state sharded over a Redis Cluster', () => {
   it('takes a user out of a room only for the session that ended: a hold for a later session survives an earlier session’s cleanup', async () => {
     // The race above, with the late cleanup forced: the first session's leave runs after the
     // user came back and joined again.
-    const bus = new ClusterBus({ nodes: cluster.nodes, prefix, partitions: 12, onError: () => {} });
+    const bus = new ClusterBus({ nodes: deployment.cluster.nodes, prefix, partitions: 12, onError: () => {} });
     await bus.start();
     try {
       const buses = clusterBuses(bus);
