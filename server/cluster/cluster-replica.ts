@@ -18,6 +18,17 @@ interface ReplicaPresence {
   idle: boolean;
 }
 
+/**
+ * What a partition answers for: state of other rooms and users found in its snapshot (left by
+ * another layout, before membership was split over the partitions) is not loaded.
+ */
+export interface PartitionOwnership {
+  room(roomId: string): boolean;
+  user(userId: string): boolean;
+}
+
+const ownsAll: PartitionOwnership = { room: () => true, user: () => true };
+
 /** One partition's state (cluster/partition-scripts snapshotScript). */
 export interface ClusterSnapshot {
   /** The newest sequence, as text (16 digits: more than Lua's cjson writes exactly). */
@@ -60,7 +71,7 @@ export class ClusterReplica {
    * folded again after it (those a snapshot already holds are skipped). Without this, a member put
    * back by another process during a Redis recovery went missing from this process's view.
    */
-  async reload(fetch: () => Promise<readonly ClusterSnapshot[]>): Promise<void> {
+  async reload(fetch: () => Promise<ReadonlyArray<[ClusterSnapshot, PartitionOwnership]>>): Promise<void> {
     const arrived: Array<[RealtimeEvent, number, string]> = [];
     this.arrivingDuringReload = arrived;
     try {
@@ -72,24 +83,26 @@ export class ClusterReplica {
   }
 
   /** Replaces the state with the partitions' snapshots (each room and each user is in one of them). */
-  load(snapshots: readonly ClusterSnapshot[]): void {
+  load(snapshots: ReadonlyArray<[ClusterSnapshot, PartitionOwnership?]>): void {
     this.rooms.clear();
     this.presence.clear();
     this.typing.clear();
     this.snapshotSequences.clear();
-    for (const snapshot of snapshots) this.loadPartition(snapshot);
+    for (const [snapshot, owns] of snapshots) this.loadPartition(snapshot, owns ?? ownsAll);
   }
 
-  private loadPartition(snapshot: ClusterSnapshot): void {
+  private loadPartition(snapshot: ClusterSnapshot, owns: PartitionOwnership): void {
     this.roomCreatedAt.clear();
     this.snapshotSequences.set(snapshot.epoch, Number(snapshot.seq));
     for (const [roomId, createdAt] of pairs(list(snapshot.rooms))) this.roomCreatedAt.set(roomId, new Date(Number(createdAt)));
     for (const [roomId, flatMembers] of list(snapshot.members)) {
+      if (!owns.room(roomId)) continue;
       const createdAt = this.roomCreatedAt.get(roomId) ?? new Date();
       for (const [userId, joinedAt] of pairs(list(flatMembers))) this.rooms.add(roomId, userId, new Date(Number(joinedAt)), createdAt);
     }
     this.roomCreatedAt.clear();
     for (const [userId, flatPresence, connections] of list(snapshot.online)) {
+      if (!owns.user(userId)) continue;
       const fields = Object.fromEntries(pairs(list(flatPresence)));
       const idle = fields.idle === '1';
       const chosen = (fields.status ?? 'online') as PresenceStatus;
@@ -103,7 +116,7 @@ export class ClusterReplica {
     }
     for (const member of list(snapshot.typing)) {
       const [roomId, userId] = member.split('\u0000') as [string, string];
-      this.setTyping(roomId, userId, true);
+      if (owns.room(roomId)) this.setTyping(roomId, userId, true);
     }
   }
 

@@ -23,7 +23,7 @@ import type { RedisBus } from '../bus/redis-bus.js';
 import { RealtimeError } from '../errors.js';
 import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from '../core/membership-state.js';
 import type { RoomDetails } from '../core/rooms.js';
-import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';
+import { ClusterReplica, type ClusterSnapshot, type PartitionOwnership } from './cluster-replica.js';
 import { oneBus, runChange, runScript, runUserChange, type MembershipBuses, type ScriptName } from './membership-buses.js';
 import { leaveOtherPartitions, leaveRooms, publishOtherParts, reapPartition, roomArguments, userRooms, type UserRooms } from './membership-parts.js';
 import { LocalHoldings } from './local-holdings.js';
@@ -154,10 +154,15 @@ export class RedisMembership implements MembershipState {
     }
   }
 
-  /** Replaces the replica with every partition's snapshot. */
+  /** Replaces the replica with every partition's snapshot, each for the rooms and users it holds. */
   private loadSnapshot(): Promise<void> {
     return this.replica.reload(() =>
-      Promise.all(this.buses.all().map(async (bus) => JSON.parse((await runScript(bus, 'clusterSnapshot')) as string) as ClusterSnapshot)),
+      Promise.all(
+        this.buses.all().map(async (bus): Promise<[ClusterSnapshot, PartitionOwnership]> => {
+          const snapshot = JSON.parse((await runScript(bus, 'clusterSnapshot')) as string) as ClusterSnapshot;
+          return [snapshot, { room: (roomId) => this.buses.forRoom(roomId) === bus, user: (userId) => this.buses.forUser(userId) === bus }];
+        }),
+      ),
     );
   }
 
@@ -180,10 +185,9 @@ export class RedisMembership implements MembershipState {
   }
 
   /**
-   * The bounds across rooms, against the replica (a room's own bound is exact, in its script).
-   * The replica trails Redis by the time an event takes to arrive (milliseconds): joins made at
-   * the same moment on several processes may each pass, so a user may exceed maxRoomsPerUser, and
-   * the service maxRooms, by at most the number of such joins in flight at once.
+   * The bounds across rooms, against the replica (a room's own is exact, in its script), which
+   * trails Redis by milliseconds: joins made at once on several processes may each pass, so a user
+   * may exceed maxRoomsPerUser, and the service maxRooms, by the number of such joins in flight.
    */
   private checkBounds(roomId: string, userId: string): void {
     const { maxRoomsPerUser, maxRooms } = this.options;
@@ -278,7 +282,6 @@ export class RedisMembership implements MembershipState {
   }
 
   /** Per-process numbers from every live process's last heartbeat (kept in the first partition). */
-  // (implements MembershipState.processes)
   async processes(): Promise<Array<{ processId: string; stats: Record<string, number> }>> {
     const first = this.buses.all()[0]!;
     const raw = await first.redis.hgetall(first.key('procstats'));
