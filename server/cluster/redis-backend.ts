@@ -10,7 +10,7 @@ import { membershipDefaults } from '../core/membership-state.js';
 import type { Backend, BackendOptions } from './backend.js';
 import { RedisClaimOnce } from './redis-claims.js';
 import { RedisIdempotencyStore } from './redis-idempotency.js';
-import { clusterBuses, type MembershipBuses } from './membership-buses.js';
+import { clusterBuses, oneBus, type MembershipBuses } from './membership-buses.js';
 import { RedisMembership } from './redis-membership.js';
 import { redisRateLimitCounters } from './rate-limit-counters.js';
 
@@ -37,7 +37,7 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     ...(options.historyGlobal !== undefined && { globalHistory: options.historyGlobal }),
     onError: options.onError,
   });
-  return assemble(bus, bus, bus.redis, bus.prefix, options);
+  return assemble(bus, oneBus(bus), bus.redis, bus.prefix, options);
 }
 
 /**
@@ -61,7 +61,7 @@ export function createRedisClusterBackend(options: RedisClusterBackendOptions): 
 
 function assemble(
   bus: RedisBus | ClusterBus,
-  membershipBuses: RedisBus | MembershipBuses,
+  membershipBuses: MembershipBuses,
   keys: Redis,
   prefix: string,
   options: Omit<RedisBackendOptions, 'url'>,
