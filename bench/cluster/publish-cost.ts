@@ -32,6 +32,7 @@ import { baselinePublishScript } from './baseline-publish.js';
 import { startBenchRedis, type BenchRedis } from './redis-server.js';
 import { startBenchRedisCluster } from './redis-cluster.js';
 import { oursClusterPublisher, shardedSocketIoPublisher } from './cluster-publishers.js';
+import { measureJoinStorm } from './join-storm.js';
 import type { EventBus } from '../../server/bus/bus.js';
 
 type PublisherName = 'ours' | 'before' | 'socketio' | 'ours-cluster' | 'socketio-sharded';
@@ -226,6 +227,13 @@ export async function runPublishCostBench(argv: string[]): Promise<void> {
     console.log(
       `On the cluster: ours ÷ Socket.IO sharded ${ratio('ours-cluster', 'socketio-sharded', cpu).toFixed(2)}×, ` +
         `ours on the cluster ÷ ours on one Redis ${ratio('ours-cluster', 'ours', cpu).toFixed(2)}× (the cluster's idle background included)`,
+    );
+    const storm = await measureJoinStorm(cluster);
+    const total = storm.scriptCallsPerMaster.reduce((sum, calls) => sum + calls, 0);
+    console.log(
+      `Join storm on the cluster (${storm.joins} joins by 60 users into 30 rooms, two backends, ${Math.round(storm.milliseconds)} ms): ` +
+        `membership script calls per master ${storm.scriptCallsPerMaster.join(' / ')} ` +
+        `(${storm.scriptCallsPerMaster.map((calls) => `${Math.round((100 * calls) / total)}%`).join(' / ')})`,
     );
   } finally {
     await Promise.all([redis.stop(), cluster.stop()]);

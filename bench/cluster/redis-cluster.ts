@@ -18,6 +18,8 @@ export interface BenchRedisCluster {
   seeds: string;
   /** Counters of every master, summed (each counter is cumulative, so their deltas add up). */
   counters(): Promise<RedisCounters>;
+  /** Counters of each master, in the order of `nodes`. */
+  countersPerNode(): Promise<RedisCounters[]>;
   /** FLUSHALL on every master. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -28,11 +30,13 @@ export async function startBenchRedisCluster(masters = 3): Promise<BenchRedisClu
   const cluster = await startRedisCluster(masters, { onSpawn: (node, child) => children.set(node, trackChild(child)) });
   const ticks = clockTicksPerSecond();
   const observers = new Map<string, Redis>(cluster.nodes.map((node) => [node, redisObserver(`redis://${node}`)]));
+  const countersPerNode = () => Promise.all(cluster.nodes.map((node) => readCounters(observers.get(node)!, processCpu(children.get(node)!.pid!, ticks))));
   return {
     nodes: cluster.nodes,
     seeds: cluster.nodes.join(','),
+    countersPerNode,
     async counters() {
-      const readings = await Promise.all(cluster.nodes.map((node) => readCounters(observers.get(node)!, processCpu(children.get(node)!.pid!, ticks))));
+      const readings = await countersPerNode();
       const sum = {} as RedisCounters;
       for (const reading of readings) {
         for (const [name, value] of Object.entries(reading) as Array<[keyof RedisCounters, number]>) sum[name] = (sum[name] ?? 0) + value;

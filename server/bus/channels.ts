@@ -6,7 +6,8 @@
 export const roomChannelPrefix = 'room:';
 /**
  * What a room's membership channel starts with: its joins, leaves, presence, idle and typing
- * (bus/membership-events; the Redis membership scripts are given it, see cluster-scripts). Kept
+ * (bus/membership-events; the Redis membership scripts are given it, see
+ * cluster/membership-prelude). On a Redis Cluster it is in its room's partition. Kept
  * apart, with a bounded history of its own, so that a storm of rejoins cannot evict the room's
  * own events from the history a resume reads (issue 17: 5,000 rejoins after a restart evicted
  * 71% of the events published meanwhile).

@@ -22,7 +22,7 @@ import { createListeners } from '../../shared/listeners.js';
 import { formatEventId, parseEventId } from '../../shared/event-id.js';
 import { firehoseChannel } from './channels.js';
 import { historyDefaults, type BusEvent, type BusHealth, type EventBus, type GapReason, type HistoryRead, type PublishRequest } from './bus.js';
-import { ClusterPartitions, membershipPartition, partitionKey } from './cluster-partitions.js';
+import { ClusterPartitions, partitionKey } from './cluster-partitions.js';
 import { RedisBus, redisConnectionOptions } from './redis-bus.js';
 import { hostAndPort, readSlotOwners } from './cluster-topology.js';
 import { DeliveredPositions, formatCursor, parseCursor, positionOf, type ResumeCursors, type SubscriptionCursor } from './resume-cursors.js';
@@ -88,9 +88,9 @@ export class ClusterBus implements EventBus, ResumeCursors {
     return this;
   }
 
-  /** The partition that holds membership state: the cluster's membership scripts run on it. */
-  get membershipBus(): RedisBus {
-    return this.buses[membershipPartition]!;
+  /** Each partition's own bus, once started: the cluster's membership scripts run on them (cluster/redis-membership). */
+  get partitionBuses(): readonly RedisBus[] {
+    return this.buses;
   }
 
   get epoch(): string {
@@ -167,14 +167,20 @@ export class ClusterBus implements EventBus, ResumeCursors {
     });
   }
 
-  /** The channels of a request grouped by partition, in partition order. */
-  private byPartition(channels: readonly string[]): Map<number, string[]> {
+  /**
+   * The channels of a request grouped by partition, in partition order. `heard`: for hearing or
+   * reading them, where a spread channel (operators' presence) is in every partition.
+   */
+  private byPartition(channels: readonly string[], heard = false): Map<number, string[]> {
     const groups = new Map<number, string[]>();
-    for (const channel of channels) {
-      const partition = this.partitions.partitionOf(channel);
+    const add = (partition: number, channel: string) => {
       const group = groups.get(partition);
       if (group) group.push(channel);
       else groups.set(partition, [channel]);
+    };
+    for (const channel of channels) {
+      if (heard && this.partitions.isSpread(channel)) for (const partition of this.everyPartition) add(partition, channel);
+      else add(this.partitions.partitionOf(channel), channel);
     }
     return new Map([...groups].sort(([a], [b]) => a - b));
   }
@@ -214,7 +220,7 @@ export class ClusterBus implements EventBus, ResumeCursors {
     const positions = parseCursor(afterEventId, (position) => this.partitions.partitionOfId(position));
     const groups = channels.includes(firehoseChannel)
       ? new Map(this.everyPartition.map((partition) => [partition, [firehoseChannel]]))
-      : this.byPartition(channels);
+      : this.byPartition(channels, true);
     // An id that names none of the partitions: one of an earlier deployment (one Redis, or
     // another prefix), whose history is not here.
     let gap: GapReason | undefined = positions.size > 0 ? undefined : parseEventId(afterEventId) ? 'service_restarted' : 'unknown_event_id';
@@ -263,7 +269,7 @@ export class ClusterBus implements EventBus, ResumeCursors {
   }
 
   forSubscription(channels: readonly string[] | undefined, lastEventId: string | undefined): SubscriptionCursor {
-    const listened = channels === undefined || channels.includes(firehoseChannel) ? this.everyPartition : [...this.byPartition(channels).keys()];
+    const listened = channels === undefined || channels.includes(firehoseChannel) ? this.everyPartition : [...this.byPartition(channels, true).keys()];
     return this.heads.forSubscription(listened, lastEventId);
   }
 

@@ -7,19 +7,19 @@
  * channel that every process SSUBSCRIBEs to: a process subscribes to P channels whatever the
  * number of rooms, and an event is one SPUBLISH on its partition's shard.
  *
- * Membership (rooms, presence, typing: the `room-members:` and `presence` channels and the state
- * behind them) lives in partition 0 for now: its scripts change several users' and rooms' keys in
- * one atomic step (cluster/cluster-scripts), which needs one slot.
+ * Membership state is split by its natural key (cluster/redis-membership): a user's connections
+ * and presence in the partition of `user:<id>`, a room's members, holds and typing in the
+ * partition of `room:<id>`, and a room's membership channel `room-members:<id>` in that same
+ * partition, so a room subscriber's resume cursor names one partition. The operators' `presence`
+ * channel is spread: each user's presence goes to it in the user's partition, so hearing it means
+ * hearing every partition.
  */
 import calculateSlot from 'cluster-key-slot';
-import { channels as channelNames, roomMembersChannelPrefix } from './channels.js';
+import { channels as channelNames, roomChannelPrefix, roomMembersChannelPrefix } from './channels.js';
 
 export const clusterPartitionDefaults = { count: 12 } as const;
 
 const slotCount = 16_384;
-
-/** The partition whose slot holds membership state. */
-export const membershipPartition = 0;
 
 export class ClusterPartitions {
   /** Each partition's hash tag (without braces). */
@@ -31,10 +31,18 @@ export class ClusterPartitions {
     this.tags = Array.from({ length: count }, (_, partition) => evenTag(partition, count));
   }
 
-  /** The partition a channel's stream, sequence and shard channel live in. */
+  /**
+   * The partition a channel's stream, sequence and shard channel live in (for a spread channel:
+   * where TypeScript would publish to it; its events come from every partition).
+   */
   partitionOf(channel: string): number {
-    if (channel.startsWith(roomMembersChannelPrefix) || channel === channelNames.presence) return membershipPartition;
+    if (channel.startsWith(roomMembersChannelPrefix)) return this.partitionOf(roomChannelPrefix + channel.slice(roomMembersChannelPrefix.length));
     return calculateSlot(channel) % this.count;
+  }
+
+  /** A channel published to in every partition (by each user's partition): hearing or reading it spans them all. */
+  isSpread(channel: string): boolean {
+    return channel === channelNames.presence;
   }
 
   /** The key prefix of a partition: every key under it is in the partition's slot. */

@@ -1,9 +1,9 @@
 /**
  * Membership changes and the one function that turns them into catalog events. Every atomic
  * membership operation (in memory: core/local-membership; with Redis: the scripts in
- * cluster/cluster-scripts) decides what changed and says so as a small tagged change; the event
- * describing it (type, data, routing, channels) is built only here, typed against the catalog,
- * so the Lua never writes event JSON and the two backends cannot drift apart.
+ * cluster/user-scripts and room-scripts) decides what changed and says so as a small tagged
+ * change; the event describing it (type, data, routing, channels) is built only here, typed
+ * against the catalog, so the Lua never writes event JSON and the two backends cannot drift apart.
  *
  * A room's membership changes go to its membership channel, not the room's own channel (see
  * bus/channels): a room subscription hears both, and each keeps its own bounded history.

@@ -24,6 +24,8 @@ export interface RedisBusOptions {
 export interface EventPart {
   eventId?: string;
   parts: number;
+  /** What the channels' streams keep instead of the event's data (a presence part without its metadata, see publishFunction). */
+  storedData?: unknown;
 }
 
 /**

@@ -150,6 +150,7 @@ export class RedisBus implements EventBus {
     if (request.roomId !== undefined) envelope.roomId = request.roomId;
     if (request.userId !== undefined) envelope.userId = request.userId;
     if (request.senderId !== undefined) envelope.senderId = request.senderId;
+    const stored = part?.storedData === undefined ? '' : JSON.stringify(superjson.serialize({ ...envelope, data: part.storedData }));
     let message: string;
     try {
       message = (await this.link.callScript(this.publishCommandName, [
@@ -162,6 +163,7 @@ export class RedisBus implements EventBus {
         JSON.stringify(superjson.serialize(envelope)),
         JSON.stringify(request.channels),
         this.ttlRefreshes.due(request.channels),
+        stored,
         ...request.channels,
       ])) as string;
     } catch (cause) {
@@ -224,7 +226,7 @@ export class RedisBus implements EventBus {
 
   /**
    * Runs a script that publishes (the cluster's membership scripts): defined on first use, and
-   * called with the arguments every such script takes first (see cluster-scripts): prefix,
+   * called with the arguments every such script takes first (see cluster/membership-prelude): prefix,
    * history bounds, the epoch this process knows (see publishFunction), the time, and the channel names a membership change
    * goes to (a room's membership channel prefix, the presence channel), so the scripts never spell a name.
    */

@@ -98,9 +98,14 @@ local function publish(prefix, perChannel, global, ttl, knownEpoch, nowMs, body,
 end
 `;
 
-/** ARGV: prefix, perChannel, global, ttl, knownEpoch, nowMs, body, channelsJson, refresh ('1' per channel whose TTL to refresh), channel... */
+/**
+ * ARGV: prefix, perChannel, global, ttl, knownEpoch, nowMs, body, channelsJson, refresh ('1' per
+ * channel whose TTL to refresh), storedBody ('' for the body), channel...
+ */
 export const publishScript = `${publishFunction}
 local channels = {}
-for index = 10, #ARGV do channels[#channels + 1] = ARGV[index] end
-return publish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], channels, nil, nil, ARGV[9])
+for index = 11, #ARGV do channels[#channels + 1] = ARGV[index] end
+local stored = nil
+if ARGV[10] ~= '' then stored = ARGV[10] end
+return publish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], channels, stored, nil, ARGV[9])
 `;

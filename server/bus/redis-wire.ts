@@ -16,11 +16,16 @@ export type WireMessage = { id: string; seq: number; ts: number; ch: string[]; x
   | { c: WireChange; e?: undefined }
 );
 
-/** A membership change as Lua writes it (cjson): times in ms, metadata as the JSON text it keeps, rooms implied by the channels. */
+/**
+ * A membership change as Lua writes it (cjson): times in ms, metadata as the JSON text it keeps,
+ * rooms implied by the channels. `n` on a presence or idle change of a Redis Cluster: the first
+ * of the event's parts (the user's partition); the other parts, to rooms in other partitions,
+ * follow with its id (cluster/membership-parts).
+ */
 export type WireChange =
   | Exclude<MembershipChange, { kind: 'presence' | 'idle' }>
-  | { kind: 'presence'; userId: string; status: Extract<MembershipChange, { kind: 'presence' }>['status']; lastSeen: number; metadata?: string }
-  | { kind: 'idle'; userId: string; idleSince: number };
+  | { kind: 'presence'; userId: string; status: Extract<MembershipChange, { kind: 'presence' }>['status']; lastSeen: number; metadata?: string; n?: number }
+  | { kind: 'idle'; userId: string; idleSince: number; n?: number };
 
 export function changeFromWire(change: WireChange, channels: readonly string[]): MembershipChange {
   switch (change.kind) {
@@ -73,7 +78,7 @@ export function decodeMessage(message: WireMessage, sequenceOffset: number): Bus
 
 function membershipEnvelope(change: WireChange, channels: readonly string[]): Envelope {
   const { channels: _channels, ...envelope } = membershipEvent(changeFromWire(change, channels));
-  return envelope;
+  return 'n' in change && change.n !== undefined ? { ...envelope, n: change.n } : envelope;
 }
 
 export type StreamEntry = [id: string, fields: string[]];

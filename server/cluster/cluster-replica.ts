@@ -1,9 +1,9 @@
 /**
- * Every process's read model of the cluster's rooms, presence and typing: a snapshot taken at
- * start, then folded from the membership and presence events in sequence order (rooms with the
- * same fold as the embedded membership, core/room-membership). Reads are
- * synchronous and local (the fan-out asks "who is in this room?" for every room event), and they
- * answer for the whole cluster, because every process sees every event.
+ * Every process's read model of the cluster's rooms, presence and typing: a snapshot of every
+ * partition taken at start, then folded from the membership and presence events in each
+ * partition's order (rooms with the same fold as the embedded membership, core/room-membership).
+ * Reads are synchronous and local (the fan-out asks "who is in this room?" for every room event),
+ * and they answer for the whole cluster, because every process sees every partition's events.
  */
 import type { RealtimeEvent } from '../../shared/events.js';
 import type { PresenceStatus, UserPresence } from '../../shared/presence.js';
@@ -18,6 +18,18 @@ interface ReplicaPresence {
   idle: boolean;
 }
 
+/**
+ * What a partition answers for: state of other rooms and users found in its snapshot (left by
+ * another layout, before membership was split over the partitions) is not loaded.
+ */
+export interface PartitionOwnership {
+  room(roomId: string): boolean;
+  user(userId: string): boolean;
+}
+
+const ownsAll: PartitionOwnership = { room: () => true, user: () => true };
+
+/** One partition's state (cluster/partition-scripts snapshotScript). */
 export interface ClusterSnapshot {
   /** The newest sequence, as text (16 digits: more than Lua's cjson writes exactly). */
   seq: string;
@@ -48,24 +60,49 @@ export class ClusterReplica {
   private readonly roomCreatedAt = new Map<string, Date>();
   private readonly presence = new Map<string, ReplicaPresence>();
   private readonly typing = new Map<string, Set<string>>();
-  /** Events up to this Redis sequence are already in the snapshot. */
-  private snapshotSequence = 0;
-  private snapshotEpoch = '';
+  /** Per epoch (each partition has its own): events up to this Redis sequence are already in the snapshot. */
+  private readonly snapshotSequences = new Map<string, number>();
+  /** While snapshots are being fetched: the events folded meanwhile (see reload). */
+  private arrivingDuringReload: Array<[RealtimeEvent, number, string]> | undefined;
 
-  load(snapshot: ClusterSnapshot): void {
+  /**
+   * Replaces the state with snapshots fetched now. Events that arrive while the snapshots are on
+   * their way are folded into the old state and would be wiped by the load: they are kept and
+   * folded again after it (those a snapshot already holds are skipped). Without this, a member put
+   * back by another process during a Redis recovery went missing from this process's view.
+   */
+  async reload(fetch: () => Promise<ReadonlyArray<[ClusterSnapshot, PartitionOwnership]>>): Promise<void> {
+    const arrived: Array<[RealtimeEvent, number, string]> = [];
+    this.arrivingDuringReload = arrived;
+    try {
+      this.load(await fetch());
+      for (const [event, sequence, epoch] of arrived) this.fold(event, sequence, epoch);
+    } finally {
+      if (this.arrivingDuringReload === arrived) this.arrivingDuringReload = undefined;
+    }
+  }
+
+  /** Replaces the state with the partitions' snapshots (each room and each user is in one of them). */
+  load(snapshots: ReadonlyArray<[ClusterSnapshot, PartitionOwnership?]>): void {
     this.rooms.clear();
-    this.roomCreatedAt.clear();
     this.presence.clear();
     this.typing.clear();
-    this.snapshotSequence = Number(snapshot.seq);
-    this.snapshotEpoch = snapshot.epoch;
+    this.snapshotSequences.clear();
+    for (const [snapshot, owns] of snapshots) this.loadPartition(snapshot, owns ?? ownsAll);
+  }
+
+  private loadPartition(snapshot: ClusterSnapshot, owns: PartitionOwnership): void {
+    this.roomCreatedAt.clear();
+    this.snapshotSequences.set(snapshot.epoch, Number(snapshot.seq));
     for (const [roomId, createdAt] of pairs(list(snapshot.rooms))) this.roomCreatedAt.set(roomId, new Date(Number(createdAt)));
     for (const [roomId, flatMembers] of list(snapshot.members)) {
+      if (!owns.room(roomId)) continue;
       const createdAt = this.roomCreatedAt.get(roomId) ?? new Date();
       for (const [userId, joinedAt] of pairs(list(flatMembers))) this.rooms.add(roomId, userId, new Date(Number(joinedAt)), createdAt);
     }
     this.roomCreatedAt.clear();
     for (const [userId, flatPresence, connections] of list(snapshot.online)) {
+      if (!owns.user(userId)) continue;
       const fields = Object.fromEntries(pairs(list(flatPresence)));
       const idle = fields.idle === '1';
       const chosen = (fields.status ?? 'online') as PresenceStatus;
@@ -79,7 +116,7 @@ export class ClusterReplica {
     }
     for (const member of list(snapshot.typing)) {
       const [roomId, userId] = member.split('\u0000') as [string, string];
-      this.setTyping(roomId, userId, true);
+      if (owns.room(roomId)) this.setTyping(roomId, userId, true);
     }
   }
 
@@ -88,7 +125,12 @@ export class ClusterReplica {
    * already holds are skipped.
    */
   apply(event: RealtimeEvent, redisSequence: number, epoch: string): void {
-    if (epoch === this.snapshotEpoch && redisSequence <= this.snapshotSequence) return;
+    this.arrivingDuringReload?.push([event, redisSequence, epoch]);
+    this.fold(event, redisSequence, epoch);
+  }
+
+  private fold(event: RealtimeEvent, redisSequence: number, epoch: string): void {
+    if (redisSequence <= (this.snapshotSequences.get(epoch) ?? 0)) return;
     foldRoomMembership(this.rooms, event, event.timestamp);
     switch (event.type) {
       case 'room.left':
@@ -167,6 +209,16 @@ export class ClusterReplica {
 
   typingIn(roomId: string): string[] {
     return [...(this.typing.get(roomId) ?? [])];
+  }
+
+  /** Rooms where someone is typing. */
+  typingRooms(): Iterable<string> {
+    return this.typing.keys();
+  }
+
+  /** Every user who is in a room. */
+  usersInRooms(): Iterable<string> {
+    return this.rooms.users();
   }
 
   private setTyping(roomId: string, userId: string, isTyping: boolean): void {

@@ -10,6 +10,7 @@ import { membershipDefaults } from '../core/membership-state.js';
 import type { Backend, BackendOptions } from './backend.js';
 import { RedisClaimOnce } from './redis-claims.js';
 import { RedisIdempotencyStore } from './redis-idempotency.js';
+import { clusterBuses, oneBus, type MembershipBuses } from './membership-buses.js';
 import { RedisMembership } from './redis-membership.js';
 import { redisRateLimitCounters } from './rate-limit-counters.js';
 
@@ -36,13 +37,13 @@ export function createRedisBackend(options: RedisBackendOptions): Backend {
     ...(options.historyGlobal !== undefined && { globalHistory: options.historyGlobal }),
     onError: options.onError,
   });
-  return assemble(bus, bus, bus.redis, bus.prefix, options);
+  return assemble(bus, oneBus(bus), bus.redis, bus.prefix, options);
 }
 
 /**
- * On a Redis Cluster: the partitioned bus; membership state in its membership partition (one
- * slot, for its atomic scripts); claims, idempotency keys and rate-limit leases each on the node
- * of its own key, through a Cluster client.
+ * On a Redis Cluster: the partitioned bus; membership state in its partitions, each user's in the
+ * user's and each room's in the room's (cluster/redis-membership); claims, idempotency keys and
+ * rate-limit leases each on the node of its own key, through a Cluster client.
  */
 export function createRedisClusterBackend(options: RedisClusterBackendOptions): Backend {
   const bus = new ClusterBus({
@@ -55,12 +56,12 @@ export function createRedisClusterBackend(options: RedisClusterBackendOptions): 
   });
   // Each call of these names one key, which the Cluster client routes to its node; their types
   // are the single-Redis client's, whose command methods the Cluster client shares.
-  return assemble(bus, () => bus.membershipBus, bus.keys as unknown as Redis, bus.prefix, options);
+  return assemble(bus, clusterBuses(bus), bus.keys as unknown as Redis, bus.prefix, options);
 }
 
 function assemble(
   bus: RedisBus | ClusterBus,
-  membershipBus: RedisBus | (() => RedisBus),
+  membershipBuses: MembershipBuses,
   keys: Redis,
   prefix: string,
   options: Omit<RedisBackendOptions, 'url'>,
@@ -68,7 +69,7 @@ function assemble(
   const { onError } = options;
   let processStats: () => Record<string, number> = () => ({});
   const membership = new RedisMembership({
-    bus: membershipBus,
+    bus: membershipBuses,
     ...(options.deadAfterMs !== undefined && { deadAfterMs: options.deadAfterMs }),
     idleAfterMs: options.idleAfterMs ?? membershipDefaults.idleAfterMs,
     typingExpireMs: options.typingExpireMs ?? membershipDefaults.typingExpireMs,

@@ -1,34 +1,45 @@
 /**
- * Rooms, presence and typing for many processes: state in Redis, changed only by the atomic
- * scripts in cluster-scripts (which publish the events that describe each change), read from a
- * local replica folded from those events.
+ * Rooms, presence and typing for many processes: state in Redis, changed only by atomic scripts
+ * (user-scripts, room-scripts, partition-scripts: each in ONE partition, and each publishing the
+ * events that describe its change), read from a local replica folded from those events.
  *
- * Each process heartbeats; any process that sees another's heartbeat older than
- * `deadAfterMs` reaps it (its connections and room holds go, with the usual offline and leave
- * events), exactly once whichever process gets there first. Typing expiry is swept the same way.
+ * On a Redis Cluster the state is split by its natural key, so no shard takes every membership
+ * write: a user's connections and presence in the user's partition, a room's members, holds and
+ * typing in the room's (membership-buses). What spans both is done in steps (membership-parts):
+ * the bounds across rooms are checked against the replica, the user's rooms come from the
+ * replica, and a user going offline leaves their rooms in other partitions after the fact, with
+ * a sweep (offline-sweep) as the safety net. With one Redis it is all one partition.
+ *
+ * Each process heartbeats in every partition; any process that sees another's heartbeat older
+ * than `deadAfterMs` reaps what it held there (its connections and room holds go, with the usual
+ * offline and leave events), exactly once per partition whichever process gets there first.
+ * Typing expiry is swept the same way.
  */
 import { randomUUID } from 'node:crypto';
 import { parseEventId } from '../../shared/event-id.js';
 import type { UserPresence } from '../../shared/presence.js';
-import type { RealtimeEvent } from '../../shared/events.js';
-import { errorCodes, type ErrorCode } from '../../shared/codes.js';
 import type { BusEvent } from '../bus/bus.js';
 import type { RedisBus } from '../bus/redis-bus.js';
 import { RealtimeError } from '../errors.js';
 import type { ChosenStatus, HoldKind, LeaveReason, MembershipState } from '../core/membership-state.js';
 import type { RoomDetails } from '../core/rooms.js';
-import { ClusterReplica, type ClusterSnapshot } from './cluster-replica.js';
-import * as scripts from './cluster-scripts.js';
+import { ClusterReplica, type ClusterSnapshot, type PartitionOwnership } from './cluster-replica.js';
+import { oneBus, runChange, runScript, runUserChange, type MembershipBuses, type ScriptName } from './membership-buses.js';
+import { leaveOtherPartitions, leaveRooms, publishOtherParts, reapPartition, roomArguments, userRooms, type UserRooms } from './membership-parts.js';
+import { LocalHoldings } from './local-holdings.js';
+import { OfflineSweep } from './offline-sweep.js';
 
 export interface RedisMembershipOptions {
-  /** On a Redis Cluster the membership partition's bus, known once the cluster bus has started. */
-  bus: RedisBus | (() => RedisBus);
+  /** One Redis's bus, or where each user's and room's state lives (a Redis Cluster's partitions). */
+  bus: RedisBus | MembershipBuses;
   /** @default a random id per process */
   processId?: string;
   /** A process silent this long is presumed dead and reaped. @default 15000 */
   deadAfterMs?: number;
   /** @default deadAfterMs / 3 */
   heartbeatMs?: number;
+  /** A member seen offline this long is checked by the offline sweep. @default 5000 */
+  offlineGraceMs?: number;
   idleAfterMs: number;
   typingExpireMs: number;
   maxRooms: number;
@@ -39,56 +50,50 @@ export interface RedisMembershipOptions {
   onError: (error: unknown, context: string) => void;
 }
 
-type ScriptName = keyof typeof scriptSources;
-const scriptSources = {
-  clusterConnect: scripts.connectScript,
-  clusterDisconnect: scripts.disconnectScript,
-  clusterHold: scripts.holdScript,
-  clusterRelease: scripts.releaseScript,
-  clusterTyping: scripts.typingScript,
-  clusterSweepTyping: scripts.sweepTypingScript,
-  clusterPresence: scripts.presenceScript,
-  clusterActivity: scripts.activityScript,
-  clusterHeartbeat: scripts.heartbeatScript,
-  clusterReap: scripts.reapScript,
-  clusterSnapshot: scripts.snapshotScript,
-} as const;
-
 /** Touches are written at most this often per user, so a chatty client costs no Redis round trip per call. */
 const touchEveryMs = 1_000;
 
 export class RedisMembership implements MembershipState {
   readonly processId: string;
   private readonly replica = new ClusterReplica();
+  private readonly buses: MembershipBuses;
   private readonly deadAfterMs: number;
   private readonly heartbeatMs: number;
-  /** What this process holds, to put back into Redis if Redis loses its data. */
-  private readonly localConnections = new Map<string, string>();
-  private readonly localHolds = new Map<string, number>();
-  private readonly localExplicitHolds = new Set<string>();
+  private readonly local = new LocalHoldings();
   private readonly lastTouch = new Map<string, number>();
+  private readonly offlineSweep: OfflineSweep;
   private timers: NodeJS.Timeout[] = [];
-  /** While a snapshot is being fetched: the events folded meanwhile (see loadSnapshot). */
-  private arrivingDuringSnapshot: Array<[RealtimeEvent, number, string]> | undefined;
+  /** Partitions that lost their data, waiting to be restored (see reassert). */
+  private readonly lostPartitions = new Set<RedisBus>();
   private started = false;
 
   constructor(private readonly options: RedisMembershipOptions) {
     this.processId = options.processId ?? randomUUID();
+    this.buses = 'forUser' in options.bus ? options.bus : oneBus(options.bus);
     this.deadAfterMs = options.deadAfterMs ?? 15_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.floor(this.deadAfterMs / 3));
-  }
-
-  private get bus(): RedisBus {
-    const { bus } = this.options;
-    return typeof bus === 'function' ? bus() : bus;
+    const graceMs = options.offlineGraceMs ?? 5_000;
+    this.offlineSweep = new OfflineSweep({
+      graceMs,
+      perRound: 50,
+      recheckAfterMs: graceMs * 12,
+      usersInRooms: () => this.replica.usersInRooms(),
+      isOnline: (userId) => (this.replica.presenceOf(userId)?.connections ?? 0) > 0,
+      session: (userId) => this.readSession(userId),
+      leave: (userId, gen) => leaveRooms(userId, gen, this.roomsOfUser(userId)),
+    });
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.bus.onResubscribed(({ dataLost }) => {
-      if (dataLost) void this.reassertWithRetry();
-    });
+    for (const bus of this.buses.all()) {
+      bus.onResubscribed(({ dataLost }) => {
+        if (!dataLost) return;
+        this.lostPartitions.add(bus);
+        void this.reassertWithRetry();
+      });
+    }
     await this.heartbeat();
     await this.loadSnapshot();
     const every = (ms: number, task: () => Promise<unknown>, context: string) => {
@@ -97,8 +102,9 @@ export class RedisMembership implements MembershipState {
       this.timers.push(timer);
     };
     every(this.heartbeatMs, () => this.heartbeat(), 'cluster heartbeat');
-    every(Math.max(50, Math.min(this.options.typingExpireMs / 4, 1_000)), () => this.run('clusterSweepTyping'), 'typing sweep');
+    every(Math.max(50, Math.min(this.options.typingExpireMs / 4, 1_000)), () => this.sweepTyping(), 'typing sweep');
     every(Math.max(50, Math.min(this.options.idleAfterMs / 2, 5_000)), async () => this.sweepIdle(), 'idle sweep');
+    every(Math.max(100, Math.min((this.options.offlineGraceMs ?? 5_000) / 2, 5_000)), () => this.offlineSweep.run(), 'offline sweep');
   }
 
   async stop(): Promise<void> {
@@ -108,7 +114,9 @@ export class RedisMembership implements MembershipState {
   }
 
   private async reassertWithRetry(): Promise<void> {
-    for (let attempt = 0; attempt < 10 && this.started; attempt++) {
+    // Several partitions of one node lose their data together: one pass restores them all.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let attempt = 0; attempt < 10 && this.started && this.lostPartitions.size > 0; attempt++) {
       try {
         await this.reassert();
         return;
@@ -120,103 +128,126 @@ export class RedisMembership implements MembershipState {
   }
 
   /**
-   * After Redis lost its data (restarted without persistence, flushed): puts back what this
-   * process holds (its connections, its subscriptions' room holds, and explicit joins of users
-   * still connected here), then re-reads the whole state. Every process does the same, so the
-   * cluster's state is rebuilt from the processes that are alive, with the usual events.
+   * After a partition lost its data (Redis restarted without persistence, flushed): puts back
+   * what this process holds there (its connections of users of that partition, its
+   * subscriptions' holds of rooms of it, and explicit joins of users still connected here), then
+   * re-reads the whole state. Only lost partitions are written again: connecting counts, so a
+   * partition that kept its data must not see this process's connections twice. Every process
+   * does the same, so the state is rebuilt from the processes that are alive, with the usual events.
    */
   async reassert(): Promise<void> {
-    const { maxRoomsPerUser, maxMembersPerRoom, maxRooms } = this.options;
-    const limits = [maxRoomsPerUser, maxMembersPerRoom, maxRooms] as const;
-    for (const [connectionId, userId] of this.localConnections) await this.run('clusterConnect', this.processId, userId, connectionId);
-    for (const [member, count] of this.localHolds) {
-      const [roomId, userId] = member.split('\u0000') as [string, string];
-      for (let index = 0; index < count; index++) await this.run('clusterHold', this.processId, roomId, userId, 'subscription', ...limits);
+    const lost = new Set(this.lostPartitions);
+    this.lostPartitions.clear();
+    try {
+      for (const [connectionId, userId] of this.local.connections) {
+        if (!lost.has(this.buses.forUser(userId))) continue;
+        this.local.setSession(userId, (await this.userChange('clusterConnect', userId, this.processId, userId, connectionId)).gen);
+      }
+      for (const [roomId, userId, kind] of this.local.holdsToRestore()) {
+        if (lost.has(this.buses.forRoom(roomId))) await this.holdInRedis(roomId, userId, kind);
+      }
+      await this.heartbeat();
+      await this.loadSnapshot();
+    } catch (error) {
+      for (const bus of lost) this.lostPartitions.add(bus);
+      throw error;
     }
-    const connectedHere = new Set(this.localConnections.values());
-    for (const member of this.localExplicitHolds) {
-      const [roomId, userId] = member.split('\u0000') as [string, string];
-      if (connectedHere.has(userId)) await this.run('clusterHold', this.processId, roomId, userId, 'explicit', ...limits);
-      else this.localExplicitHolds.delete(member);
-    }
-    await this.heartbeat();
-    await this.loadSnapshot();
   }
 
-  /**
-   * Replaces the replica with a snapshot. Events that arrive while the snapshot is on its way are
-   * folded into the old state and would be wiped by the load: they are kept and folded again
-   * after it (the replica skips those the snapshot already holds). Without this, a member put
-   * back by another process during a Redis recovery went missing from this process's view.
-   */
-  private async loadSnapshot(): Promise<void> {
-    const arrived: Array<[RealtimeEvent, number, string]> = [];
-    this.arrivingDuringSnapshot = arrived;
-    try {
-      this.replica.load(JSON.parse((await this.run('clusterSnapshot')) as string) as ClusterSnapshot);
-      for (const [event, sequence, epoch] of arrived) this.replica.apply(event, sequence, epoch);
-    } finally {
-      if (this.arrivingDuringSnapshot === arrived) this.arrivingDuringSnapshot = undefined;
-    }
+  /** Replaces the replica with every partition's snapshot, each for the rooms and users it holds. */
+  private loadSnapshot(): Promise<void> {
+    return this.replica.reload(() =>
+      Promise.all(
+        this.buses.all().map(async (bus): Promise<[ClusterSnapshot, PartitionOwnership]> => {
+          const snapshot = JSON.parse((await runScript(bus, 'clusterSnapshot')) as string) as ClusterSnapshot;
+          return [snapshot, { room: (roomId) => this.buses.forRoom(roomId) === bus, user: (userId) => this.buses.forUser(userId) === bus }];
+        }),
+      ),
+    );
   }
 
   async connect(connectionId: string, userId: string): Promise<void> {
-    this.localConnections.set(connectionId, userId);
-    await this.change('clusterConnect', this.processId, userId, connectionId);
+    this.local.connected(connectionId, userId);
+    const { gen } = await this.userChange('clusterConnect', userId, this.processId, userId, connectionId);
+    this.local.setSession(userId, gen);
   }
 
   async disconnect(connectionId: string, userId: string, reason: string): Promise<void> {
-    this.localConnections.delete(connectionId);
-    await this.change('clusterDisconnect', this.processId, userId, connectionId, reason);
+    this.local.disconnected(connectionId, userId);
+    const { gen, presenceMessage, rooms } = await this.userChange('clusterDisconnect', userId, this.processId, userId, connectionId, reason);
+    if (presenceMessage !== '') await leaveOtherPartitions(userId, gen, rooms);
   }
 
   async hold(roomId: string, userId: string, kind: HoldKind): Promise<void> {
-    const { maxRoomsPerUser, maxMembersPerRoom, maxRooms } = this.options;
-    await this.change('clusterHold', this.processId, roomId, userId, kind, maxRoomsPerUser, maxMembersPerRoom, maxRooms);
-    const member = `${roomId}\u0000${userId}`;
-    if (kind === 'explicit') this.localExplicitHolds.add(member);
-    else this.localHolds.set(member, (this.localHolds.get(member) ?? 0) + 1);
+    if (!this.replica.isMember(roomId, userId)) this.checkBounds(roomId, userId);
+    await this.holdInRedis(roomId, userId, kind);
+    this.local.held(roomId, userId, kind);
+  }
+
+  /**
+   * The bounds across rooms, against the replica (a room's own is exact, in its script), which
+   * trails Redis by milliseconds: joins made at once on several processes may each pass, so a user
+   * may exceed maxRoomsPerUser, and the service maxRooms, by the number of such joins in flight.
+   */
+  private checkBounds(roomId: string, userId: string): void {
+    const { maxRoomsPerUser, maxRooms } = this.options;
+    if (this.replica.roomsOf(userId).length >= maxRoomsPerUser) throw new RealtimeError('TOO_MANY_REQUESTS', `A user may be in at most ${maxRoomsPerUser} rooms`);
+    if (!this.replica.details(roomId) && this.replica.roomCount >= maxRooms) {
+      throw new RealtimeError('SERVICE_UNAVAILABLE', `The service holds its maximum of ${maxRooms} rooms`);
+    }
+  }
+
+  private async holdInRedis(roomId: string, userId: string, kind: HoldKind): Promise<void> {
+    const gen = this.local.sessionOf(userId) ?? (await this.readSession(userId)).holdGen;
+    await runChange(this.buses.forRoom(roomId), 'clusterHold', this.processId, roomId, userId, kind, gen, this.options.maxMembersPerRoom);
+  }
+
+  /** The user's session, from their partition: a hold of a user offline now is for their next session. */
+  private async readSession(userId: string): Promise<{ online: boolean; gen: number; holdGen: number }> {
+    const [online, gen, nextGen] = (await runScript(this.buses.forUser(userId), 'clusterSession', userId)) as [number, number, number];
+    return { online: online === 1, gen: Number(gen), holdGen: online === 1 ? Number(gen) : Number(nextGen) };
   }
 
   async release(roomId: string, userId: string, kind: HoldKind, reason: LeaveReason): Promise<void> {
-    const member = `${roomId}\u0000${userId}`;
-    if (kind === 'explicit') this.localExplicitHolds.delete(member);
-    else {
-      const left = (this.localHolds.get(member) ?? 1) - 1;
-      if (left <= 0) this.localHolds.delete(member);
-      else this.localHolds.set(member, left);
-    }
-    await this.change('clusterRelease', this.processId, roomId, userId, kind, reason);
+    this.local.released(roomId, userId, kind);
+    await runChange(this.buses.forRoom(roomId), 'clusterRelease', this.processId, roomId, userId, kind, reason);
   }
 
   async setTyping(roomId: string, userId: string, isTyping: boolean): Promise<void> {
-    await this.change('clusterTyping', roomId, userId, isTyping ? '1' : '0', Date.now() + this.options.typingExpireMs);
+    await runChange(this.buses.forRoom(roomId), 'clusterTyping', roomId, userId, isTyping ? '1' : '0', Date.now() + this.options.typingExpireMs);
   }
 
   async updatePresence(userId: string, status: ChosenStatus, metadata?: Record<string, unknown>): Promise<void> {
-    await this.change('clusterPresence', userId, status, metadata === undefined ? '' : JSON.stringify(metadata));
+    await this.userChange('clusterPresence', userId, userId, status, metadata === undefined ? '' : JSON.stringify(metadata));
   }
 
   touch(userId: string): void {
     const now = Date.now();
     if (now - (this.lastTouch.get(userId) ?? 0) < touchEveryMs) return;
     this.lastTouch.set(userId, now);
-    this.run('clusterActivity', userId, 0).catch((error: unknown) => this.options.onError(error, 'recording activity'));
+    this.userChange('clusterActivity', userId, userId, 0).catch((error: unknown) => this.options.onError(error, 'recording activity'));
   }
 
   /** Checks this process's own users; the script decides, so two processes cannot both mark one idle. */
   sweepIdle(): void {
-    for (const userId of new Set(this.localConnections.values())) {
-      this.run('clusterActivity', userId, this.options.idleAfterMs).catch((error: unknown) => this.options.onError(error, 'idle sweep'));
+    for (const userId of this.local.users()) {
+      this.userChange('clusterActivity', userId, userId, this.options.idleAfterMs).catch((error: unknown) => this.options.onError(error, 'idle sweep'));
     }
     for (const [userId, at] of this.lastTouch) if (Date.now() - at > touchEveryMs) this.lastTouch.delete(userId);
   }
 
+  /** In the partitions of the rooms where someone is typing (the replica knows them). */
+  private async sweepTyping(): Promise<void> {
+    const buses = new Set([...this.replica.typingRooms()].map((roomId) => this.buses.forRoom(roomId)));
+    await Promise.all([...buses].map((bus) => runScript(bus, 'clusterSweepTyping')));
+  }
+
   apply(published: BusEvent): void {
-    const parsed = parseEventId(published.event.id);
+    // A presence change to rooms in several partitions: its first part, from the user's partition, is the change.
+    if (published.parts !== undefined && published.position !== published.event.id) return;
+    const parsed = parseEventId(published.position ?? published.event.id);
     if (!parsed) return;
     this.replica.apply(published.event, parsed.sequence, parsed.epoch);
-    this.arrivingDuringSnapshot?.push([published.event, parsed.sequence, parsed.epoch]);
   }
 
   isMember(roomId: string, userId: string): boolean {
@@ -250,40 +281,40 @@ export class RedisMembership implements MembershipState {
     return this.replica.typingIn(roomId);
   }
 
-  /** Per-process numbers from every live process's last heartbeat. */
-  // (implements MembershipState.processes)
+  /** Per-process numbers from every live process's last heartbeat (kept in the first partition). */
   async processes(): Promise<Array<{ processId: string; stats: Record<string, number> }>> {
-    const raw = await this.bus.redis.hgetall(this.bus.key('procstats'));
+    const first = this.buses.all()[0]!;
+    const raw = await first.redis.hgetall(first.key('procstats'));
     return Object.entries(raw).map(([processId, json]) => ({ processId, stats: JSON.parse(json) as Record<string, number> }));
   }
 
   private async heartbeat(): Promise<void> {
     const stats = JSON.stringify(this.options.processStats?.() ?? {});
-    const stale = (await this.run('clusterHeartbeat', this.processId, stats, this.deadAfterMs)) as string[];
-    for (const processId of stale) {
-      if (processId !== this.processId) await this.run('clusterReap', processId, this.deadAfterMs);
-    }
+    await Promise.all(
+      this.buses.all().map(async (bus, index) => {
+        const stale = (await runScript(bus, 'clusterHeartbeat', this.processId, index === 0 ? stats : '', this.deadAfterMs)) as string[];
+        for (const processId of stale) {
+          if (processId !== this.processId) await reapPartition(bus, processId, this.deadAfterMs, (userId) => this.roomsOfUser(userId));
+        }
+      }),
+    );
   }
 
-  private async run(name: ScriptName, ...args: Array<string | number>): Promise<unknown> {
-    try {
-      return await this.bus.runScript(name, scriptSources[name], args);
-    } catch (error) {
-      throw toRealtimeError(error);
-    }
+  private roomsOfUser(userId: string): UserRooms {
+    return userRooms(this.buses, userId, this.replica.roomsOf(userId));
   }
 
-  /** Runs a mutation and waits until this process's replica holds its result. */
-  private async change(name: ScriptName, ...args: Array<string | number>): Promise<void> {
-    const sequence = Number(await this.run(name, ...args));
-    if (sequence > 0) await this.bus.delivered(sequence);
+  /**
+   * Runs a script of the user's state with the user's rooms (membership-parts), publishes its
+   * presence change to their rooms in other partitions, and waits until this process's replica
+   * holds the change.
+   */
+  private async userChange(name: ScriptName, userId: string, ...args: Array<string | number>) {
+    const bus = this.buses.forUser(userId);
+    const rooms = this.roomsOfUser(userId);
+    const result = await runUserChange(bus, name, ...args, ...roomArguments(rooms));
+    await publishOtherParts(result.presenceMessage, rooms);
+    if (result.sequence > 0) await bus.delivered(result.sequence);
+    return { ...result, rooms };
   }
-}
-
-/** Scripts answer `CODE message` for refusals; anything else means Redis is unavailable. */
-function toRealtimeError(error: unknown): RealtimeError {
-  const message = error instanceof Error ? error.message : String(error);
-  const [code, ...rest] = message.split(' ');
-  if ((errorCodes as readonly string[]).includes(code ?? '')) return new RealtimeError(code as ErrorCode, rest.join(' '));
-  return new RealtimeError('SERVICE_UNAVAILABLE', 'The cluster state (Redis) is unavailable', { cause: error });
 }

@@ -77,6 +77,11 @@ export class RoomIndex<M> {
     return this.rooms.get(roomId)?.members.keys() ?? [];
   }
 
+  /** Every user who is in a room. */
+  users(): Iterable<string> {
+    return this.roomsByUser.keys();
+  }
+
   roomsOf(userId: string): string[] {
     return [...(this.roomsByUser.get(userId) ?? [])];
   }

@@ -68,7 +68,9 @@ describe.each(backends)('$name backend', ({ enabled, create }) => {
     const events: RealtimeEvent[] = [];
     backend.bus.subscribe((published) => {
       backend.membership.apply(published);
-      events.push(published.event);
+      // On a Redis Cluster a user's presence reaches rooms of other partitions as further parts
+      // of the one event (its one id): a subscriber hears it once (core/partitioned-delivery).
+      if (published.parts === undefined || !events.some((event) => event.id === published.event.id)) events.push(published.event);
     });
     await backend.membership.start();
     running.push(async () => {
@@ -130,11 +132,20 @@ describe.each(backends)('$name backend', ({ enabled, create }) => {
 
     mark = since(0).length;
     await membership.disconnect('c1', 'alice', 'closed');
-    expect(since(mark)).toEqual([
+    const goneOffline = [
       { type: 'user.presence', data: { userId: 'alice', status: 'offline', lastSeen: expect.any(Date) }, userId: 'alice', senderId: 'alice' },
       { type: 'room.left', data: { roomId: 'lobby', userId: 'alice', reason: 'disconnected' }, roomId: 'lobby', senderId: 'alice' },
       { type: 'disconnected', data: { userId: 'alice', connectionId: 'c1', connections: 0, reason: 'closed' }, userId: 'alice' },
-    ]);
+    ];
+    if (backend.bus.cursors) {
+      // A Redis Cluster orders each partition, not across them: the user's (presence, connections)
+      // and the room's (the leave, after the presence part it got) may interleave either way.
+      expect(since(mark)).toHaveLength(goneOffline.length);
+      expect(since(mark)).toEqual(expect.arrayContaining(goneOffline));
+      expect(since(mark).findIndex((event) => event.type === 'user.presence')).toBeLessThan(since(mark).findIndex((event) => event.type === 'room.left'));
+    } else {
+      expect(since(mark)).toEqual(goneOffline);
+    }
     expect(membership.isMember('lobby', 'alice')).toBe(false);
     expect(membership.details('lobby')).toBeUndefined();
     expect(membership.presenceOf('alice')).toMatchObject({ status: 'offline', connections: 0 });

@@ -5,7 +5,7 @@
  * subscriber that hears two of its parts, resuming with the tracked cursor on the other server,
  * and what one event costs the cluster in commands.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { createProducerClient } from '../../client/producer.js';
@@ -13,8 +13,8 @@ import { foldOutput } from '../../shared/folds/agent-output.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import { ClusterPartitions, partitionKey } from '../../server/bus/cluster-partitions.js';
 import { collect, ofType } from '../support/collect.js';
-import { redisClusterAvailable, startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
-import { startServer, type TestClient, type TestServer } from '../support/server.js';
+import { useClusterServers } from '../support/cluster-servers.js';
+import { redisClusterAvailable } from '../support/redis-cluster.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 const enabled = redisClusterAvailable();
@@ -43,35 +43,17 @@ function commandCounts(info: string): Map<string, number> {
 }
 
 describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
-  let cluster: TestRedisCluster;
-  const servers: TestServer[] = [];
-  const clients: TestClient[] = [];
+  const deployment = useClusterServers(prefix);
+  const { servers, clients, connect } = deployment;
   /** A room whose partition each master holds. */
   const roomOnNode = new Map<string, string>();
 
   beforeAll(async () => {
-    cluster = await startRedisCluster(3);
     for (let index = 0; roomOnNode.size < 3 && index < 200; index++) {
-      const node = await cluster.nodeOfKey(partitionKey(prefix, partitions, partitions.partitionOf(`room:r${index}`)));
+      const node = await deployment.cluster.nodeOfKey(partitionKey(prefix, partitions, partitions.partitionOf(`room:r${index}`)));
       if (!roomOnNode.has(node)) roomOnNode.set(node, `r${index}`);
     }
-    for (let index = 0; index < 2; index++) {
-      servers.push(
-        await startServer({ redisClusterNodes: [...cluster.nodes], redisPrefix: prefix, redisClusterPartitions: 12, rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 }),
-      );
-    }
-  }, 90_000);
-  afterAll(async () => {
-    for (const client of clients) client.close();
-    await Promise.all(servers.map((server) => server.stop()));
-    await cluster?.close();
   });
-
-  const connect = async (server: TestServer, userId: string, role: 'user' | 'admin' | 'service' = 'user') => {
-    const client = server.connect(await server.token(userId, role));
-    clients.push(client);
-    return client;
-  };
 
   // First, while only its own two users are connected: the background (idle sweeps per connected
   // user, heartbeats) would otherwise be counted against the events.
@@ -83,7 +65,7 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
     await waitFor(async () => (await admin.api.rooms.members.query({ roomId })).some((entry) => entry.userId === 'cost-member'), 'member in the room');
     const publish = (index: number) => admin.api.admin.broadcast.mutate({ roomId, type: 'sphere.updated', data: { changed: [`${index}`] } });
     for (let index = 0; index < 20; index++) await publish(index);
-    const observers = cluster.nodes.map((node) => new Redis({ host: node.split(':')[0], port: Number(node.split(':')[1]) }));
+    const observers = deployment.cluster.nodes.map((node) => new Redis({ host: node.split(':')[0], port: Number(node.split(':')[1]) }));
     try {
       const read = () => Promise.all(observers.map(async (observer) => commandCounts(String(await observer.call('INFO', 'commandstats')))));
       const events = 300;
@@ -101,7 +83,10 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
       expect(calls.get('spublish')).toBe(1);
       expect(calls.get('publish') ?? 0).toBe(0);
       // The publish script, plus background scripts (heartbeats, sweeps) and rate-limit leases.
-      expect(total).toBeLessThanOrEqual(4.3);
+      // Each process heartbeats in every partition (membership state is spread over them: a
+      // process's holds and connections are reaped per partition), 3 commands per partition
+      // every 5 s: a fixed cost per process, which this sequential loop spreads over its events.
+      expect(total).toBeLessThanOrEqual(4.6);
     } finally {
       for (const observer of observers) observer.disconnect();
       // Out of the room again: the next test counts its members.
@@ -115,7 +100,7 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
     const response = await fetch(`${servers[0]!.url}/readyz`);
     const body = (await response.json()) as { ready: boolean; shards: Array<{ node: string; ready: boolean; partitions: number[] }> };
     expect(response.status).toBe(200);
-    expect(body.shards.map((shard) => shard.node).sort()).toEqual([...cluster.nodes].sort());
+    expect(body.shards.map((shard) => shard.node).sort()).toEqual([...deployment.cluster.nodes].sort());
     for (const shard of body.shards) {
       expect(shard.ready).toBe(true);
       expect(shard.partitions).toHaveLength(4);

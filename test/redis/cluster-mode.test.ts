@@ -83,12 +83,12 @@ describe.runIf(enabled)('three processes over a 3-master Redis Cluster', () => {
   });
 
   it('resumes a room on another process with exactly what was missed, from the tracked id the client got', async () => {
-    // onRoom hears the room's channel and its membership channel (the control partition): a
-    // room on another shard makes the subscription span two partitions on two shards.
-    const control = await shards().controlShard();
-    const roomId = await roomOn(deployment.cluster.nodes.find((node) => node !== control)!, 'resume-room');
+    // onRoom hears the room's channel and its membership channel, both in the room's partition;
+    // the roamer's own state (connections, presence) lives on another shard.
+    const roomId = await roomOn(deployment.cluster.nodes[0]!, 'resume-room');
+    const roamer = await shards().nameOnShard(deployment.cluster.nodes[1]!, (index) => `room-roamer${index}`, userChannel);
     const publisher = await admin(processes[0]!);
-    const first = await connect(processes[0]!, 'room-roamer');
+    const first = await connect(processes[0]!, roamer);
     const before = collect(first.api.onRoom, { roomId });
     await waitForMembers(publisher, roomId, 1);
     await publish(publisher, roomId, 'seen');
@@ -97,7 +97,7 @@ describe.runIf(enabled)('three processes over a 3-master Redis Cluster', () => {
     first.close();
     for (const label of ['m1', 'm2', 'm3']) await publish(publisher, roomId, label);
 
-    const elsewhere = await connect(processes[2]!, 'room-roamer');
+    const elsewhere = await connect(processes[2]!, roamer);
     const after = collect(elsewhere.api.onRoom, { roomId, lastEventId });
     await waitFor(() => after.started, 'resumed');
     await publish(await admin(processes[1]!), roomId, 'live');
@@ -180,15 +180,18 @@ describe.runIf(enabled)('three processes over a 3-master Redis Cluster', () => {
       | undefined;
 
     it('fails publishes to the stopped shard’s room with SERVICE_UNAVAILABLE and says not ready naming it, while another shard’s room keeps working and resuming', async () => {
-      const control = await shards().controlShard();
-      // Neither stopped nor watched on the control shard: membership must stay reachable.
-      const [down, up] = deployment.cluster.nodes.filter((node) => node !== control) as [string, string];
+      const [down, up] = deployment.cluster.nodes as [string, string];
       const [downRoom, upRoom] = await Promise.all([roomOn(down, 'down-room'), roomOn(up, 'up-room')]);
-      const watchers = await Promise.all([0, 1].map((index) => connect(processes[index]!, `shard-watcher${index}`)));
+      // Users whose own state (connections, presence) is on a shard that stays up: a user of the
+      // stopped shard cannot connect while it is down.
+      const userUp = (tag: string) => shards().nameOnShard(up, (index) => `${tag}${index}`, userChannel);
+      const watcherIds = [await userUp('shard-watcher-a'), await userUp('shard-watcher-b')];
+      const resumerId = await userUp('shard-resumer');
+      const watchers = await Promise.all([0, 1].map((index) => connect(processes[index]!, watcherIds[index]!)));
       const downStreams = watchers.map((watcher) => collect(watcher.api.onRoom, { roomId: downRoom }));
       const upStreams = watchers.map((watcher) => collect(watcher.api.onRoom, { roomId: upRoom }));
       // A member of the other shard's room who goes away before the stop and resumes during it.
-      const leaver = await connect(processes[1]!, 'shard-resumer');
+      const leaver = await connect(processes[1]!, resumerId);
       const leaving = collect(leaver.api.onRoom, { roomId: upRoom });
       const publisher = await admin(processes[2]!);
       await waitForMembers(publisher, downRoom, 2);
@@ -213,7 +216,7 @@ describe.runIf(enabled)('three processes over a 3-master Redis Cluster', () => {
       await expect(publish(publisher, downRoom, 'during')).rejects.toMatchObject({ data: { code: 'SERVICE_UNAVAILABLE' } });
       await publish(publisher, upRoom, 'u3');
       for (const stream of upStreams) await waitFor(() => updates(stream).length === 3, 'u3 while the other shard is down');
-      const resumer = await connect(processes[0]!, 'shard-resumer');
+      const resumer = await connect(processes[0]!, resumerId);
       const resumed = collect(resumer.api.onRoom, { roomId: upRoom, lastEventId });
       await waitFor(() => updates(resumed).length === 2, 'u2, u3 resumed while the other shard is down');
       expect(labels(resumed)).toEqual(['u2', 'u3']);

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RealtimeEvent } from '../../shared/events.js';
 import { RedisBus } from '../../server/bus/redis-bus.js';
+import { runScript } from '../../server/cluster/membership-buses.js';
 import { RedisMembership } from '../../server/cluster/redis-membership.js';
 import { requireRedis, startRedis, type TestRedis } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
@@ -18,7 +19,7 @@ afterEach(async () => {
 afterAll(async () => redis?.close());
 
 /** One "process": its own bus connections and membership state, folding events like the core does. */
-async function node(options: { deadAfterMs?: number; typingExpireMs?: number } = {}) {
+async function node(options: { deadAfterMs?: number; typingExpireMs?: number; offlineGraceMs?: number } = {}) {
   const bus = new RedisBus({ url: redis.url, prefix: 'm', onError: () => {} });
   await bus.start();
   const events: RealtimeEvent[] = [];
@@ -30,6 +31,7 @@ async function node(options: { deadAfterMs?: number; typingExpireMs?: number } =
     maxRoomsPerUser: 3,
     maxMembersPerRoom: 100,
     ...(options.deadAfterMs !== undefined && { deadAfterMs: options.deadAfterMs }),
+    ...(options.offlineGraceMs !== undefined && { offlineGraceMs: options.offlineGraceMs }),
     onError: () => {},
   });
   bus.subscribe((published) => {
@@ -122,5 +124,21 @@ describe.runIf(enabled)('RedisMembership', () => {
     const late = await node();
     expect(late.state.details('late')?.members).toEqual(['gina']);
     expect(late.state.presenceOf('gina')).toMatchObject({ status: 'away', connections: 1 });
+  });
+
+  it('sweeps out a member left behind by a join that raced going offline, and keeps an offline user joined for their next session', async () => {
+    const a = await node({ offlineGraceMs: 200 });
+    await a.state.connect('c', 'hana');
+    const [, session] = (await runScript(a.bus, 'clusterSession', 'hana')) as number[];
+    await a.state.disconnect('c', 'hana', 'closed');
+    // A join made for the session that just ended, landing after its cleanup (as from a slow process).
+    await runScript(a.bus, 'clusterHold', 'slow-process', 'leaky', 'hana', 'subscription', session!, 100);
+    await waitFor(() => a.state.isMember('leaky', 'hana'), 'the raced join seen');
+    // An explicit join of a user who is offline now: for their next session, as in one process.
+    await a.state.hold('kept', 'hana', 'explicit');
+    await waitFor(() => !a.state.isMember('leaky', 'hana'), 'swept out', 3_000);
+    expect(a.events.filter((event) => event.type === 'room.left' && event.data.roomId === 'leaky')).toMatchObject([{ data: { reason: 'disconnected' } }]);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(a.state.isMember('kept', 'hana')).toBe(true);
   });
 });

@@ -12,8 +12,6 @@ export interface ChannelShards {
   partitionOf(channel: string): number;
   /** `host:port` of the master holding the channel's partition. */
   shardOf(channel: string): Promise<string>;
-  /** The master of partition 0, which holds membership and presence (the control partition). */
-  controlShard(): Promise<string>;
   /**
    * The first name `make(0)`, `make(1)`, ... whose channel `channelOf(name)` is on `node` and
    * passes `accept` (at most 1,000 tried).
@@ -35,7 +33,6 @@ export function channelShards(cluster: TestRedisCluster, prefix: string, partiti
     partitions,
     partitionOf: (channel) => partitions.partitionOf(channel),
     shardOf: (channel) => nodeOfPartition(partitions.partitionOf(channel)),
-    controlShard: () => nodeOfPartition(0),
     async nameOnShard(node, make, channelOf, accept = () => true) {
       for (let index = 0; index < 1_000; index++) {
         const name = make(index);
