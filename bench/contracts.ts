@@ -3,14 +3,23 @@
  * load generator connects to, the figures a server reports, and the load generator's operations.
  */
 
-export type ServerKind = 'trpc' | 'ws' | 'socketio';
+/**
+ * `socketio-jwt`: the same Socket.IO server, each connection's HS256 token verified with jose in
+ * an `io.use` middleware, as ours verifies it: a like-for-like price of authentication, which the
+ * plain `socketio` (the issue's comparison) does without. Not run unless asked (`--servers`).
+ */
+export type ServerKind = 'trpc' | 'ws' | 'socketio' | 'socketio-jwt';
 
-export const serverKinds: readonly ServerKind[] = ['trpc', 'ws', 'socketio'];
+export const serverKinds: readonly ServerKind[] = ['trpc', 'ws', 'socketio', 'socketio-jwt'];
+
+/** What `npm run bench` runs without `--servers`. */
+export const defaultServerKinds: readonly ServerKind[] = ['trpc', 'ws', 'socketio'];
 
 export const serverLabels: Record<ServerKind, string> = {
   trpc: 'this project (tRPC protocol)',
   ws: 'raw ws, stringify once',
   socketio: 'Socket.IO 4.8',
+  'socketio-jwt': 'Socket.IO 4.8, JWT verified',
 };
 
 /** The room every benchmark subscriber is in. */

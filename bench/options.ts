@@ -3,7 +3,7 @@
  * 2-core machine; `--quick` under a minute; `--profile` profiles our server alone.
  */
 import { parseArgs } from 'node:util';
-import { serverKinds, type ServerKind } from './contracts.js';
+import { defaultServerKinds, serverKinds, type ServerKind } from './contracts.js';
 
 export interface BenchOptions {
   /** Subscriber counts to measure. @default [1000, 5000] */
@@ -98,7 +98,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   }
   const quick = values.quick ?? false;
   const profile = values.profile ?? false;
-  const servers = (values.servers?.split(',').map((name) => name.trim()) ?? (profile ? ['trpc'] : [...serverKinds])) as ServerKind[];
+  const servers = (values.servers?.split(',').map((name) => name.trim()) ?? (profile ? ['trpc'] : [...defaultServerKinds])) as ServerKind[];
   for (const server of servers) if (!serverKinds.includes(server)) throw new Error(`--servers: unknown server '${server}' (known: ${serverKinds.join(', ')})`);
   return {
     subscriberCounts: values.n ? positiveIntegers(values.n, 'n') : quick || profile ? [1000] : [1000, 5000],

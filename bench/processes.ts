@@ -19,7 +19,10 @@ const serverEntry: Record<ServerKind, string> = {
   trpc: 'servers/trpc-server.js',
   ws: 'servers/raw-ws-server.js',
   socketio: 'servers/socketio-server.js',
+  'socketio-jwt': 'servers/socketio-server.js',
 };
+
+const serverEnvironment: Partial<Record<ServerKind, Record<string, string>>> = { 'socketio-jwt': { BENCH_SOCKETIO_JWT: '1' } };
 
 let compiled = false;
 
@@ -67,7 +70,7 @@ export interface ServerLaunch {
 export function startServer(kind: ServerKind, launch: ServerLaunch = {}): ServerChannel {
   const flags = ['--expose-gc'];
   if (launch.cpuProfileDirectory) flags.push('--cpu-prof', `--cpu-prof-dir=${launch.cpuProfileDirectory}`);
-  return new ChildChannel(start(serverEntry[kind], flags, launch.environment), `${kind} server`, 30_000);
+  return new ChildChannel(start(serverEntry[kind], flags, { ...serverEnvironment[kind], ...launch.environment }), `${kind} server`, 30_000);
 }
 
 /** Any other child of the benchmark (a compiled entry under bench/), tracked like the rest. */

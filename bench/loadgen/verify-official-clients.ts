@@ -12,6 +12,7 @@ import { io as connectSocketIo } from 'socket.io-client';
 import type { AppRouter } from '../../server/api/router.js';
 import type { RealtimeEvent } from '../../shared/events.js';
 import { benchRoomId, type TargetInfo } from '../contracts.js';
+import { signUserTokens } from './membership-counter.js';
 
 const verifyRoomId = 'bench-verify';
 const timeoutMs = 10_000;
@@ -78,7 +79,9 @@ async function verifyTrpc(target: TargetInfo): Promise<string[]> {
 }
 
 async function verifySocketIo(target: TargetInfo): Promise<string[]> {
-  const subscriber = connectSocketIo(target.url, { transports: ['websocket'], reconnection: false });
+  // `socketio-jwt` admits a connection with a valid token only.
+  const auth = target.userTokenSecret === undefined ? {} : { token: (await signUserTokens(target.userTokenSecret, 'official-', 1))[0] };
+  const subscriber = connectSocketIo(target.url, { transports: ['websocket'], reconnection: false, auth });
   const publisher = connectSocketIo(target.url, { transports: ['websocket'], reconnection: false, auth: { role: 'publisher' } });
   try {
     const message = `official-client-${Date.now()}`;
@@ -100,6 +103,6 @@ async function verifySocketIo(target: TargetInfo): Promise<string[]> {
 
 export async function verifyOfficialClients(target: TargetInfo): Promise<{ checks: string[] }> {
   if (target.kind === 'trpc') return { checks: await verifyTrpc(target) };
-  if (target.kind === 'socketio') return { checks: await verifySocketIo(target) };
+  if (target.kind === 'socketio' || target.kind === 'socketio-jwt') return { checks: await verifySocketIo(target) };
   return { checks: [] };
 }

@@ -71,14 +71,20 @@ const rawWs: WireProtocol = {
 
 const engineIoPing = 0x32; // '2'
 
+/** `socketio-jwt`: each subscriber's own token, sent in the Socket.IO connect packet's auth. */
+const socketIoTokens = new WeakMap<WebSocket, string>();
+
 const socketIo: WireProtocol = {
   url: (target) => target.wsUrl,
   publisherReadyOnOpen: false,
-  onOpen: () => undefined,
+  onOpen(socket, _target, _role, token) {
+    if (token !== undefined) socketIoTokens.set(socket, token);
+  },
   handshake(socket, data, role) {
     const text = data.toString();
     if (text.startsWith('0{')) {
-      socket.send(role === 'publisher' ? '40{"role":"publisher"}' : '40');
+      const token = socketIoTokens.get(socket);
+      socket.send(role === 'publisher' ? '40{"role":"publisher"}' : token === undefined ? '40' : `40${JSON.stringify({ token })}`);
       return 'pending';
     }
     if (text.startsWith('44')) return { error: text.slice(0, 300) };
@@ -99,4 +105,4 @@ const socketIo: WireProtocol = {
   },
 };
 
-export const wireProtocols: Record<ServerKind, WireProtocol> = { trpc, ws: rawWs, socketio: socketIo };
+export const wireProtocols: Record<ServerKind, WireProtocol> = { trpc, ws: rawWs, socketio: socketIo, 'socketio-jwt': socketIo };

@@ -6,7 +6,7 @@ import { serverKinds, serverLabels, type ServerKind } from '../contracts.js';
 import type { SummaryRow } from '../summary.js';
 import type { RunDescription } from './run-description.js';
 
-const colors: Record<ServerKind, string> = { trpc: '#1f6feb', ws: '#8b949e', socketio: '#2da44e' };
+const colors: Record<ServerKind, string> = { trpc: '#1f6feb', ws: '#8b949e', socketio: '#2da44e', 'socketio-jwt': '#bf8700' };
 const width = 980;
 const height = 440;
 const panel = { top: 92, bottom: 70, left: 70, gap: 90 };

@@ -18,6 +18,11 @@ import { Server } from 'socket.io';
 import { benchRoomId } from '../contracts.js';
 import { runBenchServer } from './harness.js';
 import { clusterClient } from '../cluster/cluster-client.js';
+import { jwtVerify } from 'jose';
+import { benchAuthSecret } from './bench-limits.js';
+
+/** `socketio-jwt` (bench/contracts): verify each connection's token as our server does. */
+const verifyTokens = process.env.BENCH_SOCKETIO_JWT === '1';
 
 await runBenchServer(async () => {
   const httpServer = createServer();
@@ -36,6 +41,21 @@ await runBenchServer(async () => {
     io.adapter(createAdapter(publisher, subscriber, { key: prefix }));
   }
   let sequence = 0;
+  if (verifyTokens) {
+    // Our server's check (server/api/auth.ts): HS256 through jose, with a CryptoKey imported once.
+    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(benchAuthSecret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    io.use((socket, next) => {
+      const { token, role } = socket.handshake.auth as { token?: string; role?: string };
+      if (role === 'publisher') return next();
+      jwtVerify(token ?? '', key, { algorithms: ['HS256'] }).then(
+        ({ payload }) => {
+          socket.data.userId = payload.sub;
+          next();
+        },
+        () => next(new Error('unauthorized')),
+      );
+    });
+  }
 
   io.on('connection', (socket) => {
     if ((socket.handshake.auth as { role?: string }).role === 'publisher') {
@@ -57,7 +77,12 @@ await runBenchServer(async () => {
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
   const { port } = httpServer.address() as AddressInfo;
   return {
-    target: { kind: 'socketio', url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket` },
+    target: {
+      kind: verifyTokens ? 'socketio-jwt' : 'socketio',
+      url: `http://127.0.0.1:${port}`,
+      wsUrl: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
+      ...(verifyTokens && { userTokenSecret: benchAuthSecret }),
+    },
     connectionCount: () => io.engine.clientsCount,
     close: async () => {
       io.disconnectSockets(true);
