@@ -14,6 +14,7 @@ import type { RealtimeServices } from '../core/service.js';
 import type { RateLimits } from '../api/rate-limit.js';
 import { ConnectionServices, type ConnectionLimits, type TransportCounters } from './connection-services.js';
 import type { EventFrameEncoder } from './event-frames.js';
+import { KeepAliveSweep } from './keepalive-sweep.js';
 import { WsConnection } from './ws-connection.js';
 
 export type { TransportCounters } from './connection-services.js';
@@ -49,7 +50,7 @@ export class WsTransport {
   private readonly server: WebSocketServer;
   private readonly connections = new Set<WsConnection>();
   private readonly connectionsByAddress = new Map<string, number>();
-  private readonly pingTimer: NodeJS.Timeout;
+  private readonly keepAlive: KeepAliveSweep<WsConnection>;
 
   constructor(
     private readonly options: WsTransportOptions,
@@ -64,8 +65,7 @@ export class WsTransport {
     // listener it adds to each socket cost ~150 bytes per connection (issue 17). `close()`
     // waits for the sockets itself, as ws did for its tracked clients.
     this.server = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
-    this.pingTimer = setInterval(() => this.sweepDeadPeers(), options.keepAlivePingMs);
-    this.pingTimer.unref();
+    this.keepAlive = new KeepAliveSweep(this.connections, options.keepAlivePingMs, (connection) => this.checkPeer(connection));
   }
 
   get counters(): TransportCounters {
@@ -131,7 +131,7 @@ export class WsTransport {
   /** Stops accepting, asks every client to reconnect elsewhere, answers the calls already received, then closes. */
   async close(): Promise<void> {
     this.shared.stop();
-    clearInterval(this.pingTimer);
+    this.keepAlive.stop();
     for (const connection of this.connections) connection.requestReconnect(this.retryInMs());
     // A mutation that ran must not look failed to its caller (who might retry it): calls already
     // received are answered before the sockets close. One turn of the event loop first, so that
@@ -153,15 +153,14 @@ export class WsTransport {
     return spread / 2 + Math.random() * (spread / 2);
   }
 
-  private sweepDeadPeers(): void {
-    for (const connection of this.connections) {
-      if (!connection.alive) {
-        this.counters.deadPeerTerminations++;
-        connection.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.ping();
+  /** A peer that answered nothing since its last ping is dropped; the others are pinged again. */
+  private checkPeer(connection: WsConnection): void {
+    if (!connection.alive) {
+      this.counters.deadPeerTerminations++;
+      connection.terminate();
+      return;
     }
+    connection.alive = false;
+    connection.ping();
   }
 }
