@@ -35,66 +35,30 @@ function isNetSocket(value: unknown): value is Socket {
   return typeof value === 'object' && value !== null && typeof (value as Socket).write === 'function' && typeof (value as Socket).cork === 'function';
 }
 
-/**
- * A tick that writes each socket once (one event fanned out) flushes its corked sockets in
- * chunks of this many while the fan-out goes on, so that readers start on their frame while the
- * rest are written, as Socket.IO's per-socket writes let them.
- */
-const earlyFlushEvery = 256;
-
-/**
- * Uncorks the sockets corked during the current tick. A tick that writes each socket once (one
- * event fanned out) flushes every `earlyFlushEvery` sockets as it goes; a tick that writes a
- * socket twice (a burst of events) keeps the rest corked until the tick ends, one `writev` per
- * socket for all its events, and so does the next tick (bursts come in runs): it goes back to
- * flushing early after a tick without a repeat.
- */
+/** Uncorks every socket corked during the current tick, once, after the tick's work is done. */
 export class TickFlusher {
   private pending: ConnectionFrameWriter[] = [];
-  private flushedEarly: ConnectionFrameWriter[] = [];
   private scheduled = false;
-  /** Hold every write until the tick ends (the last tick, or this one, wrote a socket twice). */
-  private coalescing = false;
-  private sawRepeat = false;
 
   schedule(writer: ConnectionFrameWriter): void {
     this.pending.push(writer);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      // nextTick runs after the microtasks of the current macrotask: every fan-out started by one
-      // batch of incoming messages (each an async tRPC call) has written by then.
-      process.nextTick(this.flush);
-    }
-    if (!this.coalescing && this.pending.length >= earlyFlushEvery) {
-      const writers = this.pending;
-      this.pending = [];
-      for (const early of writers) early.uncork(true);
-      this.flushedEarly.push(...writers);
-    }
-  }
-
-  /** A socket was written a second time in this tick: coalesce from now on. */
-  noteRepeat(): void {
-    this.sawRepeat = true;
-    this.coalescing = true;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // nextTick runs after the microtasks of the current macrotask: every fan-out started by one
+    // batch of incoming messages (each an async tRPC call) has written by then.
+    process.nextTick(this.flush);
   }
 
   private readonly flush = (): void => {
     this.scheduled = false;
     const writers = this.pending;
     this.pending = [];
-    for (const writer of writers) writer.uncork(false);
-    for (const writer of this.flushedEarly) writer.endTick();
-    this.flushedEarly = [];
-    this.coalescing = this.sawRepeat;
-    this.sawRepeat = false;
+    for (const writer of writers) writer.uncork();
   };
 }
 
 export class ConnectionFrameWriter {
   private corked = false;
-  /** Flushed early in the current tick (see TickFlusher). */
-  private flushedEarly = false;
 
   private constructor(
     private readonly webSocket: WebSocket,
@@ -114,7 +78,6 @@ export class ConnectionFrameWriter {
   /** Writes one complete frame; false (nothing written) when the caller must use `ws.send`. */
   write(frame: Buffer): boolean {
     if (this.webSocket.readyState !== WebSocket.OPEN || this.sender._state !== senderIdle || this.socket.destroyed) return false;
-    if (this.corked || this.flushedEarly) this.flusher.noteRepeat();
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -124,15 +87,9 @@ export class ConnectionFrameWriter {
     return true;
   }
 
-  /** `early`: while the tick's fan-out goes on (TickFlusher); a later write in the tick is a repeat. */
-  uncork(early: boolean): void {
+  uncork(): void {
     if (!this.corked) return;
     this.corked = false;
-    if (early) this.flushedEarly = true;
     this.socket.uncork();
-  }
-
-  endTick(): void {
-    this.flushedEarly = false;
   }
 }
