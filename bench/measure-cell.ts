@@ -41,9 +41,10 @@ export interface CellResult {
   /** From the first handshake to the last subscription started, all N. */
   connectSeconds: number;
   /**
-   * The server's CPU (all threads, GC included) from before the first connect until every
-   * subscriber was in, per subscriber: steadier than the wall-clock connect time on a shared
-   * machine, where the load generators compete for the same cores.
+   * The server's CPU (all threads, GC included) from before the first connect until the memory
+   * reading after the last (300 ms later, after one forced collection, as for every server), per
+   * subscriber: steadier than the wall-clock connect time on a shared machine, where the load
+   * generators compete for the same cores.
    */
   connectCpuMicrosPerSubscriber: number;
   /** Of the RSS per connection, what V8's young generation grew by (see ServerStats.newSpaceBytes). */
