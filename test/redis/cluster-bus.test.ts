@@ -14,6 +14,7 @@ import type { RealtimeEvent } from '../../shared/events.js';
 import { ClusterPartitions, partitionKey } from '../../server/bus/cluster-partitions.js';
 import { collect, ofType } from '../support/collect.js';
 import { useClusterServers } from '../support/cluster-servers.js';
+import type { TestClient } from '../support/server.js';
 import { redisClusterAvailable } from '../support/redis-cluster.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -31,6 +32,21 @@ function collectTracked<I>(procedure: { subscribe: (input: I, options: never) =>
     onError: () => {},
   });
   return { seen, unsubscribe: () => subscription.unsubscribe() };
+}
+
+/**
+ * Subscribes `client` to its notifications, has `admin` send it one, and returns the cursor that
+ * event carried (a position per partition); the client is then closed, to resume elsewhere.
+ */
+async function cursorOfFirstNotification(client: TestClient, admin: TestClient, userId: string, settleMs: number): Promise<string> {
+  const before = collectTracked(client.api.onNotification, undefined);
+  await sleep(settleMs);
+  await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'seen', message: '' } });
+  await waitFor(() => before.seen.length === 1, 'the first notification');
+  const cursor = before.seen[0]!.trackedId;
+  expect(cursor.startsWith('~')).toBe(true);
+  client.close();
+  return cursor;
 }
 
 function commandCounts(info: string): Map<string, number> {
@@ -151,14 +167,7 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
     const userId = 'roamer';
     expect(partitions.partitionOf(`user:${userId}`)).not.toBe(partitions.partitionOf('all'));
     const admin = await connect(servers[0]!, 'sender', 'admin');
-    const first = await connect(servers[0]!, userId);
-    const before = collectTracked(first.api.onNotification, undefined);
-    await sleep(200);
-    await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'seen', message: '' } });
-    await waitFor(() => before.seen.length === 1, 'the first notification');
-    const cursor = before.seen[0]!.trackedId;
-    expect(cursor.startsWith('~')).toBe(true);
-    first.close();
+    const cursor = await cursorOfFirstNotification(await connect(servers[0]!, userId), admin, userId, 200);
     await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'missed 1', message: '' } });
     await admin.api.admin.broadcast.mutate({ type: 'system.maintenance', data: { message: 'missed broadcast' } });
     await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'missed 2', message: '' } });
@@ -179,13 +188,7 @@ describe.runIf(enabled)('the partitioned bus on a Redis Cluster', () => {
     const admin = await connect(servers[0]!, 'sse-sender', 'admin');
     const first = servers[0]!.connect(await servers[0]!.token(userId), { transport: 'sse' });
     clients.push(first);
-    const before = collectTracked(first.api.onNotification, undefined);
-    await sleep(300);
-    await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'seen', message: '' } });
-    await waitFor(() => before.seen.length === 1, 'the first notification over SSE');
-    const cursor = before.seen[0]!.trackedId;
-    expect(cursor.startsWith('~')).toBe(true);
-    first.close();
+    const cursor = await cursorOfFirstNotification(first, admin, userId, 300);
     await admin.api.admin.send.mutate({ userId, type: 'notification.new', data: { title: 'missed', message: '' } });
     const elsewhere = servers[1]!.connect(await servers[1]!.token(userId), { transport: 'sse' });
     clients.push(elsewhere);
