@@ -40,9 +40,6 @@ export interface EventMapper {
 
 type SubscriberState = 'replaying' | 'live' | 'closed';
 
-/** Private to this module's followers: the channel a room-following subscriber is indexed under. */
-const followChannel = (userId: string) => `follow:${userId}`;
-
 export class Subscriber {
   readonly connectionId: string;
   readonly channels: readonly string[];
@@ -169,6 +166,12 @@ export class Subscriber {
 
 export class SubscriptionIndex {
   private readonly byChannel = new Map<string, Set<Subscriber>>();
+  /**
+   * Room followers by the user whose rooms they follow. Apart from the channels so that a room's
+   * event looks its members up by the ids the room already holds: no key is built per member,
+   * and a process with no followers at all skips its members (a room of 5,000: issue 17).
+   */
+  private readonly followersByUser = new Map<string, Set<Subscriber>>();
   private count = 0;
 
   constructor(private readonly onSinkError: (error: unknown) => void) {}
@@ -177,27 +180,21 @@ export class SubscriptionIndex {
     return this.count;
   }
 
-  /** How many channel entries are indexed; returns to zero when every subscriber is removed. */
+  /** How many channel and follower entries are indexed; returns to zero when every subscriber is removed. */
   get indexedChannels(): number {
-    return this.byChannel.size;
+    return this.byChannel.size + this.followersByUser.size;
   }
 
   add(subscriber: Subscriber): void {
-    for (const channel of this.keysOf(subscriber)) {
-      let set = this.byChannel.get(channel);
-      if (!set) this.byChannel.set(channel, (set = new Set()));
-      set.add(subscriber);
-    }
+    for (const channel of subscriber.channels) addTo(this.byChannel, channel, subscriber);
+    if (subscriber.followRoomsOf !== undefined) addTo(this.followersByUser, subscriber.followRoomsOf, subscriber);
     this.count++;
   }
 
   remove(subscriber: Subscriber): void {
     let removed = false;
-    for (const channel of this.keysOf(subscriber)) {
-      const set = this.byChannel.get(channel);
-      if (set?.delete(subscriber)) removed = true;
-      if (set?.size === 0) this.byChannel.delete(channel);
-    }
+    for (const channel of subscriber.channels) if (removeFrom(this.byChannel, channel, subscriber)) removed = true;
+    if (subscriber.followRoomsOf !== undefined && removeFrom(this.followersByUser, subscriber.followRoomsOf, subscriber)) removed = true;
     if (removed) this.count--;
   }
 
@@ -208,9 +205,10 @@ export class SubscriptionIndex {
   fanOut(published: BusEvent, roomMembers: (roomId: string) => Iterable<string>): void {
     for (const channel of published.channels) {
       this.offerTo(this.byChannel.get(channel), published);
+      if (this.followersByUser.size === 0) continue;
       const roomId = roomIdOfChannel(channel);
       if (roomId !== undefined) {
-        for (const userId of roomMembers(roomId)) this.offerTo(this.byChannel.get(followChannel(userId)), published, roomId);
+        for (const userId of roomMembers(roomId)) this.offerTo(this.followersByUser.get(userId), published, roomId);
       }
     }
     this.offerTo(this.byChannel.get(firehoseChannel), published);
@@ -232,7 +230,8 @@ export class SubscriptionIndex {
       }
     };
     offer(this.byChannel.get(roomChannel(roomId)));
-    for (const userId of roomMembers) offer(this.byChannel.get(followChannel(userId)), roomId);
+    if (this.followersByUser.size === 0) return;
+    for (const userId of roomMembers) offer(this.followersByUser.get(userId), roomId);
   }
 
   /** `followedRoom`: the room through which followers are offered the event. */
@@ -248,11 +247,18 @@ export class SubscriptionIndex {
       }
     }
   }
-
-  private keysOf(subscriber: Subscriber): string[] {
-    return subscriber.followRoomsOf === undefined
-      ? [...subscriber.channels]
-      : [...subscriber.channels, followChannel(subscriber.followRoomsOf)];
-  }
 }
 
+function addTo(index: Map<string, Set<Subscriber>>, key: string, subscriber: Subscriber): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(subscriber);
+}
+
+/** Whether it was there; the key goes with its last subscriber. */
+function removeFrom(index: Map<string, Set<Subscriber>>, key: string, subscriber: Subscriber): boolean {
+  const set = index.get(key);
+  if (!set?.delete(subscriber)) return false;
+  if (set.size === 0) index.delete(key);
+  return true;
+}
