@@ -7,7 +7,6 @@
  * (accepting upgrades, sweeping dead peers, shutting down) holds connections, but no connection
  * holds the transport, and neither file imports the other's class.
  */
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { CloseCode } from '../../shared/codes.js';
 import type { ApiContext } from '../api/context.js';
 import type { RateLimits } from '../api/rate-limit.js';
@@ -16,6 +15,10 @@ import type { RealtimeServices } from '../core/service.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { EventFrameEncoder } from './event-frames.js';
 import { TickFlusher } from './frame-writer.js';
+import type { FrameWindow } from './frame-window.js';
+
+/** The flood guard's window: a burst may go past the per-second bound, a sustained flood may not. */
+const floodWindowSeconds = 5;
 
 /** The limits a connection applies itself. */
 export interface ConnectionLimits {
@@ -35,6 +38,8 @@ export interface ConnectionLimits {
 /** The little the shared parts need to know of a connection. */
 export interface ManagedConnection {
   readonly id: string;
+  /** Its frames counted for the flood guard (noteFrame). */
+  readonly frameWindow: FrameWindow;
   close(code: CloseCode, reason: string): void;
   authenticationWindowEnded(): void;
 }
@@ -84,7 +89,6 @@ export class ConnectionServices {
   readonly tokenExpiries: DeadlineQueue<ManagedConnection>;
   /** Ends each connection's authentication window (4408 unless it authenticated by then). */
   readonly authDeadlines: DeadlineQueue<ManagedConnection>;
-  private readonly floodGuard: RateLimiterMemory;
   private readonly shutdown = new AbortController();
 
   constructor(private readonly settings: ConnectionServicesOptions) {
@@ -92,7 +96,6 @@ export class ConnectionServices {
     this.services = settings.services;
     this.options = settings.limits;
     this.frames = new EventFrameEncoder((value) => settings.router._def._config.transformer.output.serialize(value));
-    this.floodGuard = new RateLimiterMemory({ keyPrefix: 'frames', points: settings.limits.floodFramesPerSecond * 5, duration: 5 });
     this.tokenExpiries = new DeadlineQueue(
       (connection) => connection.close(CloseCode.TokenExpired, 'Token expired'),
       (error) => this.reportError(error, 'token expiry'),
@@ -114,10 +117,9 @@ export class ConnectionServices {
 
   /** A client sending frames far past its rate limit, in any content, is closed (4030). */
   noteFrame(connection: ManagedConnection): void {
-    this.floodGuard.consume(connection.id).catch(() => {
-      this.counters.floodCloses++;
-      connection.close(CloseCode.RateLimited, 'Too many messages');
-    });
+    if (connection.frameWindow.admit(performance.now(), this.options.floodFramesPerSecond * floodWindowSeconds, floodWindowSeconds * 1000)) return;
+    this.counters.floodCloses++;
+    connection.close(CloseCode.RateLimited, 'Too many messages');
   }
 
   /**

@@ -25,6 +25,7 @@ import { bearerToken } from '../api/auth.js';
 import type { ConnectionServices, ManagedConnection } from './connection-services.js';
 import type { PreparedFrame } from './event-frames.js';
 import type { DeadlineEntry } from './deadline-queue.js';
+import { FrameWindow } from './frame-window.js';
 import { ConnectionFrameWriter } from './frame-writer.js';
 import { listenToSocket, type SocketListener } from './socket-listeners.js';
 import { callHeaderOf, parseFrame, readConnectionParams, requestIdOf, type RequestId } from './client-messages.js';
@@ -38,6 +39,7 @@ export class WsConnection implements CallHost, ManagedConnection, CoreConnection
   readonly id = newConnectionId();
   /** Cleared by each ping sweep, set by any pong or message: a connection still false at the next sweep is dead. */
   alive = true;
+  readonly frameWindow = new FrameWindow();
   private phase: ConnectionPhase = 'awaiting-token';
   private authenticated: ApiContext | undefined;
   /** The calls of the connection, from the moment it is open. */
