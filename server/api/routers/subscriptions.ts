@@ -43,9 +43,12 @@ function outputTransform(ctx: Ctx, lastEventId: string | undefined, runs: Output
   return ctx.services.agents.outputCursor(lastEventId, runs);
 }
 
-/** A room's live runs (a finished run's text is read through onAgent({ agentId })). */
-const liveRunsOf = (ctx: Ctx, roomId: string) => () =>
-  ctx.services.agents
+/**
+ * A room's live runs (a finished run's text is read through onAgent({ agentId })). It closes over
+ * the agent service, not the call's context: the subscription keeps it for its life (issue 17).
+ */
+const liveRunsOf = (agents: Ctx['services']['agents'], roomId: string) => () =>
+  agents
     .list({ roomId })
     .filter((run) => !isTerminalAgentStatus(run.status))
     .map((run) => run.agentId);
@@ -73,7 +76,7 @@ export const subscriptionProcedures = {
       // A connection's token and OPEN_ROOMS never change under a live stream: only what the
       // authorizer admitted can be taken back, so only that is watched (nothing kept otherwise).
       const guard = ctx.roomAccess.admitsStatically(ctx.user, input.roomId) ? undefined : revocable(ctx, input.roomId);
-      const transform = outputTransform(ctx, input.lastEventId, liveRunsOf(ctx, input.roomId));
+      const transform = outputTransform(ctx, input.lastEventId, liveRunsOf(ctx.services.agents, input.roomId));
       const { rewind } = input;
       const spec: StreamSpec = { channels: [channels.room(input.roomId)], holdRoom: input.roomId, transform, ...resume(input.lastEventId) };
       if (rewind) spec.rewind = () => rewindRoom(ctx, input.roomId, rewind);
@@ -106,7 +109,7 @@ export const subscriptionProcedures = {
           channels: roomId === undefined ? [ownChannel] : [channels.room(roomId)],
           types: new Set(agentEventTypes),
           ...(agentId !== undefined && { accept: (event) => (event.data as { agentId?: string }).agentId === agentId }),
-          transform: outputTransform(ctx, lastEventId, agentId !== undefined ? [agentId] : roomId !== undefined ? liveRunsOf(ctx, roomId) : []),
+          transform: outputTransform(ctx, lastEventId, agentId !== undefined ? [agentId] : roomId !== undefined ? liveRunsOf(ctx.services.agents, roomId) : []),
           ...resume(lastEventId),
         },
         signal,
