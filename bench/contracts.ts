@@ -87,6 +87,9 @@ export interface CollectedLatencies {
   expected: number;
   /** Latency samples in milliseconds, sorted ascending; at most `maxSamples`, evenly thinned. */
   samples: number[];
+  /** Per event of the phase, in order: the latency of its first and last delivery here (null: none arrived). */
+  eventFirstMs: Array<number | null>;
+  eventLastMs: Array<number | null>;
   /** Epoch milliseconds (high resolution) of the first and last measured delivery. */
   firstReceiveAt: number;
   lastReceiveAt: number;

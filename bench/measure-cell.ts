@@ -5,10 +5,10 @@
  * heap it once grew, so a reused process would report ~0 KB per connection on later rounds.
  */
 import { loadavg } from 'node:os';
-import type { ConnectResult, PublishPlan, ServerKind, ServerStats, TargetInfo } from './contracts.js';
+import type { CollectedLatencies, ConnectResult, PublishPlan, ServerKind, ServerStats, TargetInfo } from './contracts.js';
 import { burstEventsFor, type BenchOptions } from './options.js';
 import { startServer, stopServer, type LoadChannel, type ServerChannel, type ServerLaunch } from './processes.js';
-import { weightedPercentile, type WeightedSamples } from './statistics.js';
+import { median, weightedPercentile, type WeightedSamples } from './statistics.js';
 
 export interface PhaseResult {
   events: number;
@@ -19,6 +19,13 @@ export interface PhaseResult {
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyMaxMs: number;
+  /**
+   * Medians over the phase's events of each event's first and last delivery (over every
+   * generator): when the first subscriber had it, and when the last did. At a fixed rate into a
+   * large room the last is the p99's substance: one load generator reads the N frames in turn.
+   */
+  firstDeliveryMs: number;
+  lastDeliveryMs: number;
   /** The busiest load generator's CPU time over its wall time: near 1, it (not the server) set the pace. */
   loadGeneratorCpuShare: number;
   /** The phase on the (first) server's monotonic clock (µs), to read its slice of a CPU profile. */
@@ -28,6 +35,19 @@ export interface PhaseResult {
   serverCpuMicrosByProcess: number[];
   /** How much each counter of `SideCounters` (the cluster mode's redis-server) grew across the phase, when given. */
   sideDeltas?: Record<string, number>;
+}
+
+/** Each event's first delivery (the earliest over generators) and last (the latest), medians over the events any reached. */
+function eventSpanMedians(collected: readonly CollectedLatencies[], events: number): { firstDeliveryMs: number; lastDeliveryMs: number } {
+  const firsts: number[] = [];
+  const lasts: number[] = [];
+  for (let event = 0; event < events; event++) {
+    const first = collected.map((part) => part.eventFirstMs[event]).filter((value): value is number => typeof value === 'number');
+    const last = collected.map((part) => part.eventLastMs[event]).filter((value): value is number => typeof value === 'number');
+    if (first.length > 0) firsts.push(Math.min(...first));
+    if (last.length > 0) lasts.push(Math.max(...last));
+  }
+  return { firstDeliveryMs: median(firsts), lastDeliveryMs: median(lasts) };
 }
 
 /** Cumulative counters of another process than the servers (CPU µs, commands, ...), read around each phase. */
@@ -211,6 +231,7 @@ export class PhaseRunner {
       latencyP50Ms: weightedPercentile(lists, 50),
       latencyP99Ms: weightedPercentile(lists, 99),
       latencyMaxMs: weightedPercentile(lists, 100),
+      ...eventSpanMedians(collected, events),
       loadGeneratorCpuShare: Math.max(...collected.map((part) => part.cpuMicros / 1000 / Math.max(1, part.wallMilliseconds))),
       serverWindowMicros: [before[0]!.monotonicMicros, after[0]!.monotonicMicros],
       serverCpuMicros,

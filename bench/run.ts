@@ -89,7 +89,7 @@ function describeCell(cell: CellResult): string {
     `connect ${cell.connectSeconds.toFixed(2)} s (${Math.round(cell.connectCpuMicrosPerSubscriber)} µs server CPU each), ${cell.membershipEventsPerSubscriber.toFixed(1)} membership events/subscriber, ` +
     `${Math.round(f.deliveriesPerSecond).toLocaleString('en-US').padStart(8)} deliveries/s, ` +
     `${f.cpuMicrosPerDelivery.toFixed(2).padStart(6)} µs CPU/delivery, ` +
-    `p99 ${cell.fixedRate.latencyP99Ms.toFixed(1)} ms at rate / ${f.latencyP99Ms.toFixed(1)} ms full speed, ` +
+    `p99 ${cell.fixedRate.latencyP99Ms.toFixed(1)} ms at rate (an event's first / last delivery ${cell.fixedRate.firstDeliveryMs.toFixed(1)} / ${cell.fixedRate.lastDeliveryMs.toFixed(1)}) / ${f.latencyP99Ms.toFixed(1)} ms full speed, ` +
     `${cell.rssKbPerConnection.toFixed(1)} KB/conn RSS (young generation ${cell.newSpaceKbPerConnection.toFixed(1)}, settled ${cell.settledRssKbPerConnection.toFixed(1)}); load generator busy ${Math.round(cell.fixedRate.loadGeneratorCpuShare * 100)}% / ` +
     `${Math.round(f.loadGeneratorCpuShare * 100)}%, load average ${cell.loadAverage.toFixed(1)}` +
     (cell.problems.length > 0 ? `\n    problems: ${cell.problems.join('; ')}` : '')

@@ -16,6 +16,9 @@ export interface SummaryRow {
   cpuMicrosPerDeliveryFixedRate: number;
   fixedRateP50Ms: number;
   fixedRateP99Ms: number;
+  /** Medians over the fixed-rate events of each one's first and last delivery (see PhaseResult). */
+  fixedRateFirstDeliveryMs: number;
+  fixedRateLastDeliveryMs: number;
   fullSpeedP50Ms: number;
   fullSpeedP99Ms: number;
   rssKbPerConnection: number;
@@ -33,6 +36,7 @@ export interface RatioRow {
   connectCpuMicrosPerSubscriber: number;
   cpuMicrosPerDelivery: number;
   fixedRateP99Ms: number;
+  fixedRateLastDeliveryMs: number;
   fullSpeedP99Ms: number;
   rssKbPerConnection: number;
   settledRssKbPerConnection: number;
@@ -61,6 +65,9 @@ export function summarize(cells: readonly CellResult[]): SummaryRow[] {
         cpuMicrosPerDeliveryFixedRate: of((cell) => cell.fixedRate.cpuMicrosPerDelivery),
         fixedRateP50Ms: of((cell) => cell.fixedRate.latencyP50Ms),
         fixedRateP99Ms: of((cell) => cell.fixedRate.latencyP99Ms),
+        // Results written before these figures existed have none.
+        fixedRateFirstDeliveryMs: of((cell) => cell.fixedRate.firstDeliveryMs ?? Number.NaN),
+        fixedRateLastDeliveryMs: of((cell) => cell.fixedRate.lastDeliveryMs ?? Number.NaN),
         fullSpeedP50Ms: of((cell) => cell.fullSpeed.latencyP50Ms),
         fullSpeedP99Ms: of((cell) => cell.fullSpeed.latencyP99Ms),
         rssKbPerConnection: of((cell) => cell.rssKbPerConnection),
@@ -85,6 +92,7 @@ export function ratios(rows: readonly SummaryRow[]): RatioRow[] {
         connectCpuMicrosPerSubscriber: ours.connectCpuMicrosPerSubscriber / theirs.connectCpuMicrosPerSubscriber,
         cpuMicrosPerDelivery: ours.cpuMicrosPerDelivery / theirs.cpuMicrosPerDelivery,
         fixedRateP99Ms: ours.fixedRateP99Ms / theirs.fixedRateP99Ms,
+        fixedRateLastDeliveryMs: ours.fixedRateLastDeliveryMs / theirs.fixedRateLastDeliveryMs,
         fullSpeedP99Ms: ours.fullSpeedP99Ms / theirs.fullSpeedP99Ms,
         rssKbPerConnection: ours.rssKbPerConnection / theirs.rssKbPerConnection,
         settledRssKbPerConnection: ours.settledRssKbPerConnection / theirs.settledRssKbPerConnection,

@@ -16,6 +16,9 @@ export class DeliveryRecorder {
   private subscribers = 0;
   private perEventDeliveries = new Int32Array(0);
   private latencies = new Float64Array(0);
+  /** Each event's earliest and latest delivery latency here (ms); ±Infinity until it has one. */
+  private firstLatency = new Float64Array(0);
+  private lastLatency = new Float64Array(0);
   private received = 0;
   private firstReceiveAt = Number.POSITIVE_INFINITY;
   private lastReceiveAt = 0;
@@ -31,6 +34,8 @@ export class DeliveryRecorder {
     this.subscribers = subscribers;
     this.perEventDeliveries = new Int32Array(events);
     this.latencies = new Float64Array(events * subscribers);
+    this.firstLatency = new Float64Array(events).fill(Number.POSITIVE_INFINITY);
+    this.lastLatency = new Float64Array(events).fill(Number.NEGATIVE_INFINITY);
     this.received = 0;
     this.completedEvents = 0;
     this.firstReceiveAt = Number.POSITIVE_INFINITY;
@@ -60,7 +65,10 @@ export class DeliveryRecorder {
     const end = frame.indexOf(quote, position + 1);
     const sentAt = Number(frame.toString('latin1', position + 1, end));
     if (this.received >= this.latencies.length) return;
-    this.latencies[this.received++] = now - sentAt;
+    const latency = now - sentAt;
+    this.latencies[this.received++] = latency;
+    if (latency < this.firstLatency[index]!) this.firstLatency[index] = latency;
+    if (latency > this.lastLatency[index]!) this.lastLatency[index] = latency;
     if (now < this.firstReceiveAt) this.firstReceiveAt = now;
     if (now > this.lastReceiveAt) this.lastReceiveAt = now;
     if (++this.perEventDeliveries[index]! === this.subscribers) {
@@ -89,6 +97,12 @@ export class DeliveryRecorder {
     const thinned: number[] = [];
     for (let i = 0; i < maxSamples; i++) thinned.push(sorted[Math.floor((i * sorted.length) / maxSamples)]!);
     return thinned;
+  }
+
+  /** Per event (in sequence order), its first and last delivery latency here; null for an event none reached. */
+  eventSpans(): { firstMs: Array<number | null>; lastMs: Array<number | null> } {
+    const finite = (values: Float64Array) => Array.from(values, (value) => (Number.isFinite(value) ? value : null));
+    return { firstMs: finite(this.firstLatency), lastMs: finite(this.lastLatency) };
   }
 
   summary(): { received: number; expected: number; firstReceiveAt: number; lastReceiveAt: number } {

@@ -21,24 +21,25 @@ export function resultsMarkdown(run: RunDescription, rows: readonly SummaryRow[]
     '',
   );
   lines.push(
-    '| N | server | connect all N (s) | server CPU µs per connect | membership events per subscriber while connecting | deliveries/s (full speed) | CPU µs/delivery (full speed) | CPU µs/delivery (fixed rate) | p50 / p99 ms (fixed rate) | p50 / p99 ms (full speed) | KB/connection RSS | KB/connection RSS, settled | KB/connection heap + external |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | server | connect all N (s) | server CPU µs per connect | membership events per subscriber while connecting | deliveries/s (full speed) | CPU µs/delivery (full speed) | CPU µs/delivery (fixed rate) | p50 / p99 ms (fixed rate) | first / last delivery of an event, ms (fixed rate) | p50 / p99 ms (full speed) | KB/connection RSS | KB/connection RSS, settled | KB/connection heap + external |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const row of rows) {
     lines.push(
       `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.server]} | ${number(row.connectSeconds, 2)} | ${number(row.connectCpuMicrosPerSubscriber, 0)} | ${number(row.membershipEventsPerSubscriber)} | ` +
         `${thousands(row.deliveriesPerSecond)} | ${number(row.cpuMicrosPerDelivery, 2)} | ` +
         `${number(row.cpuMicrosPerDeliveryFixedRate, 2)} | ${number(row.fixedRateP50Ms)} / ${number(row.fixedRateP99Ms)} | ` +
+        `${number(row.fixedRateFirstDeliveryMs)} / ${number(row.fixedRateLastDeliveryMs)} | ` +
         `${number(row.fullSpeedP50Ms)} / ${number(row.fullSpeedP99Ms)} | ${number(row.rssKbPerConnection)} | ${number(row.settledRssKbPerConnection)} | ${number(row.heapKbPerConnection + row.externalKbPerConnection)} |`,
     );
   }
   if (ratioRows.length > 0) {
     lines.push('', '## This project relative to the others (ours ÷ theirs)', '');
     lines.push('Connect time, CPU, latency and memory: below 1× is better. Deliveries/s: above 1× is better.', '');
-    lines.push('| N | versus | connect all N | server CPU per connect | CPU µs/delivery | p99 (fixed rate) | p99 (full speed) | KB/connection RSS | KB/connection RSS, settled | deliveries/s |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push('| N | versus | connect all N | server CPU per connect | CPU µs/delivery | p99 (fixed rate) | last delivery of an event (fixed rate) | p99 (full speed) | KB/connection RSS | KB/connection RSS, settled | deliveries/s |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of ratioRows) {
       lines.push(
-        `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.versus]} | ${ratio(row.connectSeconds)} | ${ratio(row.connectCpuMicrosPerSubscriber)} | ${ratio(row.cpuMicrosPerDelivery)} | ${ratio(row.fixedRateP99Ms)} | ` +
+        `| ${row.subscribers.toLocaleString('en-US')} | ${serverLabels[row.versus]} | ${ratio(row.connectSeconds)} | ${ratio(row.connectCpuMicrosPerSubscriber)} | ${ratio(row.cpuMicrosPerDelivery)} | ${ratio(row.fixedRateP99Ms)} | ${ratio(row.fixedRateLastDeliveryMs)} | ` +
           `${ratio(row.fullSpeedP99Ms)} | ${ratio(row.rssKbPerConnection)} | ${ratio(row.settledRssKbPerConnection)} | ${ratio(row.deliveriesPerSecond)} |`,
       );
     }
@@ -70,6 +71,9 @@ export function resultsMarkdown(run: RunDescription, rows: readonly SummaryRow[]
     '',
     '- CPU µs/delivery: `process.cpuUsage()` of the server process (all threads, GC included) across the phase, divided by the deliveries received.',
     '- Latency: the publisher writes a high-resolution timestamp into the event; each subscriber socket compares it with its receive time (same machine clock).',
+    '- First / last delivery of an event: for each fixed-rate event, when its first and its last subscriber had it; the medians over the events. ' +
+      'The p99 of 50 events × N deliveries is decided by the slowest one or two events; the median last delivery is what a typical event costs the room. ' +
+      'At N = 5,000 both are mostly the time one load generator takes to read N frames in turn.',
     '- KB/connection: server RSS (and heap + external after a forced GC) after connecting N subscribers, minus before, divided by N. ' +
       '"Settled": the same RSS once the server sat idle until V8 gave back what the connect burst grew (young generation, free pages; at most 15 s).',
     '- Deliveries/s: deliveries received in the full-speed phase over the time from its first publish to its last delivery; bounded by the load generator on 2 cores.',
